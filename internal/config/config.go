@@ -1,0 +1,111 @@
+// Package config loads riptide's settings from RIPTIDE_* environment
+// variables. Every binary (worker, api, starter, dev) reads the same struct so
+// one set of variables configures a whole deployment.
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix is the environment prefix of every setting.
+const Prefix = "RIPTIDE"
+
+// Config is the root of all settings. Field docs are mirrored in README.md.
+type Config struct {
+	Temporal Temporal
+	S3       S3
+	API      API
+	Worker   Worker
+	Media    Media
+	Log      Log
+	// DataDir holds everything riptide writes locally: the dev Temporal
+	// database, the dev S3 store and the worker's temporary files.
+	DataDir string `split_words:"true" default:"./.riptide"`
+}
+
+// Temporal says where the Temporal frontend is.
+type Temporal struct {
+	Address   string `default:"127.0.0.1:7233"`
+	Namespace string `default:"default"`
+	TaskQueue string `split_words:"true" default:"riptide"`
+}
+
+// S3 describes the bucket that receives the media.
+type S3 struct {
+	// Endpoint is empty for AWS; set it for any S3-compatible server.
+	Endpoint        string
+	Region          string `default:"us-east-1"`
+	Bucket          string `default:"riptide"`
+	AccessKeyID     string `split_words:"true"`
+	SecretAccessKey string `split_words:"true"`
+	// PathStyle addresses the bucket as endpoint/bucket/key, which most
+	// self-hosted S3 servers need.
+	PathStyle  bool          `split_words:"true"`
+	PresignTTL time.Duration `split_words:"true" default:"24h"`
+	// PartSize and Concurrency bound the memory of one upload:
+	// (Concurrency+1) x PartSize bytes, whatever the file size.
+	PartSize    int64 `split_words:"true" default:"16777216"`
+	Concurrency int   `default:"4"`
+}
+
+// API configures the HTTP server.
+type API struct {
+	Addr string `default:"127.0.0.1:8080"`
+	// Keys are the accepted x-api-key values, comma separated.
+	Keys []string
+	// MaxBodyBytes caps a request body; larger bodies get 413.
+	MaxBodyBytes int64 `split_words:"true" default:"65536"`
+}
+
+// Worker configures the Temporal worker.
+type Worker struct {
+	// Concurrency is how many jobs (download→mux→upload chains) one worker
+	// runs at once.
+	Concurrency int `default:"2"`
+	// WorkDir holds temporary media files; default DataDir/work. Each worker
+	// process needs its own: it is emptied at start-up.
+	WorkDir string `split_words:"true"`
+}
+
+// Media locates the external programs.
+type Media struct {
+	YtdlpPath   string `envconfig:"YTDLP_PATH" default:"yt-dlp"`
+	FfmpegPath  string `envconfig:"FFMPEG_PATH" default:"ffmpeg"`
+	FfprobePath string `envconfig:"FFPROBE_PATH" default:"ffprobe"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `default:"info"`
+	Format string `default:"json"`
+}
+
+// Load reads the environment.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if c.Worker.WorkDir == "" {
+		c.Worker.WorkDir = filepath.Join(c.DataDir, "work")
+	}
+	keys := c.API.Keys[:0]
+	for _, k := range c.API.Keys {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	c.API.Keys = keys
+	if c.S3.PartSize < 5<<20 {
+		return nil, fmt.Errorf("config: %s_S3_PART_SIZE must be at least 5 MiB (S3's minimum part size)", Prefix)
+	}
+	if c.Worker.Concurrency < 1 {
+		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)
+	}
+	return &c, nil
+}

@@ -1,0 +1,146 @@
+// Package storage is riptide's S3 client: streamed multipart uploads,
+// presigned GET URLs and the bucket checks the API and dev stack need. It
+// works with AWS S3 and any S3-compatible server.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	tm "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/riptide-dev/riptide/internal/config"
+)
+
+// Store uploads to and signs URLs for one bucket.
+type Store struct {
+	client     *s3.Client
+	presign    *s3.PresignClient
+	uploader   *tm.Client
+	bucket     string
+	presignTTL time.Duration
+}
+
+// New builds a Store from the S3 settings. Credentials come from the settings
+// when given, else from the AWS default chain (environment, profile, IAM role).
+func New(ctx context.Context, c config.S3) (*Store, error) {
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
+	if c.AccessKeyID != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3 config: %w", err)
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+		}
+		o.UsePathStyle = c.PathStyle
+		// Many S3-compatible servers reject the SDK's default trailing
+		// checksums; send them only where S3 requires them.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	return &Store{
+		client:  client,
+		presign: s3.NewPresignClient(client),
+		uploader: tm.New(client, func(o *tm.Options) {
+			o.PartSizeBytes = c.PartSize
+			o.Concurrency = c.Concurrency
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			// Abort a failed multipart upload even when the activity's
+			// context was cancelled, so no parts are left behind.
+			o.FailTimeout = 30 * time.Second
+		}),
+		bucket:     c.Bucket,
+		presignTTL: c.PresignTTL,
+	}, nil
+}
+
+// Bucket is the bucket this store writes to.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Client exposes the underlying S3 client (tests and tools).
+func (s *Store) Client() *s3.Client { return s.client }
+
+// Upload streams path to key in parts, so memory stays bounded by part size
+// times concurrency whatever the file size. S3 publishes a multipart object
+// only when it completes, so a failed upload never leaves a partial object.
+func (s *Store) Upload(ctx context.Context, key, path, contentType string, onProgress func(sent int64)) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	in := &tm.UploadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: f}
+	if contentType != "" {
+		in.ContentType = aws.String(contentType)
+	}
+	var sent progressListener
+	sent.fn = onProgress
+	_, err = s.uploader.UploadObject(ctx, in, func(o *tm.Options) {
+		o.ObjectProgressListeners.Register(&sent)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("upload s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return st.Size(), nil
+}
+
+type progressListener struct{ fn func(int64) }
+
+func (p *progressListener) OnObjectBytesTransferred(_ context.Context, e *tm.ObjectBytesTransferredEvent) {
+	if p.fn != nil {
+		p.fn(e.BytesTransferred)
+	}
+}
+
+// PresignGet returns a GET URL for key valid for the configured TTL.
+func (s *Store) PresignGet(ctx context.Context, key string) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)},
+		s3.WithPresignExpires(s.presignTTL))
+	if err != nil {
+		return "", fmt.Errorf("presign s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return req.URL, nil
+}
+
+// Ping checks that the bucket is reachable with the configured credentials.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
+	return err
+}
+
+// EnsureBucket creates the bucket unless it exists already.
+func (s *Store) EnsureBucket(ctx context.Context) error {
+	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.bucket)})
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	if err == nil || errors.As(err, &owned) || errors.As(err, &exists) {
+		return nil
+	}
+	return fmt.Errorf("create bucket %s: %w", s.bucket, err)
+}
+
+// HTTPStatus extracts the HTTP status of an S3 error, or 0.
+func HTTPStatus(err error) int {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}

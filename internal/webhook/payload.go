@@ -1,0 +1,89 @@
+// Package webhook defines the webhook payloads riptide sends. They follow the
+// hosted service's documented contract field for field, so a receiver written
+// for it works unchanged: every documented key is always present, with null
+// where a value is unknown.
+package webhook
+
+// Event types.
+const (
+	TypeJobCompleted   = "job_completed"
+	TypeJobFailed      = "job_failed"
+	TypeJobSkipped     = "job_skipped"
+	TypeBatchCompleted = "batch_completed"
+	TypeProgress       = "progress"
+)
+
+// Stage is a progress stage with its fixed percentage.
+type Stage struct {
+	Name    string
+	Percent int
+}
+
+// The six progress stages, in the order they are sent. Completed is
+// announced by the job_completed event itself.
+var (
+	StageDownloading      = Stage{"downloading", 0}
+	StageDownloadComplete = Stage{"download_complete", 33}
+	StageMuxing           = Stage{"muxing", 33}
+	StageMuxComplete      = Stage{"mux_complete", 66}
+	StageUploading        = Stage{"uploading", 66}
+	StageCompleted        = Stage{"completed", 100}
+)
+
+// JobCompleted is sent when the media is in the bucket. It carries the fields
+// of both the hosted service's reference (key, title, ...) and its blog
+// examples (s3_key, s3_url, file_size_bytes).
+type JobCompleted struct {
+	Type          string  `json:"type"`
+	JobID         string  `json:"job_id"`
+	Status        string  `json:"status"`
+	URL           string  `json:"url"`
+	Key           string  `json:"key"`
+	Folder        *string `json:"folder"`
+	Title         *string `json:"title"`
+	Description   *string `json:"description"`
+	ReleaseDate   *string `json:"release_date"`
+	SubtitleKey   *string `json:"subtitle_key"`
+	S3Key         string  `json:"s3_key"`
+	S3URL         string  `json:"s3_url"`
+	FileSizeBytes int64   `json:"file_size_bytes"`
+}
+
+// JobFailed is sent when a job failed for a technical reason.
+type JobFailed struct {
+	Type   string `json:"type"`
+	JobID  string `json:"job_id"`
+	Status string `json:"status"`
+	URL    string `json:"url"`
+	Error  string `json:"error"`
+}
+
+// JobSkipped is sent when content cannot be processed (DRM).
+type JobSkipped struct {
+	Type   string `json:"type"`
+	JobID  string `json:"job_id"`
+	Status string `json:"status"`
+	URL    string `json:"url"`
+	Reason string `json:"reason"`
+}
+
+// Progress is sent at each stage when enable_progress_webhook is set.
+type Progress struct {
+	Type            string `json:"type"`
+	JobID           string `json:"job_id"`
+	URL             string `json:"url"`
+	Stage           string `json:"stage"`
+	ProgressPercent int    `json:"progress_percent"`
+}
+
+// BatchCompleted is sent once when every episode of a batch has ended.
+type BatchCompleted struct {
+	Type              string  `json:"type"`
+	BatchID           string  `json:"batch_id"`
+	Status            string  `json:"status"`
+	ShowURL           string  `json:"show_url"`
+	Folder            *string `json:"folder"`
+	TotalEpisodes     int     `json:"total_episodes"`
+	CompletedEpisodes int     `json:"completed_episodes"`
+	FailedEpisodes    int     `json:"failed_episodes"`
+}
