@@ -1,0 +1,135 @@
+// Package activities holds the work a job does outside the workflow:
+// download, mux, upload, webhook delivery and clean-up. Each activity is a
+// method on Activities so its dependencies are injected once by the worker
+// and replaced by fakes in unit tests.
+//
+// Only small values cross the workflow boundary: URLs, local paths, object
+// keys and sizes. Media bytes stay on the worker's disk and in S3.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+// Store is the slice of S3 the activities need. The worker passes
+// *storage.Store; unit tests pass an in-memory fake.
+type Store interface {
+	// Upload streams the file at path to key; onProgress receives the bytes
+	// sent so far. A failed upload leaves no object behind.
+	Upload(ctx context.Context, key, path, contentType string, onProgress func(sent int64)) (size int64, err error)
+	// PresignGet returns a time-limited GET URL for key.
+	PresignGet(ctx context.Context, key string) (string, error)
+}
+
+// Activities carries the dependencies of every activity.
+type Activities struct {
+	Store Store
+	// HTTP downloads direct media URLs; it has no overall timeout because
+	// files can be large: the activity's context bounds it.
+	HTTP *http.Client
+	// Webhook delivers webhooks; its Timeout is the 30 s delivery limit.
+	Webhook *http.Client
+	// WorkDir is where each job gets a directory of temporary files.
+	WorkDir string
+	// Paths of the external programs.
+	Ytdlp, Ffmpeg, Ffprobe string
+	// Stderr, when set, receives the external programs' diagnostic output.
+	Stderr io.Writer
+}
+
+// jobDir is the directory holding one job's temporary files on this worker.
+func (a *Activities) jobDir(jobID string) string {
+	return filepath.Join(a.WorkDir, filepath.Base(jobID))
+}
+
+// DownloadInput is the input of Download.
+type DownloadInput struct {
+	JobID     string
+	URL       string
+	Subtitles bool
+}
+
+// Subtitle is one downloaded subtitle file.
+type Subtitle struct {
+	Path string
+	Lang string
+	Ext  string
+}
+
+// DownloadResult describes the files Download left in the job directory.
+type DownloadResult struct {
+	// Files are the media files to mux: one file with every stream, or a
+	// video file then an audio file when the source keeps them apart.
+	Files     []string
+	Subtitles []Subtitle
+	Bytes     int64
+	// Metadata from the source; empty when unknown.
+	Title       string
+	Description string
+	// ReleaseDate is ISO 8601 (RFC 3339), empty when unknown.
+	ReleaseDate string
+	// Source is "http" for the native downloader, else yt-dlp's extractor.
+	Source string
+}
+
+// Progress is the heartbeat detail of the transfer activities. The API reads
+// it from the pending activity to show live progress; the HTTP downloader
+// also resumes from Bytes after a retry.
+type Progress struct {
+	Bytes   int64   `json:"bytes"`
+	Total   int64   `json:"total"`
+	Percent float64 `json:"percent"`
+}
+
+// MuxInput is the input of Mux.
+type MuxInput struct {
+	JobID string
+	// Inputs are DownloadResult.Files.
+	Inputs []string
+	// Format is the container: mp4 (default), mkv, webm or mov.
+	Format      string
+	Title       string
+	ReleaseDate string
+	Description string
+}
+
+// MuxResult is the muxed file.
+type MuxResult struct {
+	Path  string
+	Bytes int64
+}
+
+// UploadInput is the input of Upload.
+type UploadInput struct {
+	JobID string
+	Path  string
+	// Key is the object key, fixed by the workflow so a retry overwrites.
+	Key       string
+	Subtitles []Subtitle
+}
+
+// UploadResult says where the media went.
+type UploadResult struct {
+	Key          string
+	URL          string
+	Bytes        int64
+	SubtitleKeys []string
+}
+
+// WebhookInput is one delivery. Body is the exact JSON sent; EventID is the
+// same on every attempt of one event so receivers can deduplicate.
+type WebhookInput struct {
+	URL     string
+	EventID string
+	Body    json.RawMessage
+}
+
+// Cleanup deletes the job's temporary files on this worker.
+func (a *Activities) Cleanup(_ context.Context, jobID string) error {
+	return os.RemoveAll(a.jobDir(jobID))
+}

@@ -1,0 +1,80 @@
+package activities
+
+import (
+	"context"
+	"mime"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// Upload puts the muxed file at in.Key and each subtitle beside it
+// ("<key without extension>.<lang>.<ext>"), then presigns a GET URL for the
+// media. Keys are fixed by the workflow, so a retry overwrites, never adds.
+func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+	var sent atomic.Int64
+	stop := heartbeatEvery(ctx, time.Second, func() Progress {
+		return Progress{Bytes: sent.Load()}
+	})
+	size, err := a.Store.Upload(ctx, in.Key, in.Path, contentType(in.Key), func(n int64) { sent.Add(n) })
+	stop()
+	if err != nil {
+		return nil, technical(err, "upload to S3 failed: %v", err)
+	}
+	activity.RecordHeartbeat(ctx, Progress{Bytes: size, Total: size, Percent: 100})
+
+	res := &UploadResult{Key: in.Key, Bytes: size}
+	base := strings.TrimSuffix(in.Key, path.Ext(in.Key))
+	for _, sub := range in.Subtitles {
+		key := base + "." + sub.Lang + "." + sub.Ext
+		if _, err := a.Store.Upload(ctx, key, sub.Path, contentType(key), nil); err != nil {
+			return nil, technical(err, "subtitle upload to S3 failed: %v", err)
+		}
+		res.SubtitleKeys = append(res.SubtitleKeys, key)
+	}
+	if res.URL, err = a.Store.PresignGet(ctx, in.Key); err != nil {
+		return nil, technical(err, "presigning failed: %v", err)
+	}
+	return res, nil
+}
+
+func contentType(key string) string {
+	switch ext := filepath.Ext(key); ext {
+	case ".mkv":
+		return "video/x-matroska"
+	case ".vtt":
+		return "text/vtt"
+	default:
+		if t := mime.TypeByExtension(ext); t != "" {
+			return t
+		}
+		return "application/octet-stream"
+	}
+}
+
+// heartbeatEvery records the progress fn reports at each tick until the
+// returned stop is called. The SDK throttles what reaches the server.
+func heartbeatEvery(ctx context.Context, every time.Duration, fn func() Progress) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, fn())
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
