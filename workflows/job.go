@@ -1,0 +1,292 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/internal/webhook"
+)
+
+// a names activities for ExecuteActivity; it is never dereferenced.
+var a *activities.Activities
+
+// errSessionLost marks a chain that stopped because its worker went away.
+var errSessionLost = errors.New("the worker running this job's transfers stopped")
+
+// Job downloads one media URL, muxes it, uploads it to S3 and notifies the
+// client's webhook. Its JobState lives in the memo for the API to read.
+func Job(ctx workflow.Context, in JobInput) (*JobState, error) {
+	if in.JobID == "" || in.URL == "" {
+		return nil, temporal.NewNonRetryableApplicationError("job_id and url are required", activities.ErrTypeInvalidInput, nil)
+	}
+	if in.Format == "" {
+		in.Format = DefaultFormat
+	}
+	j := &job{
+		in:     in,
+		logger: log.With(workflow.GetLogger(ctx), "job_id", in.JobID),
+		state: JobState{
+			JobID:     in.JobID,
+			URL:       in.URL,
+			Folder:    in.Folder,
+			Status:    StatusPending,
+			Step:      StepQueued,
+			UpdatedAt: workflow.Now(ctx),
+		},
+	}
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (JobState, error) { return j.state, nil }); err != nil {
+		return nil, err
+	}
+	j.webhooks = newNotifier(ctx, in.WebhookURL, j.logger)
+	return j.run(ctx)
+}
+
+type job struct {
+	in       JobInput
+	state    JobState
+	logger   log.Logger
+	webhooks *notifier
+	// sent records progress stages already announced, so a chain restarted
+	// on another worker does not announce them twice.
+	sent map[string]bool
+}
+
+func (j *job) run(ctx workflow.Context) (*JobState, error) {
+	up, dl, err := j.transfer(ctx)
+	switch errType := applicationErrorType(err); {
+	case err == nil:
+		j.state.Key = up.Key
+		j.state.FileSizeBytes = up.Bytes
+		if len(up.SubtitleKeys) > 0 {
+			j.state.SubtitleKey = up.SubtitleKeys[0]
+		}
+		j.state.ProgressPercent = webhook.StageCompleted.Percent
+		j.finish(ctx, StatusCompleted, "")
+		j.webhooks.send(j.eventID(webhook.TypeJobCompleted), webhook.JobCompleted{
+			Type:          webhook.TypeJobCompleted,
+			JobID:         j.in.JobID,
+			Status:        "completed",
+			URL:           j.in.URL,
+			Key:           up.Key,
+			Folder:        nullable(j.in.Folder),
+			Title:         nullable(dl.Title),
+			Description:   nullable(dl.Description),
+			ReleaseDate:   nullable(dl.ReleaseDate),
+			SubtitleKey:   nullable(j.state.SubtitleKey),
+			S3Key:         up.Key,
+			S3URL:         up.URL,
+			FileSizeBytes: up.Bytes,
+		})
+	case errType == activities.ErrTypeContentUnavailable:
+		// Content warnings are silent: the hosted service sends no webhook.
+		j.finish(ctx, StatusWarning, errorMessage(err))
+	case errType == activities.ErrTypeDRMProtected:
+		j.finish(ctx, StatusSkipped, errorMessage(err))
+		j.webhooks.send(j.eventID(webhook.TypeJobSkipped), webhook.JobSkipped{
+			Type:   webhook.TypeJobSkipped,
+			JobID:  j.in.JobID,
+			Status: "skipped",
+			URL:    j.in.URL,
+			Reason: errorMessage(err),
+		})
+	default:
+		j.finish(ctx, StatusFailed, errorMessage(err))
+		j.webhooks.send(j.eventID(webhook.TypeJobFailed), webhook.JobFailed{
+			Type:   webhook.TypeJobFailed,
+			JobID:  j.in.JobID,
+			Status: "failed",
+			URL:    j.in.URL,
+			Error:  errorMessage(err),
+		})
+	}
+	// The job's outcome is settled; webhooks only report it, so a receiver
+	// that never answers delays the workflow's end but never changes it.
+	j.webhooks.drain(ctx)
+	if j.state.Status == StatusFailed {
+		return nil, err
+	}
+	return &j.state, nil
+}
+
+// transfer runs download → mux → upload on one worker, starting the chain
+// again on another worker when the first one dies.
+func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activities.DownloadResult, error) {
+	for attempt := 1; ; attempt++ {
+		up, dl, err := j.chain(ctx)
+		if !errors.Is(err, errSessionLost) || attempt == maxChainAttempts {
+			return up, dl, err
+		}
+		j.logger.Warn("Worker lost; restarting the job on another worker", "attempt", attempt)
+	}
+}
+
+func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
+	sess, err := workflow.CreateSession(ctx, &sessionOptions)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		defer workflow.CompleteSession(sess)
+		if workflow.GetSessionInfo(sess).SessionState == workflow.SessionStateFailed {
+			// The worker is gone and its files with it (it empties its
+			// work directory when it starts again).
+			err = fmt.Errorf("%w: %v", errSessionLost, err)
+			return
+		}
+		// Temporary files go on success and on failure.
+		cleanupCtx := workflow.WithActivityOptions(sess, cleanupOptions)
+		if cerr := workflow.ExecuteActivity(cleanupCtx, a.Cleanup, j.in.JobID).Get(cleanupCtx, nil); cerr != nil {
+			j.logger.Warn("Cleanup failed", "error", cerr)
+		}
+	}()
+
+	j.step(ctx, StepDownloading, webhook.StageDownloading)
+	dlCtx := workflow.WithActivityOptions(sess, downloadOptions)
+	err = workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
+		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles,
+	}).Get(ctx, &dl)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.state.Title, j.state.Description, j.state.ReleaseDate = dl.Title, dl.Description, dl.ReleaseDate
+	j.progress(ctx, webhook.StageDownloadComplete)
+
+	j.step(ctx, StepMuxing, webhook.StageMuxing)
+	var mux activities.MuxResult
+	muxCtx := workflow.WithActivityOptions(sess, muxOptions)
+	err = workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
+		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
+		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description,
+	}).Get(ctx, &mux)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.progress(ctx, webhook.StageMuxComplete)
+
+	j.step(ctx, StepUploading, webhook.StageUploading)
+	upCtx := workflow.WithActivityOptions(sess, uploadOptions)
+	err = workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
+		JobID: j.in.JobID, Path: mux.Path, Key: ObjectKey(j.in.Folder, dl.Title, j.in.JobID, j.in.Format),
+		Subtitles: dl.Subtitles,
+	}).Get(ctx, &up)
+	if err != nil {
+		return nil, nil, err
+	}
+	return up, dl, nil
+}
+
+// step records a new step in the memo and announces its stage.
+func (j *job) step(ctx workflow.Context, step string, stage webhook.Stage) {
+	j.state.Status, j.state.Step, j.state.ProgressPercent = StatusProcessing, step, stage.Percent
+	j.saveState(ctx)
+	j.progress(ctx, stage)
+}
+
+// progress queues a progress webhook once per stage, if the client asked.
+func (j *job) progress(ctx workflow.Context, stage webhook.Stage) {
+	if !j.in.EnableProgressWebhook || j.sent[stage.Name] {
+		return
+	}
+	if j.sent == nil {
+		j.sent = map[string]bool{}
+	}
+	j.sent[stage.Name] = true
+	j.webhooks.sendProgress(j.eventID(webhook.TypeProgress+"."+stage.Name), webhook.Progress{
+		Type: webhook.TypeProgress, JobID: j.in.JobID, URL: j.in.URL,
+		Stage: stage.Name, ProgressPercent: stage.Percent,
+	})
+}
+
+func (j *job) finish(ctx workflow.Context, status, errMsg string) {
+	j.state.Status, j.state.Step, j.state.Error = status, StepFinished, errMsg
+	j.saveState(ctx)
+}
+
+func (j *job) saveState(ctx workflow.Context) {
+	j.state.UpdatedAt = workflow.Now(ctx)
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoKey: j.state}); err != nil {
+		j.logger.Error("Saving job state to memo failed", "error", err)
+	}
+}
+
+// eventID identifies one event across delivery attempts.
+func (j *job) eventID(kind string) string {
+	return "evt_" + j.in.JobID + "_" + kind
+}
+
+// ObjectKey is the deterministic S3 key of a job's media: a retried upload
+// overwrites the same object instead of adding another.
+func ObjectKey(folder, title, jobID, format string) string {
+	name := slug(title)
+	if name == "" {
+		name = "media"
+	}
+	short := jobID
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	return path.Join(folder, name+"-"+short+"."+format)
+}
+
+// slug keeps a title readable in a key (letters of any script, digits,
+// single dashes) while keeping path separators and punctuation out of it.
+func slug(s string) string {
+	var b strings.Builder
+	n, dash := 0, false
+	for _, r := range strings.ToLower(s) {
+		if n >= 80 {
+			break
+		}
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+			n++
+			dash = false
+		case !dash && n > 0:
+			b.WriteByte('-')
+			n++
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+func applicationErrorType(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return ""
+}
+
+// errorMessage is the readable cause of a failure, without the activity and
+// workflow wrapping Temporal adds.
+func errorMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return "timed out: " + timeoutErr.TimeoutType().String()
+	}
+	if errors.Is(err, errSessionLost) {
+		return errSessionLost.Error()
+	}
+	return err.Error()
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

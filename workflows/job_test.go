@@ -1,0 +1,309 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riptide-dev/riptide/activities"
+)
+
+const testJobID = "3f1b0c8e-1d2a-4c5b-9e7f-0a1b2c3d4e5f"
+
+func testInput() JobInput {
+	return JobInput{
+		JobID:                 testJobID,
+		URL:                   "https://media.example/show/ep1",
+		WebhookURL:            "https://client.example/hook",
+		Folder:                "my-folder",
+		EnableProgressWebhook: true,
+		DownloadSubtitles:     true,
+	}
+}
+
+var (
+	okDownload = &activities.DownloadResult{
+		Files:       []string{"/w/src.v.mp4", "/w/src.a.m4a"},
+		Subtitles:   []activities.Subtitle{{Path: "/w/src.en.vtt", Lang: "en", Ext: "vtt"}},
+		Bytes:       1234,
+		Title:       "Episode One: Pilot",
+		Description: "The first one",
+		ReleaseDate: "2026-01-19T06:00:00Z",
+		Source:      "generic",
+	}
+	okMux    = &activities.MuxResult{Path: "/w/output.mp4", Bytes: 1200}
+	okUpload = &activities.UploadResult{
+		Key: "my-folder/episode-one-pilot-3f1b0c8e.mp4", URL: "https://s3.local/signed", Bytes: 1200,
+		SubtitleKeys: []string{"my-folder/episode-one-pilot-3f1b0c8e.en.vtt"},
+	}
+)
+
+// hooks records the webhook bodies the workflow delivered, in order.
+type hooks struct {
+	ids    []string
+	bodies []map[string]any
+}
+
+func (h *hooks) types() []string {
+	var out []string
+	for _, b := range h.bodies {
+		s := b["type"].(string)
+		if st, ok := b["stage"]; ok {
+			s += ":" + st.(string)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *hooks) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
+	env.RegisterWorkflow(Job)
+	env.RegisterActivity(&activities.Activities{})
+	h := &hooks{}
+	env.OnActivity(a.NotifyWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookInput) error {
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(in.Body, &body))
+			h.ids = append(h.ids, in.EventID)
+			h.bodies = append(h.bodies, body)
+			return nil
+		}).Maybe()
+	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil).Once()
+	return env, h
+}
+
+func mockPipeline(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(a.Download, mock.Anything, activities.DownloadInput{
+		JobID: testJobID, URL: "https://media.example/show/ep1", Subtitles: true,
+	}).Return(okDownload, nil).Once()
+	env.OnActivity(a.Mux, mock.Anything, activities.MuxInput{
+		JobID: testJobID, Inputs: okDownload.Files, Format: "mp4",
+		Title: okDownload.Title, ReleaseDate: okDownload.ReleaseDate, Description: okDownload.Description,
+	}).Return(okMux, nil).Once()
+	env.OnActivity(a.Upload, mock.Anything, activities.UploadInput{
+		JobID: testJobID, Path: okMux.Path, Key: "my-folder/episode-one-pilot-3f1b0c8e.mp4",
+		Subtitles: okDownload.Subtitles,
+	}).Return(okUpload, nil).Once()
+}
+
+func TestJobHappyPathSendsProgressInOrderThenCompleted(t *testing.T) {
+	env, h := newEnv(t)
+	mockPipeline(env)
+	env.ExecuteWorkflow(Job, testInput())
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var st JobState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, StatusCompleted, st.Status)
+	require.Equal(t, StepFinished, st.Step)
+	require.Equal(t, 100, st.ProgressPercent)
+	require.Equal(t, okUpload.Key, st.Key)
+	require.Equal(t, int64(1200), st.FileSizeBytes)
+	require.Equal(t, okUpload.SubtitleKeys[0], st.SubtitleKey)
+	require.Equal(t, okDownload.Title, st.Title)
+
+	require.Equal(t, []string{
+		"progress:downloading", "progress:download_complete", "progress:muxing",
+		"progress:mux_complete", "progress:uploading", "job_completed",
+	}, h.types())
+	wantPercent := []float64{0, 33, 33, 66, 66}
+	for i, p := range wantPercent {
+		require.Equal(t, p, h.bodies[i]["progress_percent"], "stage %d", i)
+		require.Equal(t, testJobID, h.bodies[i]["job_id"])
+		require.Equal(t, "https://media.example/show/ep1", h.bodies[i]["url"])
+	}
+	require.Equal(t, map[string]any{
+		"type": "job_completed", "job_id": testJobID, "status": "completed",
+		"url": "https://media.example/show/ep1", "key": okUpload.Key, "folder": "my-folder",
+		"title": okDownload.Title, "description": okDownload.Description,
+		"release_date": okDownload.ReleaseDate, "subtitle_key": okUpload.SubtitleKeys[0],
+		"s3_key": okUpload.Key, "s3_url": okUpload.URL, "file_size_bytes": float64(1200),
+	}, h.bodies[5])
+	// Every event has its own stable id.
+	seen := map[string]bool{}
+	for _, id := range h.ids {
+		require.False(t, seen[id], "duplicate event id %s", id)
+		seen[id] = true
+	}
+	env.AssertExpectations(t)
+}
+
+func TestJobWithoutProgressWebhookSendsOnlyCompletion(t *testing.T) {
+	env, h := newEnv(t)
+	mockPipeline(env)
+	in := testInput()
+	in.EnableProgressWebhook = false
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"job_completed"}, h.types())
+}
+
+func TestJobUnknownMetadataIsNullNotMissing(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(&activities.DownloadResult{Files: []string{"/w/a.mp4"}}, nil)
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(okMux, nil)
+	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool {
+		return in.Key == "media-3f1b0c8e.mp4"
+	})).Return(&activities.UploadResult{Key: "media-3f1b0c8e.mp4", URL: "u", Bytes: 5}, nil)
+	in := testInput()
+	in.Folder, in.EnableProgressWebhook = "", false
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+	body := h.bodies[0]
+	for _, k := range []string{"folder", "title", "description", "release_date", "subtitle_key"} {
+		v, ok := body[k]
+		require.True(t, ok, "key %s missing", k)
+		require.Nil(t, v, "key %s", k)
+	}
+}
+
+func TestJobRetriesTechnicalErrorThenSucceeds(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewApplicationError("HTTP Error 503", activities.ErrTypeTechnical)).Twice()
+	mockPipeline(env)
+	env.ExecuteWorkflow(Job, testInput())
+	require.NoError(t, env.GetWorkflowError())
+	// Retries happen inside the activity: progress is still announced once.
+	require.Equal(t, []string{
+		"progress:downloading", "progress:download_complete", "progress:muxing",
+		"progress:mux_complete", "progress:uploading", "job_completed",
+	}, h.types())
+	env.AssertExpectations(t)
+}
+
+func TestJobTechnicalFailureSendsJobFailed(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewApplicationError("Sign in to confirm you're not a bot", activities.ErrTypeTechnical)).
+		Times(int(downloadOptions.RetryPolicy.MaximumAttempts))
+	in := testInput()
+	in.EnableProgressWebhook = false
+	env.ExecuteWorkflow(Job, in)
+
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.Equal(t, activities.ErrTypeTechnical, appErr.Type())
+	require.Equal(t, []map[string]any{{
+		"type": "job_failed", "job_id": testJobID, "status": "failed",
+		"url": "https://media.example/show/ep1", "error": "Sign in to confirm you're not a bot",
+	}}, h.bodies)
+	env.AssertExpectations(t)
+}
+
+func TestJobContentWarningIsSilent(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewNonRetryableApplicationError("Private video", activities.ErrTypeContentUnavailable, nil)).Once()
+	in := testInput()
+	in.EnableProgressWebhook = false
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+	var st JobState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, StatusWarning, st.Status)
+	require.Equal(t, "Private video", st.Error)
+	require.Empty(t, h.bodies, "content warnings send no webhook")
+	env.AssertExpectations(t)
+}
+
+func TestJobDRMIsSkipped(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewNonRetryableApplicationError("This video is DRM protected", activities.ErrTypeDRMProtected, nil)).Once()
+	in := testInput()
+	in.EnableProgressWebhook = false
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+	var st JobState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, StatusSkipped, st.Status)
+	require.Equal(t, []map[string]any{{
+		"type": "job_skipped", "job_id": testJobID, "status": "skipped",
+		"url": "https://media.example/show/ep1", "reason": "This video is DRM protected",
+	}}, h.bodies)
+}
+
+func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
+	env.RegisterWorkflow(Job)
+	env.RegisterActivity(&activities.Activities{})
+	var attempts []string
+	env.OnActivity(a.NotifyWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookInput) error {
+			attempts = append(attempts, in.EventID)
+			return temporal.NewApplicationError("connection refused", activities.ErrTypeTechnical)
+		})
+	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil)
+	mockPipeline(env)
+	env.ExecuteWorkflow(Job, testInput())
+
+	require.NoError(t, env.GetWorkflowError())
+	var st JobState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, StatusCompleted, st.Status)
+	// The first progress event and the completion event each get the full
+	// 4 attempts; the remaining progress events are dropped once the
+	// receiver is known to be down.
+	max := int(webhookOptions.RetryPolicy.MaximumAttempts)
+	require.Len(t, attempts, 2*max)
+	require.Equal(t, "evt_"+testJobID+"_progress.downloading", attempts[0])
+	require.Equal(t, "evt_"+testJobID+"_job_completed", attempts[len(attempts)-1])
+}
+
+func TestJobStatusQueryAndMemoDuringRun(t *testing.T) {
+	env, _ := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil)
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.MuxInput) (*activities.MuxResult, error) {
+			v, err := env.QueryWorkflow(StatusQuery)
+			require.NoError(t, err)
+			var st JobState
+			require.NoError(t, v.Get(&st))
+			require.Equal(t, StatusProcessing, st.Status)
+			require.Equal(t, StepMuxing, st.Step)
+			require.Equal(t, 33, st.ProgressPercent)
+			require.Equal(t, okDownload.Title, st.Title)
+			return okMux, nil
+		})
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil)
+	env.ExecuteWorkflow(Job, testInput())
+	require.NoError(t, env.GetWorkflowError())
+}
+
+func TestJobRejectsEmptyInput(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Job)
+	env.ExecuteWorkflow(Job, JobInput{JobID: testJobID})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
+	require.Equal(t, activities.ErrTypeInvalidInput, appErr.Type())
+}
+
+func TestObjectKey(t *testing.T) {
+	for _, c := range []struct{ folder, title, want string }{
+		{"", "", "media-3f1b0c8e.mp4"},
+		{"shows/a", "Hello, World! (Live)", "shows/a/hello-world-live-3f1b0c8e.mp4"},
+		{"x", "Épisode ünïcode ---", "x/épisode-ünïcode-3f1b0c8e.mp4"},
+		{"", "../../etc/passwd", "etc-passwd-3f1b0c8e.mp4"},
+	} {
+		require.Equal(t, c.want, ObjectKey(c.folder, c.title, testJobID, "mp4"), c.title)
+	}
+}

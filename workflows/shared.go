@@ -1,0 +1,74 @@
+// Package workflows holds riptide's Temporal workflows. Workflow and activity
+// names, query names and ID formats here are a public API: running workflows
+// and committed histories depend on them, so they never change silently.
+package workflows
+
+import "time"
+
+const (
+	// StatusQuery returns the job's JobState.
+	StatusQuery = "status"
+	// MemoKey is the memo entry holding the job's JobState. The API reads
+	// it through DescribeWorkflowExecution, so job state needs no database
+	// and no running worker.
+	MemoKey = "job"
+	// jobWorkflowIDPrefix namespaces job workflow IDs.
+	jobWorkflowIDPrefix = "job-"
+)
+
+// JobWorkflowID is the workflow ID of the job with the given ID.
+func JobWorkflowID(jobID string) string { return jobWorkflowIDPrefix + jobID }
+
+// Job statuses, as the hosted service names them.
+const (
+	StatusPending    = "Pending"
+	StatusProcessing = "Processing"
+	StatusCompleted  = "Completed"
+	StatusFailed     = "Failed"
+	StatusWarning    = "Warning"
+	StatusSkipped    = "Skipped"
+)
+
+// Job steps.
+const (
+	StepQueued      = "Queued"
+	StepDownloading = "Downloading"
+	StepMuxing      = "Muxing"
+	StepUploading   = "Uploading"
+	StepFinished    = "Finished"
+)
+
+// DefaultFormat is the container written when a job names none.
+const DefaultFormat = "mp4"
+
+// JobInput is the single input of the Job workflow. New fields must be
+// optional so histories of older jobs still replay.
+type JobInput struct {
+	JobID                 string
+	URL                   string
+	WebhookURL            string `json:",omitempty"`
+	Folder                string `json:",omitempty"`
+	EnableProgressWebhook bool   `json:",omitempty"`
+	DownloadSubtitles     bool   `json:",omitempty"`
+	// Format is the output container; empty means DefaultFormat.
+	Format string `json:",omitempty"`
+}
+
+// JobState is a job as clients see it. The workflow keeps it in its memo and
+// returns it as its result.
+type JobState struct {
+	JobID           string    `json:"job_id"`
+	URL             string    `json:"url"`
+	Status          string    `json:"status"`
+	Step            string    `json:"step"`
+	ProgressPercent int       `json:"progress_percent"`
+	Folder          string    `json:"folder,omitempty"`
+	Key             string    `json:"key,omitempty"`
+	SubtitleKey     string    `json:"subtitle_key,omitempty"`
+	FileSizeBytes   int64     `json:"file_size_bytes,omitempty"`
+	Title           string    `json:"title,omitempty"`
+	Description     string    `json:"description,omitempty"`
+	ReleaseDate     string    `json:"release_date,omitempty"`
+	Error           string    `json:"error,omitempty"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
