@@ -1,0 +1,160 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+)
+
+const (
+	// checkTimeout bounds each dependency check of /healthz.
+	checkTimeout = 5 * time.Second
+	// toolCacheTTL is how long tool versions are reused: /healthz is
+	// unauthenticated and probed often, and starting yt-dlp is not free.
+	toolCacheTTL = time.Minute
+)
+
+type healthReport struct {
+	Status   string              `json:"status"`
+	Temporal check               `json:"temporal"`
+	S3       check               `json:"s3"`
+	Tools    map[string]toolInfo `json:"tools"`
+}
+
+type check struct {
+	OK    bool    `json:"ok"`
+	Error *string `json:"error"`
+}
+
+type toolInfo struct {
+	Path    string  `json:"path"`
+	Version *string `json:"version"`
+	Error   *string `json:"error"`
+}
+
+// healthz handles GET /healthz: 200 when Temporal and S3 answer, else 503.
+// The tools are reported but do not decide the status: they run on workers,
+// which may be other machines.
+func (s *server) healthz(c *gin.Context) {
+	ctx := c.Request.Context()
+	var rep healthReport
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rep.Temporal = runCheck(ctx, func(ctx context.Context) error {
+			if s.Temporal == nil {
+				return errors.New("not configured")
+			}
+			_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		})
+	})
+	wg.Go(func() {
+		rep.S3 = runCheck(ctx, func(ctx context.Context) error {
+			if s.Store == nil {
+				return errors.New("not configured")
+			}
+			return s.Store.Ping(ctx)
+		})
+	})
+	wg.Go(func() { rep.Tools = s.tools.get(ctx) })
+	wg.Wait()
+
+	rep.Status = "ok"
+	status := http.StatusOK
+	if !rep.Temporal.OK || !rep.S3.OK {
+		rep.Status, status = "degraded", http.StatusServiceUnavailable
+	}
+	c.JSON(status, rep)
+}
+
+func runCheck(ctx context.Context, fn func(context.Context) error) check {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		msg := err.Error()
+		return check{Error: &msg}
+	}
+	return check{OK: true}
+}
+
+// toolProbe reports the path and version of each external program, caching
+// the answer for toolCacheTTL.
+type toolProbe struct {
+	tools map[string]string
+
+	mu   sync.Mutex
+	at   time.Time
+	last map[string]toolInfo
+}
+
+func newToolProbe(tools map[string]string) *toolProbe {
+	return &toolProbe{tools: tools}
+}
+
+func (p *toolProbe) get(ctx context.Context) map[string]toolInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last != nil && time.Since(p.at) < toolCacheTTL {
+		return p.last
+	}
+	// A client hanging up must not cache its errors for everyone else.
+	ctx = context.WithoutCancel(ctx)
+	infos := make(map[string]toolInfo, len(p.tools))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, path := range p.tools {
+		wg.Go(func() {
+			info := probeTool(ctx, name, path)
+			mu.Lock()
+			infos[name] = info
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	p.last, p.at = infos, time.Now()
+	return infos
+}
+
+// probeTool runs "<path> --version" (ffmpeg and ffprobe: "-version") and
+// keeps the first line of its output.
+func probeTool(ctx context.Context, name, path string) toolInfo {
+	info := toolInfo{Path: path}
+	fail := func(err error) toolInfo {
+		msg := err.Error()
+		info.Error = &msg
+		return info
+	}
+	resolved, err := exec.LookPath(path)
+	if err != nil {
+		return fail(err)
+	}
+	info.Path = resolved
+	flag := "--version"
+	if strings.HasPrefix(name, "ff") {
+		flag = "-version"
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, resolved, flag)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("timed out after " + checkTimeout.String())
+		}
+		return fail(err)
+	}
+	line, _, _ := strings.Cut(string(bytes.TrimSpace(out)), "\n")
+	if line = strings.TrimSpace(line); line != "" {
+		info.Version = &line
+	}
+	return info
+}

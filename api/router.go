@@ -1,0 +1,157 @@
+// Package api is riptide's HTTP API, compatible with the hosted service's
+// /jobs endpoints. It keeps no state of its own: jobs are Temporal workflows
+// and their state is read from Temporal on each request.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+)
+
+// Store is the slice of S3 the API needs; *storage.Store satisfies it.
+type Store interface {
+	// PresignGet returns a time-limited GET URL for key.
+	PresignGet(ctx context.Context, key string) (string, error)
+	// Ping checks the bucket is reachable.
+	Ping(ctx context.Context) error
+}
+
+// Deps are the API's dependencies.
+type Deps struct {
+	Temporal  client.Client
+	TaskQueue string
+	Store     Store
+	// Keys are the accepted x-api-key values.
+	Keys []string
+	// MaxBodyBytes caps request bodies (413 beyond); 64 KiB when zero.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
+	// reports and asks for its version.
+	Tools map[string]string
+}
+
+const (
+	defaultMaxBodyBytes = 64 << 10
+	// temporalTimeout bounds each Temporal call of a request.
+	temporalTimeout = 10 * time.Second
+	apiKeyHeader    = "x-api-key"
+	healthzPath     = "/healthz"
+)
+
+type server struct {
+	Deps
+	tools *toolProbe
+}
+
+// NewRouter builds the API's handler.
+func NewRouter(d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	s := &server{Deps: d, tools: newToolProbe(d.Tools)}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Log the peer's address, not a header any client can set.
+	_ = r.SetTrustedProxies(nil)
+	r.Use(requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys))
+	r.NoRoute(func(c *gin.Context) {
+		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, newError(http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed"))
+	})
+
+	r.GET(healthzPath, s.healthz)
+	r.POST("/jobs", s.createJob)
+	r.GET("/jobs/:id", s.getJob)
+	return r
+}
+
+// requireAPIKey accepts requests whose x-api-key header matches one of keys.
+// Every route but GET /healthz needs one, unknown routes included, so the
+// API reveals nothing to anonymous clients. Keys are compared as SHA-256
+// digests in constant time, so neither a key's bytes nor its length leak.
+func requireAPIKey(keys []string) gin.HandlerFunc {
+	digests := make([][sha256.Size]byte, len(keys))
+	for i, k := range keys {
+		digests[i] = sha256.Sum256([]byte(k))
+	}
+	return func(c *gin.Context) {
+		if c.Request.Method == http.MethodGet && c.FullPath() == healthzPath {
+			c.Next()
+			return
+		}
+		key := c.GetHeader(apiKeyHeader)
+		got := sha256.Sum256([]byte(key))
+		ok := 0
+		for _, d := range digests {
+			ok |= subtle.ConstantTimeCompare(got[:], d[:])
+		}
+		if key == "" || ok != 1 {
+			abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "missing or invalid x-api-key header"))
+			return
+		}
+		c.Next()
+	}
+}
+
+// requestLogger logs one line per request. It logs no header and no query
+// string, so neither the API key nor a signed URL ends up in the logs.
+func requestLogger(l *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case status >= http.StatusInternalServerError:
+			level = slog.LevelError
+		case c.Request.URL.Path == healthzPath && status == http.StatusOK:
+			level = slog.LevelDebug // probes would drown everything else
+		}
+		l.LogAttrs(c.Request.Context(), level, "HTTP request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.String("client_ip", c.ClientIP()),
+		)
+	}
+}
+
+// recovery turns a panic into a JSON 500. Unlike gin's, it never dumps the
+// request headers (and with them the API key).
+func recovery(l *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if rec == http.ErrAbortHandler { // net/http aborts the response quietly
+				panic(rec)
+			}
+			l.ErrorContext(c.Request.Context(), "Handler panicked",
+				"method", c.Request.Method, "path", c.Request.URL.Path, "panic", rec)
+			if c.Writer.Written() {
+				c.Abort()
+				return
+			}
+			abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
+		}()
+		c.Next()
+	}
+}

@@ -1,0 +1,196 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// Limits of the job request.
+const (
+	maxURLChars    = 2048
+	maxFolderChars = 200
+)
+
+// formats are the containers a job can ask for.
+var formats = []string{"mp4", "mkv", "webm", "mov"}
+
+// createJobRequest is the body of POST /jobs.
+type createJobRequest struct {
+	URL                   string `json:"url"`
+	WebhookURL            string `json:"webhook_url"`
+	Folder                string `json:"folder"`
+	EnableProgressWebhook bool   `json:"enable_progress_webhook"`
+	DownloadSubtitles     bool   `json:"download_subtitles"`
+	Format                string `json:"format"`
+}
+
+// decodeJobRequest reads exactly one JSON object from body and validates it.
+// The returned input has no JobID yet.
+func decodeJobRequest(body io.Reader) (workflows.JobInput, *apiError) {
+	// body is bounded by http.MaxBytesReader, so reading it whole is safe,
+	// and an oversized body is a 413 whatever it holds.
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return workflows.JobInput{}, decodeError(err)
+	}
+	// encoding/json would take null as an empty object.
+	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return workflows.JobInput{}, newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var req createJobRequest
+	if err := dec.Decode(&req); err != nil {
+		return workflows.JobInput{}, decodeError(err)
+	}
+	// Anything after the object, even a second object, is an error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return workflows.JobInput{}, newError(http.StatusBadRequest, codeInvalidJSON,
+			"request body must be a single JSON object with nothing after it")
+	}
+	return req.validate()
+}
+
+// decodeError maps an encoding/json error to a response.
+func decodeError(err error) *apiError {
+	var (
+		tooLarge  *http.MaxBytesError
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return newError(http.StatusRequestEntityTooLarge, codeBodyTooLarge,
+			"request body must be at most %d bytes", tooLarge.Limit)
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fieldError(codeInvalidType, typeErr.Field, "%s must be %s", typeErr.Field, kindName(typeErr.Type))
+	case errors.As(err, &typeErr):
+		return newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object")
+	case errors.As(err, &syntaxErr):
+		return newError(http.StatusBadRequest, codeInvalidJSON, "request body is not valid JSON: %s",
+			strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.Is(err, io.EOF):
+		return newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return newError(http.StatusBadRequest, codeInvalidJSON, "request body is not valid JSON: unexpected end of input")
+	}
+	// encoding/json has no type for this one; its message is stable.
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if f, err := strconv.Unquote(field); err == nil {
+			field = f
+		}
+		return fieldError(codeUnknownField, field, "%s: field is not supported", field)
+	}
+	return newError(http.StatusBadRequest, codeInvalidJSON, "request body is not valid JSON")
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.String:
+		return "a string"
+	default:
+		return "a " + t.Kind().String()
+	}
+}
+
+// validate checks every field and returns the job input it describes.
+func (r *createJobRequest) validate() (workflows.JobInput, *apiError) {
+	if r.URL == "" {
+		return workflows.JobInput{}, fieldError(codeMissingField, "url", "url is required")
+	}
+	if e := checkURL("url", r.URL); e != nil {
+		return workflows.JobInput{}, e
+	}
+	if r.WebhookURL != "" {
+		if e := checkURL("webhook_url", r.WebhookURL); e != nil {
+			return workflows.JobInput{}, e
+		}
+	}
+	folder, e := cleanFolder(r.Folder)
+	if e != nil {
+		return workflows.JobInput{}, e
+	}
+	format := r.Format
+	if format == "" {
+		format = workflows.DefaultFormat
+	}
+	if !slices.Contains(formats, format) {
+		return workflows.JobInput{}, fieldError(codeInvalidField, "format",
+			"format must be one of %s", strings.Join(formats, ", "))
+	}
+	return workflows.JobInput{
+		URL:                   r.URL,
+		WebhookURL:            r.WebhookURL,
+		Folder:                folder,
+		EnableProgressWebhook: r.EnableProgressWebhook,
+		DownloadSubtitles:     r.DownloadSubtitles,
+		Format:                format,
+	}, nil
+}
+
+// checkURL accepts an absolute http or https URL with a host.
+func checkURL(field, s string) *apiError {
+	if utf8.RuneCountInString(s) > maxURLChars {
+		return fieldError(codeInvalidField, field, "%s must be at most %d characters", field, maxURLChars)
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) {
+		return fieldError(codeInvalidField, field, "%s must not contain whitespace or control characters", field)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fieldError(codeInvalidField, field, "%s is not a valid URL", field)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fieldError(codeInvalidField, field, "%s must be an absolute http or https URL", field)
+	}
+	if u.Hostname() == "" {
+		return fieldError(codeInvalidField, field, "%s must include a host", field)
+	}
+	return nil
+}
+
+// cleanFolder validates a folder prefix for object keys and trims its
+// trailing slash. It must stay inside the bucket's key space as written:
+// relative, no "." or ".." segments, no empty segments, no backslashes.
+func cleanFolder(s string) (string, *apiError) {
+	if s == "" {
+		return "", nil
+	}
+	bad := func(format string, args ...any) (string, *apiError) {
+		return "", fieldError(codeInvalidField, "folder", format, args...)
+	}
+	switch {
+	case utf8.RuneCountInString(s) > maxFolderChars:
+		return bad("folder must be at most %d characters", maxFolderChars)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return bad("folder must not contain control characters")
+	case strings.Contains(s, `\`):
+		return bad("folder must use / as separator, not backslashes")
+	case strings.HasPrefix(s, "/"):
+		return bad("folder must be relative (no leading /)")
+	}
+	s = strings.TrimSuffix(s, "/")
+	for seg := range strings.SplitSeq(s, "/") {
+		switch seg {
+		case "":
+			return bad("folder must not contain empty path segments")
+		case ".", "..":
+			return bad("folder must not contain . or .. path segments")
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCreateJobRejectsBadRequests drives POST /jobs with requests that must
+// never start a workflow: the mock client has no expectation, so a call to
+// ExecuteWorkflow would also fail the test.
+func TestCreateJobRejectsBadRequests(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n) }
+	okURL := `"url":"https://example.com/v"`
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		code   string
+		field  string
+		msg    string // substring of the message, when it matters
+	}{
+		// Malformed bodies.
+		{name: "truncated JSON", body: `{"url":`, status: 400, code: codeInvalidJSON},
+		{name: "not JSON", body: `hello`, status: 400, code: codeInvalidJSON},
+		{name: "empty body", body: ``, status: 400, code: codeInvalidJSON},
+		{name: "array", body: `[{"url":"https://example.com/v"}]`, status: 400, code: codeInvalidJSON},
+		{name: "string", body: `"https://example.com/v"`, status: 400, code: codeInvalidJSON},
+		{name: "null", body: `null`, status: 400, code: codeInvalidJSON},
+		{name: "trailing object", body: `{` + okURL + `} {}`, status: 400, code: codeInvalidJSON},
+		{name: "trailing garbage", body: `{` + okURL + `}x`, status: 400, code: codeInvalidJSON},
+		{name: "trailing comma", body: `{` + okURL + `,}`, status: 400, code: codeInvalidJSON},
+		{name: "raw newline in string", body: "{\"url\":\"https://example.com/\nv\"}", status: 400, code: codeInvalidJSON},
+		// Wrong types, one per field.
+		{name: "url number", body: `{"url":5}`, status: 400, code: codeInvalidType, field: "url", msg: "url must be a string"},
+		{name: "url object", body: `{"url":{"href":"https://example.com"}}`, status: 400, code: codeInvalidType, field: "url"},
+		{name: "webhook_url bool", body: `{` + okURL + `,"webhook_url":true}`, status: 400, code: codeInvalidType, field: "webhook_url"},
+		{name: "folder array", body: `{` + okURL + `,"folder":["a"]}`, status: 400, code: codeInvalidType, field: "folder"},
+		{name: "progress webhook string", body: `{` + okURL + `,"enable_progress_webhook":"yes"}`, status: 400, code: codeInvalidType, field: "enable_progress_webhook", msg: "enable_progress_webhook must be a boolean"},
+		{name: "subtitles number", body: `{` + okURL + `,"download_subtitles":1}`, status: 400, code: codeInvalidType, field: "download_subtitles", msg: "must be a boolean"},
+		{name: "format number", body: `{` + okURL + `,"format":4}`, status: 400, code: codeInvalidType, field: "format"},
+		// Unknown fields.
+		{name: "unknown field", body: `{` + okURL + `,"callback_url":"https://x.example"}`, status: 400, code: codeUnknownField, field: "callback_url", msg: "field is not supported"},
+		{name: "unknown field first", body: `{"batch":true,` + okURL + `}`, status: 400, code: codeUnknownField, field: "batch"},
+		// url.
+		{name: "missing url", body: `{}`, status: 400, code: codeMissingField, field: "url"},
+		{name: "null url", body: `{"url":null}`, status: 400, code: codeMissingField, field: "url"},
+		{name: "empty url", body: `{"url":""}`, status: 400, code: codeMissingField, field: "url"},
+		{name: "ftp url", body: `{"url":"ftp://example.com/v.mp4"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "javascript url", body: `{"url":"javascript:alert(1)"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url without host", body: `{"url":"https:///path"}`, status: 400, code: codeInvalidField, field: "url", msg: "host"},
+		{name: "url with only port", body: `{"url":"http://:8080/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url without scheme", body: `{"url":"example.com/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "relative url", body: `{"url":"/v.mp4"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "unparsable url", body: `{"url":"http://[::1/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "over-long url", body: `{"url":"https://example.com/` + long(2049-len("https://example.com/")) + `"}`, status: 400, code: codeInvalidField, field: "url", msg: "2048"},
+		{name: "url with space", body: `{"url":"https://example.com/a b"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url with newline", body: `{"url":"https://example.com/a\nb"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url with control char", body: `{"url":"https://example.com/\u0007"}`, status: 400, code: codeInvalidField, field: "url"},
+		// webhook_url.
+		{name: "ftp webhook", body: `{` + okURL + `,"webhook_url":"ftp://hooks.example.com"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook without host", body: `{` + okURL + `,"webhook_url":"https://"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "over-long webhook", body: `{` + okURL + `,"webhook_url":"https://h.example/` + long(2040) + `"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook with tab", body: `{` + okURL + `,"webhook_url":"https://h.example/\t"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		// folder.
+		{name: "folder traversal", body: `{` + okURL + `,"folder":"../x"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder inner traversal", body: `{` + okURL + `,"folder":"a/../b"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder trailing traversal", body: `{` + okURL + `,"folder":"a/.."}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder dot", body: `{` + okURL + `,"folder":"./a"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder leading slash", body: `{` + okURL + `,"folder":"/abs"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder only slash", body: `{` + okURL + `,"folder":"/"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder backslash", body: `{` + okURL + `,"folder":"a\\b"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder empty segment", body: `{` + okURL + `,"folder":"a//b"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder control char", body: `{` + okURL + `,"folder":"a\u0000b"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder 201 chars", body: `{` + okURL + `,"folder":"` + long(201) + `"}`, status: 400, code: codeInvalidField, field: "folder", msg: "200"},
+		// format.
+		{name: "bad format", body: `{` + okURL + `,"format":"avi"}`, status: 400, code: codeInvalidField, field: "format", msg: "mp4, mkv, webm, mov"},
+		{name: "upper-case format", body: `{` + okURL + `,"format":"MP4"}`, status: 400, code: codeInvalidField, field: "format"},
+		// Size.
+		{name: "oversized body", body: `{"url":"https://example.com/` + long(testMaxBytes) + `"}`, status: 413, code: codeBodyTooLarge},
+		{name: "oversized trailing whitespace", body: `{` + okURL + `}` + strings.Repeat(" ", testMaxBytes), status: 413, code: codeBodyTooLarge},
+	}
+	h := newHarness(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := h.do(http.MethodPost, "/jobs", tt.body, testKey)
+			m := requireError(t, rec, tt.status, tt.code, tt.field)
+			if tt.msg != "" {
+				require.Contains(t, m["message"], tt.msg)
+			}
+		})
+	}
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+}
+
+func TestCleanFolder(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "",
+		"a":                      "a",
+		"a/":                     "a",
+		"my-podcast-2024":        "my-podcast-2024",
+		"shows/s 1/ép":           "shows/s 1/ép",
+		"a..b/c.d":               "a..b/c.d",
+		strings.Repeat("é", 200): strings.Repeat("é", 200),
+	} {
+		got, e := cleanFolder(in)
+		require.Nil(t, e, in)
+		require.Equal(t, want, got)
+	}
+}

@@ -1,0 +1,240 @@
+// Package jobs is the client side of the Job workflow: starting a job and
+// reading its state. The API and the example starter share it, so both start
+// jobs with the same options and report them the same way.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// StatusCancelled is reported for a job whose workflow was cancelled. The
+// workflow never sets it itself: only Temporal knows about a cancellation.
+const StatusCancelled = "Cancelled"
+
+// Errors reported for workflows that ended without recording why.
+const (
+	errTerminated = "terminated"
+	errTimedOut   = "timed out"
+	errCancelled  = "cancelled"
+	errFailed     = "failed"
+)
+
+// ErrNotFound means no job has the given ID.
+var ErrNotFound = errors.New("job not found")
+
+// View is a job as GET /jobs/{id} returns it. Every key is always present;
+// pointers are null when the value is unknown.
+type View struct {
+	ID              string     `json:"id"`
+	URL             string     `json:"url"`
+	Status          string     `json:"status"`
+	Step            string     `json:"step"`
+	ProgressPercent int        `json:"progress_percent"`
+	Key             *string    `json:"key"`
+	S3URL           *string    `json:"s3_url"`
+	FileSizeBytes   *int64     `json:"file_size_bytes"`
+	Title           *string    `json:"title"`
+	Description     *string    `json:"description"`
+	ReleaseDate     *string    `json:"release_date"`
+	SubtitleKey     *string    `json:"subtitle_key"`
+	Folder          *string    `json:"folder"`
+	Error           *string    `json:"error"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	CompletedAt     *time.Time `json:"completed_at"`
+	WorkflowID      string     `json:"workflow_id"`
+	RunID           string     `json:"run_id"`
+}
+
+// Done reports whether the job has ended and its view will not change.
+func (v *View) Done() bool { return v.CompletedAt != nil }
+
+// Get reads the job's state from its workflow: the JobState memo the
+// workflow keeps, the execution status Temporal keeps, and the heartbeat of
+// the running transfer. It needs no database and no running worker.
+func Get(ctx context.Context, c client.Client, jobID string) (*View, error) {
+	//lint:ignore SA1019 DescribeWorkflow(...).RawResponse is this same call; tests and fakes mock this method.
+	resp, err := c.DescribeWorkflowExecution(ctx, workflows.JobWorkflowID(jobID), "")
+	if err != nil {
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("describe job %s: %w", jobID, err)
+	}
+	return viewOf(jobID, resp)
+}
+
+// viewOf maps a DescribeWorkflowExecution response to a View.
+func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionResponse) (*View, error) {
+	info := resp.GetWorkflowExecutionInfo()
+	if info == nil {
+		return nil, fmt.Errorf("describe job %s: response has no execution info", jobID)
+	}
+	state := workflows.JobState{JobID: jobID, Status: workflows.StatusPending, Step: workflows.StepQueued}
+	if p, ok := info.GetMemo().GetFields()[workflows.MemoKey]; ok {
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &state); err != nil {
+			return nil, fmt.Errorf("decode state of job %s: %w", jobID, err)
+		}
+	}
+	if state.Status == "" {
+		state.Status, state.Step = workflows.StatusPending, workflows.StepQueued
+	}
+
+	v := &View{
+		ID:              jobID,
+		URL:             state.URL,
+		Status:          state.Status,
+		Step:            state.Step,
+		ProgressPercent: state.ProgressPercent,
+		Key:             nullable(state.Key),
+		Title:           nullable(state.Title),
+		Description:     nullable(state.Description),
+		ReleaseDate:     nullable(state.ReleaseDate),
+		SubtitleKey:     nullable(state.SubtitleKey),
+		Folder:          nullable(state.Folder),
+		Error:           nullable(state.Error),
+		CreatedAt:       timeOf(info.GetStartTime()),
+		UpdatedAt:       state.UpdatedAt.UTC(),
+		WorkflowID:      info.GetExecution().GetWorkflowId(),
+		RunID:           info.GetExecution().GetRunId(),
+	}
+	if state.FileSizeBytes > 0 {
+		v.FileSizeBytes = &state.FileSizeBytes
+	}
+	// The starter stamps the first state just before Temporal stamps the
+	// start, and an absent memo has no time at all.
+	if v.UpdatedAt.Before(v.CreatedAt) {
+		v.UpdatedAt = v.CreatedAt
+	}
+
+	switch info.GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		// The workflow returns only after recording its outcome, so the
+		// memo says Completed, Warning or Skipped; anything else is a
+		// memo update that was lost.
+		switch v.Status {
+		case workflows.StatusCompleted, workflows.StatusWarning, workflows.StatusSkipped:
+		default:
+			v.Status = workflows.StatusCompleted
+		}
+		if v.Status == workflows.StatusCompleted {
+			v.ProgressPercent = 100
+		}
+		finish(v, info, "")
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		v.Status = workflows.StatusFailed
+		finish(v, info, errFailed)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		v.Status = StatusCancelled
+		finish(v, info, errCancelled)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		// The memo is whatever the workflow last wrote; Temporal's
+		// verdict wins.
+		v.Status, v.Error = workflows.StatusFailed, nil
+		finish(v, info, errTerminated)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		v.Status, v.Error = workflows.StatusFailed, nil
+		finish(v, info, errTimedOut)
+	default: // running (or paused): add the live progress of the transfer
+		liveProgress(v, resp.GetPendingActivities())
+	}
+	return v, nil
+}
+
+// finish marks v as ended at the workflow's close time, with errMsg as the
+// error unless the workflow recorded one.
+func finish(v *View, info *workflowpb.WorkflowExecutionInfo, errMsg string) {
+	v.Step = workflows.StepFinished
+	if v.Error == nil && errMsg != "" {
+		v.Error = &errMsg
+	}
+	closed := timeOf(info.GetCloseTime())
+	if closed.IsZero() {
+		closed = v.UpdatedAt
+	}
+	if closed.After(v.UpdatedAt) {
+		v.UpdatedAt = closed
+	}
+	v.CompletedAt = &closed
+}
+
+// stages maps each transfer step to its activity and its share of the
+// progress bar, as the progress webhooks announce it: download 0→33, mux
+// 33→66, upload 66→100, where 100 is reached only by Completed.
+var stages = map[string]struct {
+	activity string
+	from, to int
+}{
+	workflows.StepDownloading: {"Download", 0, 33},
+	workflows.StepMuxing:      {"Mux", 33, 66},
+	workflows.StepUploading:   {"Upload", 66, 99},
+}
+
+// liveProgress interpolates v.ProgressPercent inside the current stage from
+// the heartbeat of the stage's pending activity.
+func liveProgress(v *View, pending []*workflowpb.PendingActivityInfo) {
+	stage, ok := stages[v.Step]
+	if !ok {
+		return
+	}
+	for _, act := range pending {
+		if act.GetActivityType().GetName() != stage.activity {
+			continue
+		}
+		if t := timeOf(act.GetLastHeartbeatTime()); t.After(v.UpdatedAt) {
+			v.UpdatedAt = t
+		}
+		details := act.GetHeartbeatDetails().GetPayloads()
+		if len(details) == 0 {
+			return
+		}
+		var p activities.Progress
+		if err := converter.GetDefaultDataConverter().FromPayload(details[0], &p); err != nil {
+			return // progress is a nicety; a bad detail must not fail the read
+		}
+		pct := stage.from + int(fraction(p)*float64(stage.to-stage.from))
+		v.ProgressPercent = max(v.ProgressPercent, min(pct, stage.to))
+		return
+	}
+}
+
+// fraction is how much of its work an activity reported done, in [0, 1].
+func fraction(p activities.Progress) float64 {
+	f := 0.0
+	switch {
+	case p.Percent > 0:
+		f = p.Percent / 100
+	case p.Total > 0:
+		f = float64(p.Bytes) / float64(p.Total)
+	}
+	return min(max(f, 0), 1)
+}
+
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime().UTC()
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
