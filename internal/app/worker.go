@@ -1,0 +1,72 @@
+// Package app wires riptide's pieces together. The binaries and the
+// integration tests build their workers here, so tests run the exact wiring
+// production runs.
+package app
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// WebhookTimeout is the per-attempt delivery limit of the hosted service.
+const WebhookTimeout = 30 * time.Second
+
+// NewActivities builds the activities' dependencies from the settings.
+func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer) *activities.Activities {
+	return &activities.Activities{
+		Store:   store,
+		HTTP:    &http.Client{},
+		Webhook: &http.Client{Timeout: WebhookTimeout},
+		WorkDir: cfg.Worker.WorkDir,
+		Ytdlp:   cfg.Media.YtdlpPath,
+		Ffmpeg:  cfg.Media.FfmpegPath,
+		Ffprobe: cfg.Media.FfprobePath,
+		Stderr:  stderr,
+	}
+}
+
+// NewWorker prepares the work directory and returns a worker with every
+// workflow and activity registered. The work directory is emptied: files
+// left there belong to sessions that died with the previous process, and
+// their jobs have already restarted elsewhere.
+func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) (worker.Worker, error) {
+	if err := resetDir(acts.WorkDir); err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
+		EnableSessionWorker:               true,
+		MaxConcurrentSessionExecutionSize: cfg.Worker.Concurrency,
+		// Lets running activities finish (or heartbeat their progress) on
+		// SIGTERM before the worker exits.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	workflows.Register(w, acts)
+	return w, nil
+}
+
+func resetDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,301 @@
+// Command riptide-dev runs the whole of riptide on one machine for
+// development and evaluation: the Temporal dev server (SQLite, so state
+// survives restarts), a local S3 server with a bucket, the worker and the
+// API, plus a sample-media server with a webhook echo receiver.
+//
+//	riptide-dev up        everything (what `make dev` runs)
+//	riptide-dev temporal  only the Temporal dev server
+//	riptide-dev s3        only the S3 server
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/internal/storage"
+)
+
+// Dev defaults, applied only where the environment sets nothing.
+var devDefaults = map[string]string{
+	"RIPTIDE_S3_ENDPOINT":          "http://127.0.0.1:9000",
+	"RIPTIDE_S3_ACCESS_KEY_ID":     "riptide",
+	"RIPTIDE_S3_SECRET_ACCESS_KEY": "riptide-dev-secret",
+	"RIPTIDE_S3_PATH_STYLE":        "true",
+	"RIPTIDE_LOG_FORMAT":           "text",
+}
+
+const (
+	uiPort        = 8233
+	samplesAddrEn = "RIPTIDE_DEV_SAMPLES_ADDR"
+)
+
+func main() {
+	cmd := "up"
+	if len(os.Args) > 1 {
+		cmd = os.Args[1]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cmd); err != nil {
+		fmt.Fprintln(os.Stderr, "riptide-dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cmd string) error {
+	for k, v := range devDefaults {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "logs"), 0o755); err != nil {
+		return err
+	}
+	var procs []*devstack.Proc
+	defer func() {
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].Stop(15 * time.Second)
+		}
+	}()
+	start := func(p *devstack.Proc, err error) error {
+		if err == nil {
+			procs = append(procs, p)
+		}
+		return err
+	}
+	switch cmd {
+	case "temporal":
+		if err := start(startTemporal(ctx, cfg)); err != nil {
+			return err
+		}
+		fmt.Printf("Temporal on %s, UI on http://127.0.0.1:%d\n", cfg.Temporal.Address, uiPort)
+	case "s3":
+		if err := start(startS3(ctx, cfg)); err != nil {
+			return err
+		}
+		fmt.Printf("S3 on %s, bucket %s\n", cfg.S3.Endpoint, cfg.S3.Bucket)
+	case "up":
+		if err := upAll(ctx, cfg, start); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown command %q (want up, temporal or s3)", cmd)
+	}
+	// Run until Ctrl-C or until a child dies.
+	done := make(chan *devstack.Proc, len(procs))
+	for _, p := range procs {
+		go func() { <-p.Done(); done <- p }()
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nStopping…")
+		return nil
+	case p := <-done:
+		return fmt.Errorf("%s exited: %v (logs in %s)", p.Name, p.Err(), filepath.Join(cfg.DataDir, "logs"))
+	}
+}
+
+func upAll(ctx context.Context, cfg *config.Config, start func(*devstack.Proc, error) error) error {
+	key, err := apiKey(cfg)
+	if err != nil {
+		return err
+	}
+	if err := start(startTemporal(ctx, cfg)); err != nil {
+		return err
+	}
+	if err := start(startS3(ctx, cfg)); err != nil {
+		return err
+	}
+	samplesAddr := os.Getenv(samplesAddrEn)
+	if samplesAddr == "" {
+		samplesAddr = "127.0.0.1:8090"
+	}
+	samplesDir := filepath.Join(cfg.DataDir, "samples")
+	if err := devstack.GenerateSamples(ctx, cfg.Media.FfmpegPath, samplesDir, 5); err != nil {
+		return fmt.Errorf("generating sample media: %w", err)
+	}
+	if err := serveSamples(ctx, samplesAddr, samplesDir); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"riptide-worker", "riptide-api"} {
+		if err := start(startChild(name, filepath.Join(filepath.Dir(self), name))); err != nil {
+			return err
+		}
+	}
+	fmt.Printf(`
+riptide is running.
+  API           http://%s    (x-api-key: %s)
+  Temporal UI   http://127.0.0.1:%d
+  Temporal      %s  namespace %s
+  S3            %s  bucket %s  (access key %s)
+  Samples       http://%s/   webhook echo: http://%s/hook
+  Data          %s  (logs in %s)
+
+Try it:
+  curl -s -X POST http://%s/jobs -H "x-api-key: %s" -H 'Content-Type: application/json' \
+    -d '{"url":"http://%s/%s","webhook_url":"http://%s/hook","enable_progress_webhook":true,"folder":"samples"}'
+  curl -s http://%s/jobs/<job_id> -H "x-api-key: %s"
+
+Ctrl-C stops everything.
+`, cfg.API.Addr, key, uiPort, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
+		cfg.S3.AccessKeyID, samplesAddr, samplesAddr, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"),
+		cfg.API.Addr, key, samplesAddr, devstack.SampleDASH, samplesAddr, cfg.API.Addr, key)
+	return nil
+}
+
+func startTemporal(ctx context.Context, cfg *config.Config) (*devstack.Proc, error) {
+	bin, err := devstack.Tool(devstack.TemporalBinEnv, "temporal")
+	if err != nil {
+		return nil, err
+	}
+	_, portStr, err := net.SplitHostPort(cfg.Temporal.Address)
+	if err != nil {
+		return nil, fmt.Errorf("RIPTIDE_TEMPORAL_ADDRESS: %w", err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	logf, err := logFile(cfg, "temporal")
+	if err != nil {
+		return nil, err
+	}
+	return devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Bin: bin, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: port, UIPort: uiPort,
+		Namespace: cfg.Temporal.Namespace, Log: logf,
+	})
+}
+
+func startS3(ctx context.Context, cfg *config.Config) (*devstack.Proc, error) {
+	bin, err := devstack.Tool(devstack.VersitygwBinEnv, "versitygw")
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.S3.Endpoint)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("RIPTIDE_S3_ENDPOINT %q is not a URL", cfg.S3.Endpoint)
+	}
+	logf, err := logFile(cfg, "s3")
+	if err != nil {
+		return nil, err
+	}
+	p, err := devstack.StartS3(ctx, devstack.S3Options{
+		Bin: bin, Dir: filepath.Join(cfg.DataDir, "s3"), Addr: u.Host,
+		AccessKey: cfg.S3.AccessKeyID, SecretKey: cfg.S3.SecretAccessKey, Log: logf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	store, err := storage.New(ctx, cfg.S3)
+	if err == nil {
+		err = store.EnsureBucket(ctx)
+	}
+	if err != nil {
+		p.Stop(5 * time.Second)
+		return nil, err
+	}
+	return p, nil
+}
+
+func startChild(name, bin string) (*devstack.Proc, error) {
+	if _, err := exec.LookPath(bin); err != nil {
+		return nil, fmt.Errorf("%s not built (run `make build`): %w", name, err)
+	}
+	return devstack.StartProcess(name, bin, nil, &prefixWriter{prefix: "[" + strings.TrimPrefix(name, "riptide-") + "] ", w: os.Stdout})
+}
+
+// apiKey returns the dev API key: RIPTIDE_API_KEYS if set, else a key
+// generated once and kept in the data directory.
+func apiKey(cfg *config.Config) (string, error) {
+	if len(cfg.API.Keys) > 0 {
+		return cfg.API.Keys[0], nil
+	}
+	path := filepath.Join(cfg.DataDir, "api-key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		key := strings.TrimSpace(string(b))
+		os.Setenv("RIPTIDE_API_KEYS", key)
+		return key, nil
+	}
+	buf := make([]byte, 16)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	key := "sk_dev_" + hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	os.Setenv("RIPTIDE_API_KEYS", key)
+	return key, nil
+}
+
+// serveSamples serves the sample media and a webhook receiver that prints
+// every delivery, so a newcomer sees webhooks arrive.
+func serveSamples(ctx context.Context, addr, dir string) error {
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	mux.HandleFunc("POST /hook", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		slog.Info("webhook received", "webhook_id", r.Header.Get("webhook-id"), "body", string(body))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sample server: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	return nil
+}
+
+func logFile(cfg *config.Config, name string) (io.Writer, error) {
+	return os.OpenFile(filepath.Join(cfg.DataDir, "logs", name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+}
+
+// prefixWriter prefixes each line of a child's output with its name.
+type prefixWriter struct {
+	prefix string
+	w      io.Writer
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if _, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i]); err != nil {
+			return 0, err
+		}
+		p.buf = p.buf[i+1:]
+	}
+}
