@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// startWorkerProcess runs the real worker binary against the test stack on
+// its own task queue and work directory, as a separate host would.
+func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Proc {
+	t.Helper()
+	c := stack.cfg
+	env := []string{
+		"RIPTIDE_TEMPORAL_ADDRESS=" + c.Temporal.Address,
+		"RIPTIDE_TEMPORAL_TASK_QUEUE=" + taskQueue,
+		"RIPTIDE_S3_ENDPOINT=" + c.S3.Endpoint,
+		"RIPTIDE_S3_BUCKET=" + c.S3.Bucket,
+		"RIPTIDE_S3_ACCESS_KEY_ID=" + c.S3.AccessKeyID,
+		"RIPTIDE_S3_SECRET_ACCESS_KEY=" + c.S3.SecretAccessKey,
+		"RIPTIDE_S3_PATH_STYLE=true",
+		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(t.TempDir(), name),
+		"RIPTIDE_LOG_FORMAT=text",
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	require.NoError(t, err)
+	p, err := devstack.StartProcess(name, bin, env, logf)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		select {
+		case <-p.Done():
+		default:
+			p.Stop(10 * time.Second)
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	return p
+}
+
+// TestWorkerCrashRestartsChainOnAnotherWorker kills the worker process in
+// the middle of a download with SIGKILL; the job's session fails and the
+// workflow runs download → mux → upload again on a second worker.
+func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "riptide-worker")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/riptide-dev/riptide/worker").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	// A slow source: the first worker is still downloading when it dies.
+	media, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	var requests atomic.Int32
+	slow := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("Content-Length", fmt.Sprint(len(media)))
+		for off := 0; off < len(media); off += 2048 {
+			if _, err := w.Write(media[off:min(off+2048, len(media))]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}))
+	defer slow.Close()
+
+	queue := "riptide-crash-" + uuid.NewString()[:8]
+	first := startWorkerProcess(t, bin, "worker-a", queue)
+	in := workflows.JobInput{JobID: uuid.NewString(), URL: slow.URL + "/slow.mp4", WebhookURL: stack.hookURL, Folder: "e2e/crash"}
+	run, err := jobs.Start(context.Background(), stack.temporal, queue, in)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { return requests.Load() > 0 }, time.Minute, 50*time.Millisecond, "download never started")
+	time.Sleep(500 * time.Millisecond)
+	first.Kill()
+	startWorkerProcess(t, bin, "worker-b", queue)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var st workflows.JobState
+	require.NoError(t, run.Get(ctx, &st))
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+	require.GreaterOrEqual(t, requests.Load(), int32(2), "the second worker downloaded again")
+	require.Equal(t, len(media), len(stored(t, st.Key)))
+
+	done := stack.hooks.waitTerminal(t, in.JobID, time.Minute)
+	require.Equal(t, "job_completed", done.Body["type"])
+	require.Len(t, stack.hooks.forJob(in.JobID), 1, "one terminal webhook, no duplicates")
+	require.True(t, strings.HasPrefix(st.Key, "e2e/crash/"))
+}

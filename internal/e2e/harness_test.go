@@ -1,0 +1,244 @@
+// Package e2e runs riptide end to end on real components, all on loopback:
+// the Temporal dev server, versitygw (S3), yt-dlp, ffmpeg, the worker, the
+// HTTP API and a webhook receiver. The tests skip when the tools are not
+// installed, unless RIPTIDE_REQUIRE_INTEGRATION=1 (set by `make test`).
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/riptide-dev/riptide/api"
+	"github.com/riptide-dev/riptide/internal/app"
+	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/internal/storage"
+)
+
+const testAPIKey = "sk_test_e2e"
+
+// stack is the running system shared by the tests of this package.
+var stack struct {
+	cfg      *config.Config
+	temporal client.Client
+	store    *storage.Store
+	apiURL   string
+	media    string // base URL of the sample media server
+	mediaDir string
+	hooks    *receiver
+	hookURL  string
+	skipWhy  string
+}
+
+func TestMain(m *testing.M) {
+	code, err := runMain(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runMain(m *testing.M) (int, error) {
+	gin.SetMode(gin.ReleaseMode)
+	temporalBin, err1 := devstack.Tool(devstack.TemporalBinEnv, "temporal")
+	s3Bin, err2 := devstack.Tool(devstack.VersitygwBinEnv, "versitygw")
+	_, err3 := exec.LookPath("yt-dlp")
+	_, err4 := exec.LookPath("ffmpeg")
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			if os.Getenv("RIPTIDE_REQUIRE_INTEGRATION") == "1" {
+				return 0, err
+			}
+			stack.skipWhy = err.Error()
+			return m.Run(), nil
+		}
+	}
+	dir, err := os.MkdirTemp("", "riptide-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	logs, err := os.Create(filepath.Join(dir, "services.log"))
+	if err != nil {
+		return 0, err
+	}
+
+	tPort, err := devstack.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Bin: temporalBin, DBFile: filepath.Join(dir, "temporal.db"), Port: tPort, Namespace: "default", Log: logs,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer tp.Stop(10 * time.Second)
+	s3Port, err := devstack.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	s3Addr := fmt.Sprintf("127.0.0.1:%d", s3Port)
+	sp, err := devstack.StartS3(ctx, devstack.S3Options{
+		Bin: s3Bin, Dir: filepath.Join(dir, "s3"), Addr: s3Addr, AccessKey: "e2e", SecretKey: "e2e-secret", Log: logs,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer sp.Stop(10 * time.Second)
+
+	cfg := &config.Config{
+		Temporal: config.Temporal{Address: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default", TaskQueue: "riptide-e2e"},
+		S3: config.S3{Endpoint: "http://" + s3Addr, Region: "us-east-1", Bucket: "e2e", AccessKeyID: "e2e",
+			SecretAccessKey: "e2e-secret", PathStyle: true, PresignTTL: time.Hour, PartSize: 5 << 20, Concurrency: 2},
+		API:    config.API{Keys: []string{testAPIKey}, MaxBodyBytes: 64 << 10},
+		Worker: config.Worker{Concurrency: 4, WorkDir: filepath.Join(dir, "work")},
+		Media:  config.Media{YtdlpPath: "yt-dlp", FfmpegPath: "ffmpeg", FfprobePath: "ffprobe"},
+	}
+	stack.cfg = cfg
+	if stack.store, err = storage.New(ctx, cfg.S3); err != nil {
+		return 0, err
+	}
+	if err := stack.store.EnsureBucket(ctx); err != nil {
+		return 0, err
+	}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	stack.temporal, err = client.Dial(client.Options{HostPort: cfg.Temporal.Address, Logger: sdklog.NewStructuredLogger(logger)})
+	if err != nil {
+		return 0, err
+	}
+	defer stack.temporal.Close()
+	w, err := app.NewWorker(stack.temporal, cfg, app.NewActivities(cfg, stack.store, logs))
+	if err != nil {
+		return 0, err
+	}
+	if err := w.Start(); err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+
+	media := filepath.Join(dir, "media")
+	if err := devstack.GenerateSamples(ctx, "ffmpeg", media, 3); err != nil {
+		return 0, err
+	}
+	stack.mediaDir = media
+	mediaSrv := serve(http.FileServer(http.Dir(media)))
+	defer mediaSrv.Close()
+	stack.media = mediaSrv.URL
+	stack.hooks = &receiver{}
+	hookSrv := serve(stack.hooks)
+	defer hookSrv.Close()
+	stack.hookURL = hookSrv.URL + "/hook"
+	apiSrv := serve(api.NewRouter(api.Deps{
+		Temporal: stack.temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: stack.store,
+		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
+	}))
+	defer apiSrv.Close()
+	stack.apiURL = apiSrv.URL
+
+	code := m.Run()
+	if code != 0 {
+		// Show what the services said when something failed.
+		_ = logs.Sync()
+		if b, err := os.ReadFile(logs.Name()); err == nil {
+			tail := b[max(0, len(b)-20000):]
+			fmt.Fprintf(os.Stderr, "--- last service logs ---\n%s\n", tail)
+		}
+	}
+	return code, nil
+}
+
+// serve starts an HTTP server on IPv4 loopback.
+func serve(h http.Handler) *httptest.Server {
+	s := httptest.NewUnstartedServer(h)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	s.Listener = l
+	s.Start()
+	return s
+}
+
+func requireStack(t *testing.T) {
+	t.Helper()
+	if stack.skipWhy != "" {
+		t.Skip("integration tools missing: " + stack.skipWhy)
+	}
+}
+
+// delivery is one webhook request as the receiver saw it.
+type delivery struct {
+	EventID     string
+	ContentType string
+	Body        map[string]any
+	Raw         []byte
+}
+
+// receiver is the client's webhook endpoint: it records every delivery.
+type receiver struct {
+	mu  sync.Mutex
+	got []delivery
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	raw, _ := io.ReadAll(req.Body)
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil || req.Method != http.MethodPost {
+		http.Error(w, "bad webhook", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, delivery{EventID: req.Header.Get("webhook-id"), ContentType: req.Header.Get("Content-Type"), Body: body, Raw: raw})
+	w.WriteHeader(http.StatusOK)
+}
+
+// forJob returns the deliveries of one job, in arrival order.
+func (r *receiver) forJob(jobID string) []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []delivery
+	for _, d := range r.got {
+		if d.Body["job_id"] == jobID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// waitTerminal waits for the job's job_completed, job_failed or
+// job_skipped webhook.
+func (r *receiver) waitTerminal(t *testing.T, jobID string, within time.Duration) delivery {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		for _, d := range r.forJob(jobID) {
+			switch d.Body["type"] {
+			case "job_completed", "job_failed", "job_skipped":
+				return d
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no terminal webhook for job %s within %s; got %v", jobID, within, r.forJob(jobID))
+	return delivery{}
+}

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riptide-dev/riptide/internal/devstack"
+)
+
+const jobTimeout = 3 * time.Minute
+
+// submit POSTs a job through the HTTP API as a client of the hosted service
+// would, and returns its id.
+func submit(t *testing.T, body map[string]any) string {
+	t.Helper()
+	status, resp := call(t, http.MethodPost, "/jobs", body)
+	require.Equal(t, http.StatusCreated, status, "%v", resp)
+	id, _ := resp["job_id"].(string)
+	require.NotEmpty(t, id)
+	return id
+}
+
+func call(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, stack.apiURL+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("x-api-key", testAPIKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+	return res.StatusCode, out
+}
+
+// stored fetches an object straight from S3.
+func stored(t *testing.T, key string) []byte {
+	t.Helper()
+	out, err := stack.store.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(stack.cfg.S3.Bucket), Key: aws.String(key)})
+	require.NoError(t, err, "object %s", key)
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	require.NoError(t, err)
+	return b
+}
+
+func fetch(t *testing.T, url string) []byte {
+	t.Helper()
+	res, err := http.Get(url)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, "GET %s", url)
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return b
+}
+
+// streams lists the codec types ffprobe finds in media bytes.
+func streams(t *testing.T, media []byte) []string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "probe")
+	require.NoError(t, os.WriteFile(f, media, 0o644))
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", f).Output()
+	require.NoError(t, err)
+	return strings.Fields(string(out))
+}
+
+func TestDASHJobMergesStreamsAndSendsEveryWebhook(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	url := stack.media + "/" + devstack.SampleDASH
+	id := submit(t, map[string]any{
+		"url": url, "webhook_url": stack.hookURL, "enable_progress_webhook": true, "folder": "e2e/dash",
+	})
+	done := stack.hooks.waitTerminal(t, id, jobTimeout)
+	require.Equal(t, "job_completed", done.Body["type"], "%s", done.Raw)
+
+	var seq []string
+	for _, d := range stack.hooks.forJob(id) {
+		require.Equal(t, "application/json", d.ContentType)
+		require.NotEmpty(t, d.EventID)
+		if d.Body["type"] == "progress" {
+			seq = append(seq, fmt.Sprintf("%s:%v", d.Body["stage"], d.Body["progress_percent"]))
+			require.Equal(t, url, d.Body["url"])
+		} else {
+			seq = append(seq, d.Body["type"].(string))
+		}
+	}
+	require.Equal(t, []string{"downloading:0", "download_complete:33", "muxing:33", "mux_complete:66", "uploading:66", "job_completed"}, seq)
+
+	b := done.Body
+	key := b["key"].(string)
+	require.True(t, strings.HasPrefix(key, "e2e/dash/"), key)
+	require.True(t, strings.HasSuffix(key, ".mp4"), key)
+	require.Equal(t, key, b["s3_key"])
+	require.Equal(t, "completed", b["status"])
+	require.Equal(t, url, b["url"])
+	require.Equal(t, "e2e/dash", b["folder"])
+	for _, k := range []string{"title", "description", "release_date", "subtitle_key"} {
+		_, present := b[k]
+		require.True(t, present, "key %s missing from job_completed", k)
+	}
+	require.Nil(t, b["subtitle_key"])
+
+	obj := stored(t, key)
+	require.EqualValues(t, len(obj), b["file_size_bytes"])
+	require.Equal(t, obj, fetch(t, b["s3_url"].(string)), "s3_url serves the stored bytes")
+	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, obj), "muxed file has both streams")
+
+	status, job := call(t, http.MethodGet, "/jobs/"+id, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "Completed", job["status"])
+	require.Equal(t, "Finished", job["step"])
+	require.EqualValues(t, 100, job["progress_percent"])
+	require.Equal(t, key, job["key"])
+	require.EqualValues(t, len(obj), job["file_size_bytes"])
+	require.Equal(t, obj, fetch(t, job["s3_url"].(string)))
+}
+
+func TestPageJobExtractsMetadataAndSubtitles(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	url := stack.media + "/" + devstack.SamplePage
+	id := submit(t, map[string]any{
+		"url": url, "webhook_url": stack.hookURL, "folder": "e2e/page", "download_subtitles": true, "format": "mkv",
+	})
+	done := stack.hooks.waitTerminal(t, id, jobTimeout)
+	require.Equal(t, "job_completed", done.Body["type"], "%s", done.Raw)
+	require.Len(t, stack.hooks.forJob(id), 1, "no progress webhooks unless asked")
+	b := done.Body
+	require.Equal(t, devstack.SampleTitle, b["title"])
+	key := b["key"].(string)
+	require.True(t, strings.HasSuffix(key, ".mkv"), key)
+	sub, ok := b["subtitle_key"].(string)
+	require.True(t, ok, "subtitle_key: %v", b["subtitle_key"])
+	require.True(t, strings.HasPrefix(sub, "e2e/page/"), sub)
+	require.Contains(t, string(stored(t, sub)), "Hello from riptide")
+	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, stored(t, key)))
+}
+
+func TestDirectMediaURLUsesNativeDownload(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	url := stack.media + "/" + devstack.SampleMP4
+	id := submit(t, map[string]any{"url": url, "webhook_url": stack.hookURL})
+	done := stack.hooks.waitTerminal(t, id, jobTimeout)
+	require.Equal(t, "job_completed", done.Body["type"], "%s", done.Raw)
+	obj := stored(t, done.Body["key"].(string))
+	require.EqualValues(t, len(obj), done.Body["file_size_bytes"])
+	require.Nil(t, done.Body["folder"])
+	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, obj))
+}
+
+func TestMissingSourceFailsWithJobFailed(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	url := stack.media + "/missing.mp4"
+	id := submit(t, map[string]any{"url": url, "webhook_url": stack.hookURL})
+	done := stack.hooks.waitTerminal(t, id, jobTimeout)
+	require.Equal(t, map[string]any{
+		"type": "job_failed", "job_id": id, "status": "failed", "url": url, "error": done.Body["error"],
+	}, done.Body)
+	require.Contains(t, done.Body["error"], "404")
+
+	status, job := call(t, http.MethodGet, "/jobs/"+id, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "Failed", job["status"])
+	require.Contains(t, job["error"], "404")
+}
+
+func TestUnknownJobIs404(t *testing.T) {
+	requireStack(t)
+	status, body := call(t, http.MethodGet, "/jobs/0b3c1a9e-0000-4000-8000-000000000000", nil)
+	require.Equal(t, http.StatusNotFound, status, "%v", body)
+}
