@@ -1,0 +1,73 @@
+# riptide — see README.md. `make dev` runs everything on this machine,
+# `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TEMPORAL_CLI_VERSION := v1.5.1
+VERSITYGW_VERSION    := v1.8.0
+STATICCHECK_VERSION  := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
+
+CACHE_DIR ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/riptide/tools
+export TEMPORAL_CLI_VERSION VERSITYGW_VERSION
+export RIPTIDE_TEMPORAL_BIN  ?= $(CACHE_DIR)/temporal-$(TEMPORAL_CLI_VERSION)/temporal
+export RIPTIDE_VERSITYGW_BIN ?= $(CACHE_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
+STATICCHECK   := $(CACHE_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+WORKFLOWCHECK := $(CACHE_DIR)/workflowcheck-$(WORKFLOWCHECK_VERSION)/workflowcheck
+
+BIN := bin
+BINARIES := $(BIN)/riptide-worker $(BIN)/riptide-api $(BIN)/riptide-starter $(BIN)/riptide-dev
+
+.PHONY: help
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## install ffmpeg, yt-dlp, the Temporal CLI and versitygw if missing
+	@scripts/install-tools.sh
+
+.PHONY: build
+build: ## build the binaries into bin/
+	go build -o $(BIN)/riptide-worker ./worker
+	go build -o $(BIN)/riptide-api ./api/cmd
+	go build -o $(BIN)/riptide-starter ./starter
+	go build -o $(BIN)/riptide-dev ./internal/cmd/riptide-dev
+
+.PHONY: dev
+dev: tools build ## run Temporal, S3, the worker and the API on this machine (Ctrl-C stops all)
+	$(BIN)/riptide-dev up
+
+.PHONY: temporal s3 worker api
+temporal: tools build ## run only the Temporal dev server (state in $RIPTIDE_DATA_DIR)
+	$(BIN)/riptide-dev temporal
+s3: tools build ## run only the local S3 server
+	$(BIN)/riptide-dev s3
+worker: build ## run only the worker (configure with RIPTIDE_* variables)
+	$(BIN)/riptide-worker
+api: build ## run only the HTTP API (configure with RIPTIDE_* variables)
+	$(BIN)/riptide-api
+
+.PHONY: test
+test: tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg)
+	RIPTIDE_REQUIRE_INTEGRATION=1 go test -race -count=1 -timeout 25m ./...
+
+.PHONY: unit
+unit: ## run the tests that need nothing installed (integration tests skip)
+	go test -race -count=1 ./...
+
+$(STATICCHECK):
+	GOBIN=$(dir $@) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(WORKFLOWCHECK):
+	GOBIN=$(dir $@) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+.PHONY: lint
+lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(STATICCHECK) ./...
+	$(WORKFLOWCHECK) ./workflows/...
+
+.PHONY: clean
+clean: ## remove binaries (not the data directory)
+	rm -rf $(BIN)
