@@ -20,6 +20,15 @@ import (
 	"github.com/riptide-dev/riptide/workflows"
 )
 
+// buildBinary builds a main package of this module for the test.
+func buildBinary(t *testing.T, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
 // startWorkerProcess runs the real worker binary against the test stack on
 // its own task queue and work directory, as a separate host would.
 func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Proc {
@@ -60,9 +69,7 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Pro
 func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "riptide-worker")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/riptide-dev/riptide/worker").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
 
 	// A slow source: the first worker is still downloading when it dies.
 	media, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
