@@ -33,6 +33,8 @@ func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer)
 		Ffmpeg:  cfg.Media.FfmpegPath,
 		Ffprobe: cfg.Media.FfprobePath,
 		Stderr:  stderr,
+
+		MinFreeBytes: cfg.Worker.MinFreeBytes,
 	}
 }
 

@@ -70,6 +70,9 @@ type Worker struct {
 	// WorkDir holds temporary media files; default DataDir/work. Each worker
 	// process needs its own: it is emptied at start-up.
 	WorkDir string `split_words:"true"`
+	// MinFreeBytes is the free space a download must leave on the work
+	// directory's disk (counting its muxed copy); 0 disables the check.
+	MinFreeBytes int64 `split_words:"true" default:"2147483648"`
 }
 
 // Media locates the external programs.
