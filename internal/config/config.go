@@ -33,6 +33,9 @@ type Temporal struct {
 	Address   string `default:"127.0.0.1:7233"`
 	Namespace string `default:"default"`
 	TaskQueue string `split_words:"true" default:"riptide"`
+	// UIURL is the Temporal Web UI that GET /jobs/{id} links to; empty
+	// leaves the link out.
+	UIURL string `envconfig:"UI_URL" default:"http://127.0.0.1:8233"`
 }
 
 // S3 describes the bucket that receives the media.
@@ -60,6 +63,9 @@ type API struct {
 	Keys []string
 	// MaxBodyBytes caps a request body; larger bodies get 413.
 	MaxBodyBytes int64 `split_words:"true" default:"65536"`
+	// MetricsAddr serves Prometheus /metrics apart from the API's routes
+	// (no API key); empty disables it.
+	MetricsAddr string `split_words:"true" default:"127.0.0.1:9465"`
 }
 
 // Worker configures the Temporal worker.
@@ -73,6 +79,8 @@ type Worker struct {
 	// MinFreeBytes is the free space a download must leave on the work
 	// directory's disk (counting its muxed copy); 0 disables the check.
 	MinFreeBytes int64 `split_words:"true" default:"2147483648"`
+	// MetricsAddr serves Prometheus /metrics; empty disables it.
+	MetricsAddr string `split_words:"true" default:"127.0.0.1:9464"`
 }
 
 // Media locates the external programs.
