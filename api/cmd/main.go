@@ -75,6 +75,7 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 		Handler: m.InstrumentHTTP(api.NewRouter(api.Deps{
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
 			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
+			TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 			Tools: map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
 		})),
 		ReadHeaderTimeout: 5 * time.Second,
