@@ -36,6 +36,19 @@ type Temporal struct {
 	// UIURL is the Temporal Web UI that GET /jobs/{id} links to; empty
 	// leaves the link out.
 	UIURL string `envconfig:"UI_URL" default:"http://127.0.0.1:8233"`
+	// TLS turns on TLS with the system's roots; setting any TLS file or an
+	// API key turns it on too.
+	TLS bool `envconfig:"TLS"`
+	// TLSCert and TLSKey are PEM files of an mTLS client certificate.
+	TLSCert string `envconfig:"TLS_CERT"`
+	TLSKey  string `envconfig:"TLS_KEY"`
+	// TLSCA is a PEM file of the CA that signed the server's certificate,
+	// when not a public one.
+	TLSCA string `envconfig:"TLS_CA"`
+	// TLSServerName overrides the name checked in the server's certificate.
+	TLSServerName string `envconfig:"TLS_SERVER_NAME"`
+	// APIKey authenticates with an API key (Temporal Cloud).
+	APIKey string `envconfig:"API_KEY"`
 }
 
 // S3 describes the bucket that receives the media.
