@@ -51,6 +51,10 @@ api: build ## run only the HTTP API (configure with RIPTIDE_* variables)
 test: tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg)
 	RIPTIDE_REQUIRE_INTEGRATION=1 go test -race -count=1 -timeout 25m ./...
 
+.PHONY: bench
+bench: tools ## measure riptide against raw baselines on this machine (~10 min, writes bench/RESULTS.md)
+	go run ./internal/cmd/riptide-bench $(BENCH_FLAGS)
+
 .PHONY: unit
 unit: ## run the tests that need nothing installed (integration tests skip)
 	go test -race -count=1 ./...

@@ -40,6 +40,10 @@ type Activities struct {
 	Ytdlp, Ffmpeg, Ffprobe string
 	// Stderr, when set, receives the external programs' diagnostic output.
 	Stderr io.Writer
+	// MinFreeBytes is the free space a download must leave in WorkDir; 0
+	// disables the check. DiskFree reports free space (nil: statfs).
+	MinFreeBytes int64
+	DiskFree     func(dir string) (int64, error)
 }
 
 // jobDir is the directory holding one job's temporary files on this worker.

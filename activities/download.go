@@ -53,6 +53,9 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadR
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, technical(err, "creating job directory: %v", err)
 	}
+	if err := a.ensureDiskSpace(dir, 0); err != nil {
+		return nil, err
+	}
 	if a.isDirectMedia(ctx, u) {
 		return a.downloadHTTP(ctx, dir, u)
 	}

@@ -88,6 +88,10 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 		offset = 0
 	}
 	defer resp.Body.Close()
+	// The download and then its muxed copy both land in the job directory.
+	if err := a.ensureDiskSpace(dir, max(total-offset, 0)+total); err != nil {
+		return nil, err
+	}
 
 	dst := partial
 	if offset == 0 {

@@ -61,6 +61,10 @@ func (s *server) getJob(c *gin.Context) {
 		return
 	}
 	v.S3URL = nil
+	if s.TemporalUI != "" {
+		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
+		v.TemporalUIURL = &u
+	}
 	if v.Key != nil && s.Store != nil {
 		if u, err := s.Store.PresignGet(ctx, *v.Key); err != nil {
 			// The rest of the job is still worth returning.

@@ -33,6 +33,9 @@ type Deps struct {
 	// MaxBodyBytes caps request bodies (413 beyond); 64 KiB when zero.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// TemporalUI is the Temporal Web UI's base URL that job views link to
+	// (empty: no link); Namespace is the jobs' namespace.
+	TemporalUI, Namespace string
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string

@@ -20,8 +20,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
@@ -47,10 +47,11 @@ func main() {
 		log.Fatal(err)
 	}
 	// One client per process: it is heavyweight and safe to share.
-	c, err := client.Dial(client.Options{
-		HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace,
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-	})
+	opts, err := app.ClientOptions(cfg.Temporal, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		log.Fatalf("connecting to Temporal: %v", err)
 	}

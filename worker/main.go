@@ -4,15 +4,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/storage"
 )
 
@@ -34,15 +35,27 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
-	})
+	m, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	opts, err := app.ClientOptions(cfg.Temporal, logger, m.Handler)
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if cfg.Worker.MetricsAddr != "" {
+		srv, err := m.Listen(cfg.Worker.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+		defer srv.Shutdown(context.Background())
+		logger.Info("Serving metrics", "addr", "http://"+srv.Addr()+"/metrics")
+	}
 	w, err := app.NewWorker(c, cfg, app.NewActivities(cfg, store, os.Stderr))
 	if err != nil {
 		return err

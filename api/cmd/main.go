@@ -15,11 +15,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/storage"
 )
 
@@ -46,24 +46,38 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
-	})
+	m, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	opts, err := app.ClientOptions(cfg.Temporal, logger, m.Handler)
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
+	if cfg.API.MetricsAddr != "" {
+		m.RegisterJobsInFlight(c, cfg.Temporal.Namespace)
+		msrv, err := m.Listen(cfg.API.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+		defer msrv.Shutdown(context.Background())
+		logger.Info("Serving metrics", "addr", "http://"+msrv.Addr()+"/metrics")
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	srv := &http.Server{
 		Addr: cfg.API.Addr,
-		Handler: api.NewRouter(api.Deps{
+		Handler: m.InstrumentHTTP(api.NewRouter(api.Deps{
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
 			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
+			TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 			Tools: map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
-		}),
+		})),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	ln, err := net.Listen("tcp", srv.Addr)

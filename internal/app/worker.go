@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -33,6 +35,8 @@ func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer)
 		Ffmpeg:  cfg.Media.FfmpegPath,
 		Ffprobe: cfg.Media.FfprobePath,
 		Stderr:  stderr,
+
+		MinFreeBytes: cfg.Worker.MinFreeBytes,
 	}
 }
 
@@ -50,6 +54,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		// Lets running activities finish (or heartbeat their progress) on
 		// SIGTERM before the worker exits.
 		WorkerStopTimeout: 30 * time.Second,
+		Interceptors:      []interceptor.WorkerInterceptor{metrics.NewInterceptor()},
 	})
 	workflows.Register(w, acts)
 	return w, nil

@@ -33,6 +33,22 @@ type Temporal struct {
 	Address   string `default:"127.0.0.1:7233"`
 	Namespace string `default:"default"`
 	TaskQueue string `split_words:"true" default:"riptide"`
+	// UIURL is the Temporal Web UI that GET /jobs/{id} links to; empty
+	// leaves the link out.
+	UIURL string `envconfig:"UI_URL" default:"http://127.0.0.1:8233"`
+	// TLS turns on TLS with the system's roots; setting any TLS file or an
+	// API key turns it on too.
+	TLS bool `envconfig:"TLS"`
+	// TLSCert and TLSKey are PEM files of an mTLS client certificate.
+	TLSCert string `envconfig:"TLS_CERT"`
+	TLSKey  string `envconfig:"TLS_KEY"`
+	// TLSCA is a PEM file of the CA that signed the server's certificate,
+	// when not a public one.
+	TLSCA string `envconfig:"TLS_CA"`
+	// TLSServerName overrides the name checked in the server's certificate.
+	TLSServerName string `envconfig:"TLS_SERVER_NAME"`
+	// APIKey authenticates with an API key (Temporal Cloud).
+	APIKey string `envconfig:"API_KEY"`
 }
 
 // S3 describes the bucket that receives the media.
@@ -60,6 +76,9 @@ type API struct {
 	Keys []string
 	// MaxBodyBytes caps a request body; larger bodies get 413.
 	MaxBodyBytes int64 `split_words:"true" default:"65536"`
+	// MetricsAddr serves Prometheus /metrics apart from the API's routes
+	// (no API key); empty disables it.
+	MetricsAddr string `split_words:"true" default:"127.0.0.1:9465"`
 }
 
 // Worker configures the Temporal worker.
@@ -70,6 +89,11 @@ type Worker struct {
 	// WorkDir holds temporary media files; default DataDir/work. Each worker
 	// process needs its own: it is emptied at start-up.
 	WorkDir string `split_words:"true"`
+	// MinFreeBytes is the free space a download must leave on the work
+	// directory's disk (counting its muxed copy); 0 disables the check.
+	MinFreeBytes int64 `split_words:"true" default:"2147483648"`
+	// MetricsAddr serves Prometheus /metrics; empty disables it.
+	MetricsAddr string `split_words:"true" default:"127.0.0.1:9464"`
 }
 
 // Media locates the external programs.

@@ -22,12 +22,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/storage"
 )
 
@@ -44,6 +44,8 @@ var stack struct {
 	hooks    *receiver
 	hookURL  string
 	skipWhy  string
+	// metricsURL serves the worker's and the API's Prometheus metrics.
+	metricsURL string
 }
 
 func TestMain(m *testing.M) {
@@ -121,11 +123,27 @@ func runMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	stack.temporal, err = client.Dial(client.Options{HostPort: cfg.Temporal.Address, Logger: sdklog.NewStructuredLogger(logger)})
+	reg, err := metrics.New()
 	if err != nil {
 		return 0, err
 	}
+	opts, err := app.ClientOptions(cfg.Temporal, logger, reg.Handler)
+	if err != nil {
+		return 0, err
+	}
+	if stack.temporal, err = client.Dial(opts); err != nil {
+		return 0, err
+	}
 	defer stack.temporal.Close()
+	// One registry serves the in-process worker's and the API's metrics,
+	// as one process running both would.
+	reg.RegisterJobsInFlight(stack.temporal, cfg.Temporal.Namespace)
+	msrv, err := reg.Listen("127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer msrv.Shutdown(ctx)
+	stack.metricsURL = "http://" + msrv.Addr() + "/metrics"
 	w, err := app.NewWorker(stack.temporal, cfg, app.NewActivities(cfg, stack.store, logs))
 	if err != nil {
 		return 0, err
@@ -147,10 +165,10 @@ func runMain(m *testing.M) (int, error) {
 	hookSrv := serve(stack.hooks)
 	defer hookSrv.Close()
 	stack.hookURL = hookSrv.URL + "/hook"
-	apiSrv := serve(api.NewRouter(api.Deps{
+	apiSrv := serve(reg.InstrumentHTTP(api.NewRouter(api.Deps{
 		Temporal: stack.temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: stack.store,
 		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
-	}))
+	})))
 	defer apiSrv.Close()
 	stack.apiURL = apiSrv.URL
 

@@ -58,6 +58,9 @@ type View struct {
 	CompletedAt     *time.Time `json:"completed_at"`
 	WorkflowID      string     `json:"workflow_id"`
 	RunID           string     `json:"run_id"`
+	// TemporalUIURL opens the job's workflow in the Temporal Web UI; null
+	// when no UI is configured.
+	TemporalUIURL *string `json:"temporal_ui_url"`
 }
 
 // Done reports whether the job has ended and its view will not change.

@@ -1,0 +1,3 @@
+// Package deploy holds the tests of riptide's deployment files
+// (Dockerfile, docker-compose.temporal.yml); it has no code.
+package deploy
