@@ -38,6 +38,9 @@ type Activities struct {
 	WorkDir string
 	// Paths of the external programs.
 	Ytdlp, Ffmpeg, Ffprobe string
+	// YtdlpProxy, when set, is the URL of the proxy yt-dlp must connect
+	// through: a netguard.Proxy that refuses non-public addresses.
+	YtdlpProxy string
 	// Stderr, when set, receives the external programs' diagnostic output.
 	Stderr io.Writer
 }

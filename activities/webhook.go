@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
 // NotifyWebhook POSTs one webhook event. A 2xx answer is success; 410 Gone
@@ -23,6 +25,9 @@ func (a *Activities) NotifyWebhook(ctx context.Context, in WebhookInput) error {
 	// Receivers deduplicate by this id: it is the same on every attempt.
 	req.Header.Set("webhook-id", in.EventID)
 	resp, err := a.Webhook.Do(req)
+	if netguard.IsBlocked(err) {
+		return permanent(ErrTypeBlockedAddress, "webhook delivery refused: %v", err)
+	}
 	if err != nil {
 		return technical(err, "webhook delivery failed: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 // createJob handles POST /jobs: validate, start the Job workflow, answer
 // with its id. Nothing is started unless the whole request is valid.
 func (s *server) createJob(c *gin.Context) {
-	in, e := decodeJobRequest(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes))
+	in, e := decodeJobRequest(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), s.Guard)
 	if e != nil {
 		abort(c, e)
 		return

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
 // Store is the slice of S3 the API needs; *storage.Store satisfies it.
@@ -36,6 +38,9 @@ type Deps struct {
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
+	// Guard refuses url and webhook_url values whose host is visibly not
+	// public; nil refuses every non-public address.
+	Guard *netguard.Guard
 }
 
 const (
@@ -55,6 +60,9 @@ type server struct {
 func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Guard == nil {
+		d.Guard = netguard.New(nil)
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = defaultMaxBodyBytes

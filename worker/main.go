@@ -43,7 +43,12 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	w, err := app.NewWorker(c, cfg, app.NewActivities(cfg, store, os.Stderr))
+	acts, stopActs, err := app.NewActivities(cfg, store, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer stopActs()
+	w, err := app.NewWorker(c, cfg, acts)
 	if err != nil {
 		return err
 	}

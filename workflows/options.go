@@ -64,7 +64,7 @@ var (
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
 			MaximumAttempts:        4,
-			NonRetryableErrorTypes: []string{activities.ErrTypeWebhookGone},
+			NonRetryableErrorTypes: []string{activities.ErrTypeWebhookGone, activities.ErrTypeBlockedAddress},
 		},
 	}
 

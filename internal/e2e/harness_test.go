@@ -112,8 +112,14 @@ func runMain(m *testing.M) (int, error) {
 		API:    config.API{Keys: []string{testAPIKey}, MaxBodyBytes: 64 << 10},
 		Worker: config.Worker{Concurrency: 4, WorkDir: filepath.Join(dir, "work")},
 		Media:  config.Media{YtdlpPath: "yt-dlp", FfmpegPath: "ffmpeg", FfprobePath: "ffprobe"},
+		// Media and receivers run on loopback, which production refuses.
+		AllowPrivateNetworks: []string{"127.0.0.0/8", "::1"},
 	}
 	stack.cfg = cfg
+	guard, err := cfg.Guard()
+	if err != nil {
+		return 0, err
+	}
 	if stack.store, err = storage.New(ctx, cfg.S3); err != nil {
 		return 0, err
 	}
@@ -126,7 +132,12 @@ func runMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer stack.temporal.Close()
-	w, err := app.NewWorker(stack.temporal, cfg, app.NewActivities(cfg, stack.store, logs))
+	acts, stopActs, err := app.NewActivities(cfg, stack.store, logs)
+	if err != nil {
+		return 0, err
+	}
+	defer stopActs()
+	w, err := app.NewWorker(stack.temporal, cfg, acts)
 	if err != nil {
 		return 0, err
 	}
@@ -149,7 +160,7 @@ func runMain(m *testing.M) (int, error) {
 	stack.hookURL = hookSrv.URL + "/hook"
 	apiSrv := serve(api.NewRouter(api.Deps{
 		Temporal: stack.temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: stack.store,
-		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
+		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
 	}))
 	defer apiSrv.Close()
 	stack.apiURL = apiSrv.URL
