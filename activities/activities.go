@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
 // Store is the slice of S3 the activities need. The worker passes
@@ -34,6 +36,8 @@ type Activities struct {
 	HTTP *http.Client
 	// Webhook delivers webhooks; its Timeout is the 30 s delivery limit.
 	Webhook *http.Client
+	// Signer signs webhooks; nil or without secrets, they go unsigned.
+	Signer *webhook.Signer
 	// WorkDir is where each job gets a directory of temporary files.
 	WorkDir string
 	// Paths of the external programs.

@@ -89,3 +89,15 @@ func TestWebhookBlocked(t *testing.T) {
 		t.Fatalf("receiver got %d requests", hits)
 	}
 }
+
+func TestDeliverWebhookBlockedIsFinal(t *testing.T) {
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits++ }))
+	t.Cleanup(srv.Close)
+	a := &Activities{}
+	guarded(t, a)
+	rec := deliver(t, a, WebhookInput{URL: srv.URL, EventID: "evt_1", Body: []byte(`{}`)})
+	if !rec.Final || rec.Delivered || hits != 0 {
+		t.Fatalf("record %+v, %d hits; want a final refusal that reached nothing", rec, hits)
+	}
+}

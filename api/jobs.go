@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // createJob handles POST /jobs: validate, start the Job workflow, answer
@@ -70,6 +71,33 @@ func (s *server) getJob(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, v)
+}
+
+// getJobWebhooks handles GET /jobs/:id/webhooks: every webhook event of the
+// job with each delivery attempt (time, status code, latency, error).
+func (s *server) getJobWebhooks(c *gin.Context) {
+	id, ok := parseJobID(c.Param("id"))
+	if !ok {
+		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	v, err := jobs.Get(ctx, s.Temporal, id)
+	if errors.Is(err, jobs.ErrNotFound) {
+		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))
+		return
+	}
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "Reading job failed", "job_id", id, "error", err)
+		abort(c, temporalError(err))
+		return
+	}
+	events := v.Webhooks
+	if events == nil {
+		events = []workflows.WebhookEvent{}
+	}
+	c.JSON(http.StatusOK, gin.H{"job_id": id, "webhook_status": v.WebhookStatus, "webhooks": events})
 }
 
 // parseJobID accepts a UUID in its canonical 36-character form, in any case,

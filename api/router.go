@@ -84,6 +84,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET(healthzPath, s.healthz)
 	r.POST("/jobs", s.createJob)
 	r.GET("/jobs/:id", s.getJob)
+	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
 	return r
 }
 

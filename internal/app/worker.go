@@ -17,6 +17,7 @@ import (
 	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/webhook"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -32,6 +33,10 @@ func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer)
 	if err != nil {
 		return nil, nil, err
 	}
+	signer, err := webhook.NewSigner(cfg.Webhook.Secrets)
+	if err != nil {
+		return nil, nil, err
+	}
 	proxy, err := netguard.StartProxy(guard, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the yt-dlp proxy: %w", err)
@@ -40,6 +45,7 @@ func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer)
 		Store:      store,
 		HTTP:       &http.Client{Transport: guard.Transport()},
 		Webhook:    &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout},
+		Signer:     signer,
 		WorkDir:    cfg.Worker.WorkDir,
 		Ytdlp:      cfg.Media.YtdlpPath,
 		YtdlpProxy: proxy.URL(),

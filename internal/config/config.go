@@ -12,6 +12,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
 // Prefix is the environment prefix of every setting.
@@ -25,6 +26,7 @@ type Config struct {
 	Worker   Worker
 	Media    Media
 	Log      Log
+	Webhook  Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
 	// database, the dev S3 store and the worker's temporary files.
 	DataDir string `split_words:"true" default:"./.riptide"`
@@ -86,6 +88,13 @@ type Media struct {
 	FfprobePath string `envconfig:"FFPROBE_PATH" default:"ffprobe"`
 }
 
+// Webhook configures webhook signing.
+type Webhook struct {
+	// Secrets sign every delivery (Standard Webhooks, whsec_<base64>),
+	// comma separated; all of them at once while a receiver rotates.
+	Secrets []string
+}
+
 // Log configures structured logging.
 type Log struct {
 	Level  string `default:"info"`
@@ -119,6 +128,9 @@ func Load() (*Config, error) {
 	c.API.Keys = keys
 	if _, err := netguard.ParsePrefixes(c.AllowPrivateNetworks); err != nil {
 		return nil, fmt.Errorf("config: %s_ALLOW_PRIVATE_NETWORKS: %v", Prefix, err)
+	}
+	if _, err := webhook.NewSigner(c.Webhook.Secrets); err != nil {
+		return nil, fmt.Errorf("config: %s_WEBHOOK_SECRETS: %v", Prefix, err)
 	}
 	if c.S3.PartSize < 5<<20 {
 		return nil, fmt.Errorf("config: %s_S3_PART_SIZE must be at least 5 MiB (S3's minimum part size)", Prefix)

@@ -33,6 +33,12 @@ import (
 
 const testAPIKey = "sk_test_e2e"
 
+// testWebhookSecrets are whsec_ + base64 of two 32-byte test keys.
+var testWebhookSecrets = []string{
+	"whsec_cmlwdGlkZS1lMmUtd2ViaG9vay1zZWNyZXQtb25lLTA=",
+	"whsec_cmlwdGlkZS1lMmUtd2ViaG9vay1zZWNyZXQtdHdvLTA=",
+}
+
 // stack is the running system shared by the tests of this package.
 var stack struct {
 	cfg      *config.Config
@@ -114,6 +120,8 @@ func runMain(m *testing.M) (int, error) {
 		Media:  config.Media{YtdlpPath: "yt-dlp", FfmpegPath: "ffmpeg", FfprobePath: "ffprobe"},
 		// Media and receivers run on loopback, which production refuses.
 		AllowPrivateNetworks: []string{"127.0.0.0/8", "::1"},
+		// Two secrets, as while a receiver rotates: both sign every delivery.
+		Webhook: config.Webhook{Secrets: testWebhookSecrets},
 	}
 	stack.cfg = cfg
 	guard, err := cfg.Guard()
