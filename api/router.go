@@ -85,6 +85,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.POST("/jobs", s.createJob)
 	r.GET("/jobs/:id", s.getJob)
 	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
+	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
 	return r
 }
 

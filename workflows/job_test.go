@@ -316,6 +316,30 @@ func TestJobWebhookGoneStopsAndRetryAfterIsRecorded(t *testing.T) {
 	require.GreaterOrEqual(t, env.Now().Sub(start), 120*time.Second)
 }
 
+func TestRedeliverWebhookRetriesAndRecords(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(RedeliverWebhook)
+	env.RegisterActivity(&activities.Activities{})
+	in := activities.WebhookInput{URL: "https://hooks.example/h", EventID: "evt_1_job_completed", Body: []byte(`{"type":"job_completed"}`)}
+	calls := 0
+	env.OnActivity(a.DeliverWebhook, mock.Anything, in).Return(
+		func(context.Context, activities.WebhookInput) (*activities.WebhookAttempt, error) {
+			calls++
+			if calls == 1 {
+				return &activities.WebhookAttempt{StatusCode: 500, Error: "receiver answered 500"}, nil
+			}
+			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+		})
+	env.ExecuteWorkflow(RedeliverWebhook, RedeliverInput{JobID: "1", Event: in, Type: "job_completed"})
+	require.NoError(t, env.GetWorkflowError())
+	var ev WebhookEvent
+	require.NoError(t, env.GetWorkflowResult(&ev))
+	require.Equal(t, WebhookDelivered, ev.Status)
+	require.Equal(t, "evt_1_job_completed", ev.EventID)
+	require.Len(t, ev.Attempts, 2)
+}
+
 func TestWebhookBackoff(t *testing.T) {
 	for attempt := 1; attempt <= 3; attempt++ {
 		base := webhookInitialBackoff << (attempt - 1)

@@ -142,4 +142,22 @@ func TestWebhooksVerifiedByStandardWebhooksLibrary(t *testing.T) {
 	require.EqualValues(t, 0, ws["failed"])
 	require.EqualValues(t, 7, ws["attempts"])
 	require.EqualValues(t, 200, ws["last_status_code"])
+
+	// Redelivery: the same event again, same webhook-id, freshly signed.
+	status, re := call(t, http.MethodPost, "/jobs/"+id+"/webhooks/"+last.ID+"/redeliver", nil)
+	require.Equal(t, http.StatusAccepted, status, "%v", re)
+	require.Eventually(t, func() bool { return len(verifierLog(t, hook)) == len(log)+1 }, time.Minute, 100*time.Millisecond)
+	again := verifierLog(t, hook)[len(log)]
+	require.Equal(t, last.ID, again.ID)
+	require.Equal(t, "job_completed", again.Type)
+	require.Equal(t, []int{0, 1}, again.Verified)
+	require.Equal(t, 200, again.Answered)
+	require.Eventually(t, func() bool {
+		_, hooks = call(t, http.MethodGet, "/jobs/"+id+"/webhooks", nil)
+		r, _ := hooks["webhooks"].([]any)[5].(map[string]any)["redelivery"].(map[string]any)
+		return r != nil && r["status"] == "delivered"
+	}, time.Minute, 100*time.Millisecond)
+	// Events the job never sent are not found.
+	status, _ = call(t, http.MethodPost, "/jobs/"+id+"/webhooks/evt_"+id+"_job_failed/redeliver", nil)
+	require.Equal(t, http.StatusNotFound, status)
 }
