@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
 // Store is the slice of S3 the activities need. The worker passes
@@ -34,10 +36,15 @@ type Activities struct {
 	HTTP *http.Client
 	// Webhook delivers webhooks; its Timeout is the 30 s delivery limit.
 	Webhook *http.Client
+	// Signer signs webhooks; nil or without secrets, they go unsigned.
+	Signer *webhook.Signer
 	// WorkDir is where each job gets a directory of temporary files.
 	WorkDir string
 	// Paths of the external programs.
 	Ytdlp, Ffmpeg, Ffprobe string
+	// YtdlpProxy, when set, is the URL of the proxy yt-dlp must connect
+	// through: a netguard.Proxy that refuses non-public addresses.
+	YtdlpProxy string
 	// Stderr, when set, receives the external programs' diagnostic output.
 	Stderr io.Writer
 	// MinFreeBytes is the free space a download must leave in WorkDir; 0

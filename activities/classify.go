@@ -3,6 +3,8 @@ package activities
 import (
 	"regexp"
 	"strings"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
 // ytdlpRule maps yt-dlp error messages containing any of match (lower case)
@@ -18,6 +20,8 @@ type ytdlpRule struct {
 // expired or was refused to this session (YouTube does that), which a fresh
 // extraction fixes.
 var ytdlpRules = []ytdlpRule{
+	// The guarded proxy's refusal, quoted from its status line.
+	{ErrTypeBlockedAddress, []string{strings.ToLower(netguard.RefusalReason)}},
 	// First the transient conditions whose wording overlaps permanent ones:
 	// YouTube's bot check says "Sign in to confirm" like its age gate, its
 	// rate limit starts "Video unavailable" like a removed video, and a

@@ -25,6 +25,9 @@ const (
 	ErrTypeInvalidInput = "InvalidInput"
 	// ErrTypeWebhookGone: the receiver answered 410 Gone; stop retrying.
 	ErrTypeWebhookGone = "WebhookGone"
+	// ErrTypeBlockedAddress: the URL led to a loopback, private or other
+	// non-public address, which riptide refuses to connect to.
+	ErrTypeBlockedAddress = "BlockedAddress"
 )
 
 // PermanentErrorTypes are never worth retrying.
@@ -35,6 +38,7 @@ var PermanentErrorTypes = []string{
 	ErrTypeNotFound,
 	ErrTypeInvalidInput,
 	ErrTypeWebhookGone,
+	ErrTypeBlockedAddress,
 }
 
 func permanent(errType, format string, args ...any) error {

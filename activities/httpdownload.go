@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
 // stallTimeout ends a transfer that received nothing for this long: the
@@ -166,6 +168,9 @@ func (a *Activities) get(ctx context.Context, u *url.URL, offset int64) (*http.R
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if netguard.IsBlocked(err) {
+			return nil, permanent(ErrTypeBlockedAddress, "fetching %s: %v", u, err)
 		}
 		return nil, technical(err, "fetching %s: %v", u, err)
 	}

@@ -7,12 +7,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
 func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
@@ -83,4 +86,81 @@ func TestNotifyWebhookTimesOutOnSlowReceiver(t *testing.T) {
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, ErrTypeTechnical, appErr.Type())
 	require.False(t, appErr.NonRetryable())
+}
+
+func deliver(t *testing.T, a *Activities, in WebhookInput) *WebhookAttempt {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	val, err := env.ExecuteActivity(a.DeliverWebhook, in)
+	require.NoError(t, err, "an attempt is recorded, never failed")
+	var rec WebhookAttempt
+	require.NoError(t, val.Get(&rec))
+	return &rec
+}
+
+func TestDeliverWebhookSignsAndRecords(t *testing.T) {
+	signer, err := webhook.NewSigner([]string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+	require.NoError(t, err)
+	var hdr http.Header
+	srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr = r.Header.Clone()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	before := time.Now().Add(-time.Second)
+	rec := deliver(t, &Activities{Webhook: srv.Client(), Signer: signer}, WebhookInput{URL: srv.URL, EventID: "evt_1", Body: json.RawMessage(`{}`)})
+	require.True(t, rec.Delivered)
+	require.Equal(t, http.StatusNoContent, rec.StatusCode)
+	require.Empty(t, rec.Error)
+	require.True(t, rec.At.After(before))
+	require.Equal(t, "evt_1", hdr.Get("webhook-id"))
+	ts, err := strconv.ParseInt(hdr.Get("webhook-timestamp"), 10, 64)
+	require.NoError(t, err)
+	require.Equal(t, signer.Signature("evt_1", time.Unix(ts, 0), []byte(`{}`)), hdr.Get("webhook-signature"))
+}
+
+func TestDeliverWebhookOutcomes(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		delivered  bool
+		final      bool
+		wantAfter  int
+	}{
+		{"ok", 200, "", true, false, 0},
+		{"server error", 500, "", false, false, 0},
+		{"retry-after seconds", 503, "7", false, false, 7},
+		{"retry-after date", 429, time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat), false, false, 90},
+		{"retry-after capped", 503, "999999", false, false, int(maxRetryAfter / time.Second)},
+		{"retry-after garbage", 503, "soon", false, false, 0},
+		{"gone", 410, "", false, true, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if c.retryAfter != "" {
+					w.Header().Set("Retry-After", c.retryAfter)
+				}
+				w.WriteHeader(c.status)
+			}))
+			rec := deliver(t, &Activities{Webhook: srv.Client()}, WebhookInput{URL: srv.URL, EventID: "e", Body: json.RawMessage(`{}`)})
+			require.Equal(t, c.status, rec.StatusCode)
+			require.Equal(t, c.delivered, rec.Delivered)
+			require.Equal(t, c.final, rec.Final)
+			require.InDelta(t, c.wantAfter, rec.RetryAfterSeconds, 2)
+			require.Equal(t, c.delivered, rec.Error == "")
+		})
+	}
+}
+
+func TestDeliverWebhookConnectionErrorIsRetryable(t *testing.T) {
+	srv := loopbackServer(t, http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	rec := deliver(t, &Activities{Webhook: &http.Client{}}, WebhookInput{URL: url, EventID: "e", Body: json.RawMessage(`{}`)})
+	require.False(t, rec.Delivered)
+	require.False(t, rec.Final)
+	require.Zero(t, rec.StatusCode)
+	require.NotEmpty(t, rec.Error)
 }

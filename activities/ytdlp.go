@@ -206,6 +206,10 @@ func (a *Activities) ytdlpSubtitles(ctx context.Context, dir, infoPath string, d
 // failure into a typed error.
 func (a *Activities) runYtdlp(ctx context.Context, stdout io.Writer, progress func() Progress, args ...string) error {
 	var tail tailBuffer
+	if a.YtdlpProxy != "" {
+		// Options before "--"; the URL, when there is one, comes last.
+		args = append([]string{"--proxy", a.YtdlpProxy}, args...)
+	}
 	cmd := exec.CommandContext(ctx, a.Ytdlp, args...)
 	cmd.Stdout = stdout
 	cmd.Stderr = &tail

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
 // Store is the slice of S3 the API needs; *storage.Store satisfies it.
@@ -39,6 +41,9 @@ type Deps struct {
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
+	// Guard refuses url and webhook_url values whose host is visibly not
+	// public; nil refuses every non-public address.
+	Guard *netguard.Guard
 }
 
 const (
@@ -58,6 +63,9 @@ type server struct {
 func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Guard == nil {
+		d.Guard = netguard.New(nil)
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = defaultMaxBodyBytes
@@ -79,6 +87,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET(healthzPath, s.healthz)
 	r.POST("/jobs", s.createJob)
 	r.GET("/jobs/:id", s.getJob)
+	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
+	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
 	return r
 }
 

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -38,7 +39,7 @@ type createJobRequest struct {
 
 // decodeJobRequest reads exactly one JSON object from body and validates it.
 // The returned input has no JobID yet.
-func decodeJobRequest(body io.Reader) (workflows.JobInput, *apiError) {
+func decodeJobRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInput, *apiError) {
 	// body is bounded by http.MaxBytesReader, so reading it whole is safe,
 	// and an oversized body is a 413 whatever it holds.
 	raw, err := io.ReadAll(body)
@@ -60,7 +61,7 @@ func decodeJobRequest(body io.Reader) (workflows.JobInput, *apiError) {
 		return workflows.JobInput{}, newError(http.StatusBadRequest, codeInvalidJSON,
 			"request body must be a single JSON object with nothing after it")
 	}
-	return req.validate()
+	return req.validate(guard)
 }
 
 // decodeError maps an encoding/json error to a response.
@@ -108,15 +109,15 @@ func kindName(t reflect.Type) string {
 }
 
 // validate checks every field and returns the job input it describes.
-func (r *createJobRequest) validate() (workflows.JobInput, *apiError) {
+func (r *createJobRequest) validate(guard *netguard.Guard) (workflows.JobInput, *apiError) {
 	if r.URL == "" {
 		return workflows.JobInput{}, fieldError(codeMissingField, "url", "url is required")
 	}
-	if e := checkURL("url", r.URL); e != nil {
+	if e := checkURL("url", r.URL, guard); e != nil {
 		return workflows.JobInput{}, e
 	}
 	if r.WebhookURL != "" {
-		if e := checkURL("webhook_url", r.WebhookURL); e != nil {
+		if e := checkURL("webhook_url", r.WebhookURL, guard); e != nil {
 			return workflows.JobInput{}, e
 		}
 	}
@@ -142,8 +143,11 @@ func (r *createJobRequest) validate() (workflows.JobInput, *apiError) {
 	}, nil
 }
 
-// checkURL accepts an absolute http or https URL with a host.
-func checkURL(field, s string) *apiError {
+// checkURL accepts an absolute http or https URL with a host. A host that
+// is visibly not public (a literal loopback or private address, localhost)
+// is refused here so the client learns at once; names that resolve to such
+// addresses are refused by the worker's dialer when it connects.
+func checkURL(field, s string, guard *netguard.Guard) *apiError {
 	if utf8.RuneCountInString(s) > maxURLChars {
 		return fieldError(codeInvalidField, field, "%s must be at most %d characters", field, maxURLChars)
 	}
@@ -159,6 +163,13 @@ func checkURL(field, s string) *apiError {
 	}
 	if u.Hostname() == "" {
 		return fieldError(codeInvalidField, field, "%s must include a host", field)
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs and histories.
+		return fieldError(codeInvalidField, field, "%s must not contain credentials", field)
+	}
+	if err := guard.CheckHost(u.Hostname()); err != nil {
+		return fieldError(codeInvalidField, field, "%s must point to a public address: %v", field, err)
 	}
 	return nil
 }

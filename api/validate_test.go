@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
 // TestCreateJobRejectsBadRequests drives POST /jobs with requests that must
@@ -64,6 +66,35 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "webhook without host", body: `{` + okURL + `,"webhook_url":"https://"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
 		{name: "over-long webhook", body: `{` + okURL + `,"webhook_url":"https://h.example/` + long(2040) + `"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
 		{name: "webhook with tab", body: `{` + okURL + `,"webhook_url":"https://h.example/\t"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		// Non-public hosts (SSRF), refused before anything starts; names that
+		// resolve to such addresses are refused by the worker's dialer.
+		{name: "url loopback", body: `{"url":"http://127.0.0.1/v.mp4"}`, status: 400, code: codeInvalidField, field: "url", msg: "loopback"},
+		{name: "url loopback high", body: `{"url":"http://127.8.9.10:8080/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "loopback"},
+		{name: "url localhost", body: `{"url":"http://localhost:9000/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "public address"},
+		{name: "url LOCALHOST dot", body: `{"url":"http://LOCALHOST./v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url sub.localhost", body: `{"url":"http://api.localhost/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url ipv6 loopback", body: `{"url":"http://[::1]:8080/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "loopback"},
+		{name: "url ipv4-mapped loopback", body: `{"url":"http://[::ffff:127.0.0.1]/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "loopback"},
+		{name: "url metadata", body: `{"url":"http://169.254.169.254/latest/meta-data/"}`, status: 400, code: codeInvalidField, field: "url", msg: "link-local"},
+		{name: "url ipv4-mapped metadata", body: `{"url":"http://[::ffff:a9fe:a9fe]/"}`, status: 400, code: codeInvalidField, field: "url", msg: "link-local"},
+		{name: "url rfc1918 10", body: `{"url":"http://10.0.0.1/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "private"},
+		{name: "url rfc1918 172", body: `{"url":"http://172.16.5.4/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "private"},
+		{name: "url rfc1918 192", body: `{"url":"https://192.168.0.1/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "private"},
+		{name: "url cgnat", body: `{"url":"http://100.64.0.1/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url unique-local v6", body: `{"url":"http://[fd00::1]/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "private"},
+		{name: "url link-local v6", body: `{"url":"http://[fe80::1%25eth0]/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url unspecified", body: `{"url":"http://0.0.0.0:8080/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "unspecified"},
+		{name: "url unspecified v6", body: `{"url":"http://[::]/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url multicast", body: `{"url":"http://224.0.0.251/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "multicast"},
+		{name: "url decimal ip", body: `{"url":"http://2130706433/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "numeric"},
+		{name: "url hex ip", body: `{"url":"http://0x7f.0x1/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "numeric"},
+		{name: "url short ip", body: `{"url":"http://127.1/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "numeric"},
+		{name: "url credentials", body: `{"url":"https://user:pw@example.com/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "credentials"},
+		{name: "webhook loopback", body: `{` + okURL + `,"webhook_url":"http://127.0.0.1:8090/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "loopback"},
+		{name: "webhook localhost", body: `{` + okURL + `,"webhook_url":"http://localhost/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook metadata", body: `{` + okURL + `,"webhook_url":"http://169.254.169.254/"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "link-local"},
+		{name: "webhook private", body: `{` + okURL + `,"webhook_url":"https://10.1.1.1/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "private"},
+		{name: "webhook ipv6 loopback", body: `{` + okURL + `,"webhook_url":"http://[0:0:0:0:0:0:0:1]/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "loopback"},
 		// folder.
 		{name: "folder traversal", body: `{` + okURL + `,"folder":"../x"}`, status: 400, code: codeInvalidField, field: "folder"},
 		{name: "folder inner traversal", body: `{` + okURL + `,"folder":"a/../b"}`, status: 400, code: codeInvalidField, field: "folder"},
@@ -93,6 +124,21 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		})
 	}
 	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+}
+
+// TestCreateJobAllowlistedLoopback: with loopback allowed (make dev, the
+// tests), loopback URLs are accepted, while other private ranges are not.
+func TestCreateJobAllowlistedLoopback(t *testing.T) {
+	allow, err := netguard.ParsePrefixes([]string{"127.0.0.0/8", "::1"})
+	require.NoError(t, err)
+	g := netguard.New(allow)
+	for _, u := range []string{"http://127.0.0.1:8090/clip.mp4", "http://localhost/v", "http://[::1]/v"} {
+		_, e := decodeJobRequest(strings.NewReader(`{"url":"`+u+`","webhook_url":"`+u+`"}`), g)
+		require.Nil(t, e, u)
+	}
+	_, e := decodeJobRequest(strings.NewReader(`{"url":"http://10.0.0.1/v"}`), g)
+	require.NotNil(t, e)
+	require.Equal(t, "url", e.Field)
 }
 
 func TestCleanFolder(t *testing.T) {

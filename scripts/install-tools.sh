@@ -43,3 +43,15 @@ build versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" 
 v=$!
 wait $t
 wait $v
+
+# Test-only: the official Standard Webhooks library (npm), which the
+# end-to-end tests use to verify riptide's webhook signatures independently.
+if [ -n "${RIPTIDE_STANDARDWEBHOOKS_DIR:-}" ] && [ ! -f "$RIPTIDE_STANDARDWEBHOOKS_DIR/node_modules/standardwebhooks/package.json" ]; then
+	if command -v npm >/dev/null 2>&1; then
+		echo "Installing standardwebhooks ${STANDARDWEBHOOKS_VERSION} for the tests"
+		mkdir -p "$RIPTIDE_STANDARDWEBHOOKS_DIR"
+		(cd "$RIPTIDE_STANDARDWEBHOOKS_DIR" && npm install --no-audit --no-fund --ignore-scripts --silent "standardwebhooks@${STANDARDWEBHOOKS_VERSION}")
+	else
+		echo "npm not found: the webhook signature test needs node and npm (apt-get install nodejs npm)" >&2
+	fi
+fi

@@ -56,7 +56,12 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 		defer srv.Shutdown(context.Background())
 		logger.Info("Serving metrics", "addr", "http://"+srv.Addr()+"/metrics")
 	}
-	w, err := app.NewWorker(c, cfg, app.NewActivities(cfg, store, os.Stderr))
+	acts, stopActs, err := app.NewActivities(cfg, store, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer stopActs()
+	w, err := app.NewWorker(c, cfg, acts)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func Job(ctx workflow.Context, in JobInput) (*JobState, error) {
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (JobState, error) { return j.state, nil }); err != nil {
 		return nil, err
 	}
-	j.webhooks = newNotifier(ctx, in.WebhookURL, j.logger)
+	j.webhooks = newNotifier(ctx, in.WebhookURL, j.logger, &j.state.Webhooks, j.saveState)
 	return j.run(ctx)
 }
 
@@ -70,7 +70,7 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 		}
 		j.state.ProgressPercent = webhook.StageCompleted.Percent
 		j.finish(ctx, StatusCompleted, "")
-		j.webhooks.send(j.eventID(webhook.TypeJobCompleted), webhook.JobCompleted{
+		j.webhooks.send(webhook.TypeJobCompleted, j.eventID(webhook.TypeJobCompleted), webhook.JobCompleted{
 			Type:          webhook.TypeJobCompleted,
 			JobID:         j.in.JobID,
 			Status:        "completed",
@@ -90,7 +90,7 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 		j.finish(ctx, StatusWarning, errorMessage(err))
 	case errType == activities.ErrTypeDRMProtected:
 		j.finish(ctx, StatusSkipped, errorMessage(err))
-		j.webhooks.send(j.eventID(webhook.TypeJobSkipped), webhook.JobSkipped{
+		j.webhooks.send(webhook.TypeJobSkipped, j.eventID(webhook.TypeJobSkipped), webhook.JobSkipped{
 			Type:   webhook.TypeJobSkipped,
 			JobID:  j.in.JobID,
 			Status: "skipped",
@@ -99,7 +99,7 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 		})
 	default:
 		j.finish(ctx, StatusFailed, errorMessage(err))
-		j.webhooks.send(j.eventID(webhook.TypeJobFailed), webhook.JobFailed{
+		j.webhooks.send(webhook.TypeJobFailed, j.eventID(webhook.TypeJobFailed), webhook.JobFailed{
 			Type:   webhook.TypeJobFailed,
 			JobID:  j.in.JobID,
 			Status: "failed",
@@ -199,7 +199,7 @@ func (j *job) progress(ctx workflow.Context, stage webhook.Stage) {
 		j.sent = map[string]bool{}
 	}
 	j.sent[stage.Name] = true
-	j.webhooks.sendProgress(j.eventID(webhook.TypeProgress+"."+stage.Name), webhook.Progress{
+	j.webhooks.sendProgress(webhook.TypeProgress, j.eventID(webhook.TypeProgress+"."+stage.Name), webhook.Progress{
 		Type: webhook.TypeProgress, JobID: j.in.JobID, URL: j.in.URL,
 		Stage: stage.Name, ProgressPercent: stage.Percent,
 	})

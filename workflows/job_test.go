@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -71,13 +72,13 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *hooks) {
 	env.RegisterWorkflow(Job)
 	env.RegisterActivity(&activities.Activities{})
 	h := &hooks{}
-	env.OnActivity(a.NotifyWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WebhookInput) error {
+	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
 			var body map[string]any
 			require.NoError(t, json.Unmarshal(in.Body, &body))
 			h.ids = append(h.ids, in.EventID)
 			h.bodies = append(h.bodies, body)
-			return nil
+			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 		}).Maybe()
 	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil).Once()
 	return env, h
@@ -245,10 +246,14 @@ func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
 	env.RegisterWorkflow(Job)
 	env.RegisterActivity(&activities.Activities{})
 	var attempts []string
-	env.OnActivity(a.NotifyWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WebhookInput) error {
+	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
 			attempts = append(attempts, in.EventID)
-			return temporal.NewApplicationError("connection refused", activities.ErrTypeTechnical)
+			if len(attempts) == 2 {
+				// An attempt that does not finish is recorded too.
+				return nil, temporal.NewApplicationError("worker lost", activities.ErrTypeTechnical)
+			}
+			return &activities.WebhookAttempt{Error: "connection refused"}, nil
 		})
 	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil)
 	mockPipeline(env)
@@ -261,10 +266,94 @@ func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
 	// The first progress event and the completion event each get the full
 	// 4 attempts; the remaining progress events are dropped once the
 	// receiver is known to be down.
-	max := int(webhookOptions.RetryPolicy.MaximumAttempts)
-	require.Len(t, attempts, 2*max)
+	require.Len(t, attempts, 2*webhookMaxAttempts)
 	require.Equal(t, "evt_"+testJobID+"_progress.downloading", attempts[0])
 	require.Equal(t, "evt_"+testJobID+"_job_completed", attempts[len(attempts)-1])
+
+	// Every attempt is in the record; the dropped progress events too.
+	var statuses []string
+	for _, ev := range st.Webhooks {
+		statuses = append(statuses, ev.Type+":"+ev.Status)
+	}
+	require.Equal(t, []string{"progress:failed", "progress:dropped", "progress:dropped", "progress:dropped",
+		"progress:dropped", "job_completed:failed"}, statuses)
+	require.Len(t, st.Webhooks[0].Attempts, webhookMaxAttempts)
+	require.Equal(t, "connection refused", st.Webhooks[0].Attempts[0].Error)
+	require.Contains(t, st.Webhooks[0].Attempts[1].Error, "worker lost")
+	require.Len(t, st.Webhooks[5].Attempts, webhookMaxAttempts)
+}
+
+func TestJobWebhookGoneStopsAndRetryAfterIsRecorded(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
+	env.RegisterWorkflow(Job)
+	env.RegisterActivity(&activities.Activities{})
+	calls := 0
+	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+			calls++
+			if calls == 1 {
+				return &activities.WebhookAttempt{StatusCode: 503, Error: "receiver answered 503", RetryAfterSeconds: 120}, nil
+			}
+			return &activities.WebhookAttempt{StatusCode: 410, Error: "gone", Final: true}, nil
+		})
+	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil)
+	mockPipeline(env)
+	in := testInput()
+	in.EnableProgressWebhook = false
+	start := env.Now()
+	env.ExecuteWorkflow(Job, in)
+
+	require.NoError(t, env.GetWorkflowError())
+	var st JobState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, 2, calls, "410 Gone stops the retries")
+	require.Len(t, st.Webhooks, 1)
+	require.Equal(t, WebhookFailed, st.Webhooks[0].Status)
+	require.Equal(t, []int{503, 410}, []int{st.Webhooks[0].Attempts[0].StatusCode, st.Webhooks[0].Attempts[1].StatusCode})
+	// The workflow waited out the receiver's Retry-After (test time skips).
+	require.GreaterOrEqual(t, env.Now().Sub(start), 120*time.Second)
+}
+
+func TestRedeliverWebhookRetriesAndRecords(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(RedeliverWebhook)
+	env.RegisterActivity(&activities.Activities{})
+	in := activities.WebhookInput{URL: "https://hooks.example/h", EventID: "evt_1_job_completed", Body: []byte(`{"type":"job_completed"}`)}
+	calls := 0
+	env.OnActivity(a.DeliverWebhook, mock.Anything, in).Return(
+		func(context.Context, activities.WebhookInput) (*activities.WebhookAttempt, error) {
+			calls++
+			if calls == 1 {
+				return &activities.WebhookAttempt{StatusCode: 500, Error: "receiver answered 500"}, nil
+			}
+			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+		})
+	env.ExecuteWorkflow(RedeliverWebhook, RedeliverInput{JobID: "1", Event: in, Type: "job_completed"})
+	require.NoError(t, env.GetWorkflowError())
+	var ev WebhookEvent
+	require.NoError(t, env.GetWorkflowResult(&ev))
+	require.Equal(t, WebhookDelivered, ev.Status)
+	require.Equal(t, "evt_1_job_completed", ev.EventID)
+	require.Len(t, ev.Attempts, 2)
+}
+
+func TestWebhookBackoff(t *testing.T) {
+	for attempt := 1; attempt <= 3; attempt++ {
+		base := webhookInitialBackoff << (attempt - 1)
+		seen := map[time.Duration]bool{}
+		for _, id := range []string{"evt_a", "evt_b", "evt_c", "evt_d"} {
+			d := webhookBackoff(id, attempt, 0)
+			require.GreaterOrEqual(t, d, base*3/4)
+			require.Less(t, d, base*5/4)
+			require.Equal(t, d, webhookBackoff(id, attempt, 0), "deterministic for replay")
+			seen[d] = true
+		}
+		require.Greater(t, len(seen), 1, "jitter spreads events")
+	}
+	require.Equal(t, 90*time.Second, webhookBackoff("evt_a", 1, 90), "Retry-After wins when longer")
 }
 
 func TestJobStatusQueryAndMemoDuringRun(t *testing.T) {
@@ -283,7 +372,12 @@ func TestJobStatusQueryAndMemoDuringRun(t *testing.T) {
 			return okMux, nil
 		})
 	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil)
-	env.ExecuteWorkflow(Job, testInput())
+	// Without webhooks: the test environment runs this query on the
+	// activity's goroutine, concurrently with the notifier coroutine
+	// recording attempts, which a real worker never does.
+	in := testInput()
+	in.WebhookURL = ""
+	env.ExecuteWorkflow(Job, in)
 	require.NoError(t, env.GetWorkflowError())
 }
 

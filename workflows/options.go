@@ -54,7 +54,7 @@ var (
 			MaximumAttempts: 3,
 		},
 	}
-	// webhookOptions follow the hosted service's delivery rules: a 30 s
+	// webhookOptions (jobs started before attempts were recorded) follow the hosted service's delivery rules: a 30 s
 	// timeout per attempt (enforced by the HTTP client), then 3 retries with
 	// exponential backoff: 4 attempts in all.
 	webhookOptions = workflow.ActivityOptions{
@@ -64,9 +64,18 @@ var (
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
 			MaximumAttempts:        4,
-			NonRetryableErrorTypes: []string{activities.ErrTypeWebhookGone},
+			NonRetryableErrorTypes: []string{activities.ErrTypeWebhookGone, activities.ErrTypeBlockedAddress},
 		},
 	}
+
+	// webhookAttemptOptions run one delivery attempt: the notifier retries
+	// and records each attempt itself (3 retries, 4 attempts in all).
+	webhookAttemptOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 40 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+	webhookMaxAttempts    = 4
+	webhookInitialBackoff = 2 * time.Second
 
 	// sessionOptions keep download, mux and upload on one worker, because
 	// they share files on its disk. Creation waits for a free slot on any

@@ -71,4 +71,6 @@ type JobState struct {
 	ReleaseDate     string    `json:"release_date,omitempty"`
 	Error           string    `json:"error,omitempty"`
 	UpdatedAt       time.Time `json:"updated_at"`
+	// Webhooks records each event's delivery attempts.
+	Webhooks []WebhookEvent `json:"webhooks,omitempty"`
 }

@@ -40,6 +40,10 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 	if len(cfg.API.Keys) == 0 {
 		return fmt.Errorf("no API keys: set %s_API_KEYS to a comma-separated list of accepted x-api-key values", config.Prefix)
 	}
+	guard, err := cfg.Guard()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	store, err := storage.New(ctx, cfg.S3)
@@ -74,7 +78,7 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 		Addr: cfg.API.Addr,
 		Handler: m.InstrumentHTTP(api.NewRouter(api.Deps{
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
-			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
+			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
 			TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 			Tools: map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
 		})),

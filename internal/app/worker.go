@@ -18,26 +18,45 @@ import (
 	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
+	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/webhook"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
 // WebhookTimeout is the per-attempt delivery limit of the hosted service.
 const WebhookTimeout = 30 * time.Second
 
-// NewActivities builds the activities' dependencies from the settings.
-func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer) *activities.Activities {
+// NewActivities builds the activities' dependencies from the settings. Every
+// outbound connection a job makes goes through the network guard: the HTTP
+// clients dial with it, and yt-dlp talks through a guarded proxy on
+// loopback, which stop closes.
+func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer) (acts *activities.Activities, stop func(), err error) {
+	guard, err := cfg.Guard()
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := webhook.NewSigner(cfg.Webhook.Secrets)
+	if err != nil {
+		return nil, nil, err
+	}
+	proxy, err := netguard.StartProxy(guard, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the yt-dlp proxy: %w", err)
+	}
 	return &activities.Activities{
-		Store:   store,
-		HTTP:    &http.Client{},
-		Webhook: &http.Client{Timeout: WebhookTimeout},
-		WorkDir: cfg.Worker.WorkDir,
-		Ytdlp:   cfg.Media.YtdlpPath,
-		Ffmpeg:  cfg.Media.FfmpegPath,
-		Ffprobe: cfg.Media.FfprobePath,
-		Stderr:  stderr,
+		Store:      store,
+		HTTP:       &http.Client{Transport: guard.Transport()},
+		Webhook:    &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout},
+		Signer:     signer,
+		WorkDir:    cfg.Worker.WorkDir,
+		Ytdlp:      cfg.Media.YtdlpPath,
+		YtdlpProxy: proxy.URL(),
+		Ffmpeg:     cfg.Media.FfmpegPath,
+		Ffprobe:    cfg.Media.FfprobePath,
+		Stderr:     stderr,
 
 		MinFreeBytes: cfg.Worker.MinFreeBytes,
-	}
+	}, func() { _ = proxy.Close() }, nil
 }
 
 // NewWorker prepares the work directory and returns a worker with every

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
 // Prefix is the environment prefix of every setting.
@@ -23,9 +26,15 @@ type Config struct {
 	Worker   Worker
 	Media    Media
 	Log      Log
+	Webhook  Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
 	// database, the dev S3 store and the worker's temporary files.
 	DataDir string `split_words:"true" default:"./.riptide"`
+	// AllowPrivateNetworks lists CIDRs (or single addresses) that URLs and
+	// webhooks may reach although they are not public: loopback, private,
+	// link-local. Empty in production; make dev and the tests allow
+	// loopback, where their media and receivers run.
+	AllowPrivateNetworks []string `split_words:"true"`
 }
 
 // Temporal says where the Temporal frontend is.
@@ -103,10 +112,26 @@ type Media struct {
 	FfprobePath string `envconfig:"FFPROBE_PATH" default:"ffprobe"`
 }
 
+// Webhook configures webhook signing.
+type Webhook struct {
+	// Secrets sign every delivery (Standard Webhooks, whsec_<base64>),
+	// comma separated; all of them at once while a receiver rotates.
+	Secrets []string
+}
+
 // Log configures structured logging.
 type Log struct {
 	Level  string `default:"info"`
 	Format string `default:"json"`
+}
+
+// Guard returns the outbound-connection guard the settings describe.
+func (c *Config) Guard() (*netguard.Guard, error) {
+	allow, err := netguard.ParsePrefixes(c.AllowPrivateNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s_ALLOW_PRIVATE_NETWORKS: %v", Prefix, err)
+	}
+	return netguard.New(allow), nil
 }
 
 // Load reads the environment.
@@ -125,6 +150,12 @@ func Load() (*Config, error) {
 		}
 	}
 	c.API.Keys = keys
+	if _, err := netguard.ParsePrefixes(c.AllowPrivateNetworks); err != nil {
+		return nil, fmt.Errorf("config: %s_ALLOW_PRIVATE_NETWORKS: %v", Prefix, err)
+	}
+	if _, err := webhook.NewSigner(c.Webhook.Secrets); err != nil {
+		return nil, fmt.Errorf("config: %s_WEBHOOK_SECRETS: %v", Prefix, err)
+	}
 	if c.S3.PartSize < 5<<20 {
 		return nil, fmt.Errorf("config: %s_S3_PART_SIZE must be at least 5 MiB (S3's minimum part size)", Prefix)
 	}

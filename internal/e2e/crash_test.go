@@ -44,6 +44,7 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Pro
 		"RIPTIDE_S3_PATH_STYLE=true",
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(t.TempDir(), name),
 		"RIPTIDE_LOG_FORMAT=text",
+		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + strings.Join(c.AllowPrivateNetworks, ","),
 	}
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)

@@ -33,6 +33,12 @@ import (
 
 const testAPIKey = "sk_test_e2e"
 
+// testWebhookSecrets are whsec_ + base64 of two 32-byte test keys.
+var testWebhookSecrets = []string{
+	"whsec_cmlwdGlkZS1lMmUtd2ViaG9vay1zZWNyZXQtb25lLTA=",
+	"whsec_cmlwdGlkZS1lMmUtd2ViaG9vay1zZWNyZXQtdHdvLTA=",
+}
+
 // stack is the running system shared by the tests of this package.
 var stack struct {
 	cfg      *config.Config
@@ -114,8 +120,16 @@ func runMain(m *testing.M) (int, error) {
 		API:    config.API{Keys: []string{testAPIKey}, MaxBodyBytes: 64 << 10},
 		Worker: config.Worker{Concurrency: 4, WorkDir: filepath.Join(dir, "work")},
 		Media:  config.Media{YtdlpPath: "yt-dlp", FfmpegPath: "ffmpeg", FfprobePath: "ffprobe"},
+		// Media and receivers run on loopback, which production refuses.
+		AllowPrivateNetworks: []string{"127.0.0.0/8", "::1"},
+		// Two secrets, as while a receiver rotates: both sign every delivery.
+		Webhook: config.Webhook{Secrets: testWebhookSecrets},
 	}
 	stack.cfg = cfg
+	guard, err := cfg.Guard()
+	if err != nil {
+		return 0, err
+	}
 	if stack.store, err = storage.New(ctx, cfg.S3); err != nil {
 		return 0, err
 	}
@@ -144,7 +158,12 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer msrv.Shutdown(ctx)
 	stack.metricsURL = "http://" + msrv.Addr() + "/metrics"
-	w, err := app.NewWorker(stack.temporal, cfg, app.NewActivities(cfg, stack.store, logs))
+	acts, stopActs, err := app.NewActivities(cfg, stack.store, logs)
+	if err != nil {
+		return 0, err
+	}
+	defer stopActs()
+	w, err := app.NewWorker(stack.temporal, cfg, acts)
 	if err != nil {
 		return 0, err
 	}
@@ -167,7 +186,7 @@ func runMain(m *testing.M) (int, error) {
 	stack.hookURL = hookSrv.URL + "/hook"
 	apiSrv := serve(reg.InstrumentHTTP(api.NewRouter(api.Deps{
 		Temporal: stack.temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: stack.store,
-		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
+		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
 	})))
 	defer apiSrv.Close()
 	stack.apiURL = apiSrv.URL

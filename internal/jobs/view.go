@@ -61,6 +61,56 @@ type View struct {
 	// TemporalUIURL opens the job's workflow in the Temporal Web UI; null
 	// when no UI is configured.
 	TemporalUIURL *string `json:"temporal_ui_url"`
+	// WebhookStatus sums up the deliveries; null when the job has no
+	// webhook or sent nothing yet.
+	WebhookStatus *WebhookStatus `json:"webhook_status"`
+	// Webhooks are the delivery records, served by GET /jobs/{id}/webhooks.
+	Webhooks []workflows.WebhookEvent `json:"-"`
+}
+
+// WebhookStatus counts a job's webhook events by delivery state and shows
+// the latest attempt.
+type WebhookStatus struct {
+	Delivered     int        `json:"delivered"`
+	Failed        int        `json:"failed"`
+	Pending       int        `json:"pending"`
+	Dropped       int        `json:"dropped"`
+	Attempts      int        `json:"attempts"`
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+	LastEventID   *string    `json:"last_event_id"`
+	LastStatus    *int       `json:"last_status_code"`
+	LastError     *string    `json:"last_error"`
+}
+
+func webhookStatus(events []workflows.WebhookEvent) *WebhookStatus {
+	if len(events) == 0 {
+		return nil
+	}
+	s := &WebhookStatus{}
+	for _, ev := range events {
+		switch ev.Status {
+		case workflows.WebhookDelivered:
+			s.Delivered++
+		case workflows.WebhookFailed:
+			s.Failed++
+		case workflows.WebhookDropped:
+			s.Dropped++
+		default:
+			s.Pending++
+		}
+		s.Attempts += len(ev.Attempts)
+		if n := len(ev.Attempts); n > 0 {
+			last := ev.Attempts[n-1]
+			at, id := last.At.UTC(), ev.EventID
+			s.LastAttemptAt, s.LastEventID, s.LastError = &at, &id, nullable(last.Error)
+			s.LastStatus = nil
+			if last.StatusCode != 0 {
+				code := last.StatusCode
+				s.LastStatus = &code
+			}
+		}
+	}
+	return s
 }
 
 // Done reports whether the job has ended and its view will not change.
@@ -115,6 +165,8 @@ func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionRespons
 		UpdatedAt:       state.UpdatedAt.UTC(),
 		WorkflowID:      info.GetExecution().GetWorkflowId(),
 		RunID:           info.GetExecution().GetRunId(),
+		WebhookStatus:   webhookStatus(state.Webhooks),
+		Webhooks:        state.Webhooks,
 	}
 	if state.FileSizeBytes > 0 {
 		v.FileSizeBytes = &state.FileSizeBytes

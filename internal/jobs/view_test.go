@@ -259,7 +259,7 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &m))
 	want := []string{"id", "url", "status", "step", "progress_percent", "key", "s3_url", "file_size_bytes",
 		"title", "description", "release_date", "subtitle_key", "folder", "error",
-		"created_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url"}
+		"created_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)

@@ -41,6 +41,8 @@ var devDefaults = map[string]string{
 	"RIPTIDE_S3_SECRET_ACCESS_KEY": "riptide-dev-secret",
 	"RIPTIDE_S3_PATH_STYLE":        "true",
 	"RIPTIDE_LOG_FORMAT":           "text",
+	// The sample media and the webhook receiver run on loopback.
+	"RIPTIDE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8,::1",
 }
 
 const (
