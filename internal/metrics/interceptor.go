@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,9 @@ var stages = map[string]string{
 	"Mux":           "mux",
 	"Upload":        "upload",
 	"NotifyWebhook": "webhook",
+	// DeliverWebhook is one recorded attempt; it reports failures in its
+	// result, not as an error.
+	"DeliverWebhook": "webhook",
 }
 
 // NewInterceptor returns the worker interceptor that records riptide's
@@ -137,15 +141,21 @@ func (i *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 		}
 	}
 	if stage == "webhook" {
-		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"outcome": webhookOutcome(err)}).Counter(WebhookDeliveries).Inc(1)
+		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"outcome": webhookOutcome(res, err)}).Counter(WebhookDeliveries).Inc(1)
 	}
 	return res, err
 }
 
 // webhookOutcome names one delivery attempt's result.
-func webhookOutcome(err error) string {
+func webhookOutcome(res any, err error) string {
 	var appErr *temporal.ApplicationError
+	attempt, recorded := res.(*activities.WebhookAttempt)
 	switch {
+	case err == nil && recorded && attempt != nil && !attempt.Delivered:
+		if attempt.StatusCode == http.StatusGone {
+			return "gone"
+		}
+		return "failed"
 	case err == nil:
 		return "delivered"
 	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeWebhookGone:
