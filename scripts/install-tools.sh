@@ -47,11 +47,14 @@ wait $v
 # Test-only: the official Standard Webhooks library (npm), which the
 # end-to-end tests use to verify riptide's webhook signatures independently.
 if [ -n "${RIPTIDE_STANDARDWEBHOOKS_DIR:-}" ] && [ ! -f "$RIPTIDE_STANDARDWEBHOOKS_DIR/node_modules/standardwebhooks/package.json" ]; then
-	if command -v npm >/dev/null 2>&1; then
-		echo "Installing standardwebhooks ${STANDARDWEBHOOKS_VERSION} for the tests"
-		mkdir -p "$RIPTIDE_STANDARDWEBHOOKS_DIR"
-		(cd "$RIPTIDE_STANDARDWEBHOOKS_DIR" && npm install --no-audit --no-fund --ignore-scripts --silent "standardwebhooks@${STANDARDWEBHOOKS_VERSION}")
-	else
-		echo "npm not found: the webhook signature test needs node and npm (apt-get install nodejs npm)" >&2
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "Installing Debian packages for: nodejs npm"
+		sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 	fi
+	echo "Installing standardwebhooks ${STANDARDWEBHOOKS_VERSION} for the tests"
+	mkdir -p "$RIPTIDE_STANDARDWEBHOOKS_DIR"
+	(cd "$RIPTIDE_STANDARDWEBHOOKS_DIR" && npm install --no-audit --no-fund --ignore-scripts --silent "standardwebhooks@${STANDARDWEBHOOKS_VERSION}")
 fi
