@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Store is the slice of S3 the activities need. The worker passes
@@ -40,6 +41,11 @@ type Activities struct {
 	Ytdlp, Ffmpeg, Ffprobe string
 	// Stderr, when set, receives the external programs' diagnostic output.
 	Stderr io.Writer
+	// Manifests stores batch episode lists (ResolveBatch, BatchEpisodes).
+	Manifests ManifestStore
+
+	cacheOnce sync.Once
+	cache     *manifestCache
 }
 
 // jobDir is the directory holding one job's temporary files on this worker.

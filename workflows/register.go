@@ -10,5 +10,6 @@ import (
 // function and method names: renaming one breaks running jobs.
 func Register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(Job)
+	w.RegisterWorkflow(Batch)
 	w.RegisterActivity(acts)
 }

@@ -22,17 +22,25 @@ import (
 // WebhookTimeout is the per-attempt delivery limit of the hosted service.
 const WebhookTimeout = 30 * time.Second
 
+// Store is what the activities need of S3: media uploads and batch
+// manifests. *storage.Store satisfies it.
+type Store interface {
+	activities.Store
+	activities.ManifestStore
+}
+
 // NewActivities builds the activities' dependencies from the settings.
-func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer) *activities.Activities {
+func NewActivities(cfg *config.Config, store Store, stderr io.Writer) *activities.Activities {
 	return &activities.Activities{
-		Store:   store,
-		HTTP:    &http.Client{},
-		Webhook: &http.Client{Timeout: WebhookTimeout},
-		WorkDir: cfg.Worker.WorkDir,
-		Ytdlp:   cfg.Media.YtdlpPath,
-		Ffmpeg:  cfg.Media.FfmpegPath,
-		Ffprobe: cfg.Media.FfprobePath,
-		Stderr:  stderr,
+		Manifests: store,
+		Store:     store,
+		HTTP:      &http.Client{},
+		Webhook:   &http.Client{Timeout: WebhookTimeout},
+		WorkDir:   cfg.Worker.WorkDir,
+		Ytdlp:     cfg.Media.YtdlpPath,
+		Ffmpeg:    cfg.Media.FfmpegPath,
+		Ffprobe:   cfg.Media.FfprobePath,
+		Stderr:    stderr,
 	}
 }
 
