@@ -33,6 +33,15 @@ type Deps struct {
 	// MaxBodyBytes caps request bodies (413 beyond); 64 KiB when zero.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// BatchWindow and BatchPageSize tune new batches (0: the workflow's
+	// defaults); BatchListWait is how long POST waits for a batch's
+	// episode list (0: 5 s).
+	BatchWindow   int
+	BatchPageSize int
+	BatchListWait time.Duration
+	// FeedProbe, when set, sends a HEAD request for a POST /jobs URL that
+	// names no media file, to recognise feeds by content type.
+	FeedProbe *http.Client
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
@@ -76,6 +85,11 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET(healthzPath, s.healthz)
 	r.POST("/jobs", s.createJob)
 	r.GET("/jobs/:id", s.getJob)
+	r.POST("/batches", s.createBatch)
+	for _, p := range []string{"/batch/:id", "/batches/:id"} {
+		r.GET(p, s.getBatch)
+		r.DELETE(p, s.cancelBatch)
+	}
 	return r
 }
 

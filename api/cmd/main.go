@@ -62,7 +62,9 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 		Handler: api.NewRouter(api.Deps{
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
 			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger,
-			Tools: map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
+			Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
+			BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
+			FeedProbe: feedProbe(cfg.Batch.FeedProbe),
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
@@ -83,4 +85,13 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// feedProbe is the client of the HEAD request that recognises feeds, or
+// nil when probing is off.
+func feedProbe(on bool) *http.Client {
+	if !on {
+		return nil
+	}
+	return &http.Client{Timeout: 3 * time.Second}
 }
