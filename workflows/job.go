@@ -19,6 +19,10 @@ import (
 // a names activities for ExecuteActivity; it is never dereferenced.
 var a *activities.Activities
 
+// retrySessionCreationChange versions the retry of a failed session
+// creation (workflow.GetVersion).
+const retrySessionCreationChange = "retry-session-creation"
+
 // errSessionLost marks a chain that stopped because its worker went away.
 var errSessionLost = errors.New("the worker running this job's transfers stopped")
 
@@ -153,6 +157,14 @@ func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activit
 func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
 	sess, err := workflow.CreateSession(ctx, &sessionOptions)
 	if err != nil {
+		// Session creation fails when the worker that took the creation
+		// task dies before confirming it (found by the batch restart
+		// test). Treat it like a session lost later: try another worker.
+		// Jobs that failed this way before the change keep failing on
+		// replay.
+		if ctx.Err() == nil && workflow.GetVersion(ctx, retrySessionCreationChange, workflow.DefaultVersion, 1) == 1 {
+			err = fmt.Errorf("%w: %v", errSessionLost, err)
+		}
 		return nil, nil, err
 	}
 	defer func() {

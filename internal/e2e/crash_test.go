@@ -21,8 +21,9 @@ import (
 )
 
 // startWorkerProcess runs the real worker binary against the test stack on
-// its own task queue and work directory, as a separate host would.
-func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Proc {
+// its own task queue and work directory, as a separate host would. extra
+// RIPTIDE_* settings override the stack's.
+func startWorkerProcess(t *testing.T, bin, name, taskQueue string, extra ...string) *devstack.Proc {
 	t.Helper()
 	c := stack.cfg
 	env := []string{
@@ -36,6 +37,7 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Pro
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(t.TempDir(), name),
 		"RIPTIDE_LOG_FORMAT=text",
 	}
+	env = append(env, extra...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)
 	p, err := devstack.StartProcess(name, bin, env, logf)
@@ -60,9 +62,7 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Pro
 func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "riptide-worker")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/riptide-dev/riptide/worker").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin := buildWorker(t)
 
 	// A slow source: the first worker is still downloading when it dies.
 	media, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
@@ -109,4 +109,13 @@ func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
 	require.Equal(t, "job_completed", done.Body["type"])
 	require.Len(t, stack.hooks.forJob(in.JobID), 1, "one terminal webhook, no duplicates")
 	require.True(t, strings.HasPrefix(st.Key, "e2e/crash/"))
+}
+
+// buildWorker builds the worker binary for tests that run it as a process.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "riptide-worker")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/riptide-dev/riptide/worker").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
 }
