@@ -75,6 +75,14 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowche
 	$(STATICCHECK) ./...
 	$(WORKFLOWCHECK) ./workflows/...
 
+N ?= 1000
+CONCURRENCY ?= 8
+WINDOW ?= 20
+.PHONY: bench-batch
+bench-batch: tools ## run a batch of N tiny local episodes end to end and print its figures (N=1000)
+	go build -o $(BIN)/riptide-worker ./worker
+	go run ./internal/cmd/riptide-bench-batch -n $(N) -concurrency $(CONCURRENCY) -window $(WINDOW) -worker $(BIN)/riptide-worker
+
 .PHONY: clean
 clean: ## remove binaries (not the data directory)
 	rm -rf $(BIN)

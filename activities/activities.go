@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 
 	"github.com/riptide-dev/riptide/internal/webhook"
+	"sync"
 )
 
 // Store is the slice of S3 the activities need. The worker passes
@@ -51,6 +52,11 @@ type Activities struct {
 	// disables the check. DiskFree reports free space (nil: statfs).
 	MinFreeBytes int64
 	DiskFree     func(dir string) (int64, error)
+	// Manifests stores batch episode lists (ResolveBatch, BatchEpisodes).
+	Manifests ManifestStore
+
+	cacheOnce sync.Once
+	cache     *manifestCache
 }
 
 // jobDir is the directory holding one job's temporary files on this worker.

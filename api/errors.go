@@ -23,6 +23,7 @@ const (
 	codeNotFound            = "not_found"
 	codeMethodNotAllowed    = "method_not_allowed"
 	codeConflict            = "conflict"
+	codeUnreadableSource    = "unreadable_source"
 	codeTemporalUnavailable = "temporal_unavailable"
 	codeInternal            = "internal_error"
 )

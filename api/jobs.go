@@ -21,6 +21,10 @@ func (s *server) createJob(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	if s.isShowURL(c.Request.Context(), in.URL) {
+		s.startBatch(c, in, "url")
+		return
+	}
 	id, err := uuid.NewRandom()
 	if err != nil {
 		s.Logger.ErrorContext(c.Request.Context(), "Generating a job id failed", "error", err)

@@ -38,6 +38,15 @@ type Deps struct {
 	// TemporalUI is the Temporal Web UI's base URL that job views link to
 	// (empty: no link); Namespace is the jobs' namespace.
 	TemporalUI, Namespace string
+	// BatchWindow and BatchPageSize tune new batches (0: the workflow's
+	// defaults); BatchListWait is how long POST waits for a batch's
+	// episode list (0: 5 s).
+	BatchWindow   int
+	BatchPageSize int
+	BatchListWait time.Duration
+	// FeedProbe, when set, sends a HEAD request for a POST /jobs URL that
+	// names no media file, to recognise feeds by content type.
+	FeedProbe *http.Client
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
@@ -89,6 +98,11 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/jobs/:id", s.getJob)
 	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
 	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
+	r.POST("/batches", s.createBatch)
+	for _, p := range []string{"/batch/:id", "/batches/:id"} {
+		r.GET(p, s.getBatch)
+		r.DELETE(p, s.cancelBatch)
+	}
 	return r
 }
 

@@ -40,28 +40,62 @@ type createJobRequest struct {
 // decodeJobRequest reads exactly one JSON object from body and validates it.
 // The returned input has no JobID yet.
 func decodeJobRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInput, *apiError) {
+	var req createJobRequest
+	if e := decodeObject(body, &req); e != nil {
+		return workflows.JobInput{}, e
+	}
+	return req.validate("url", guard)
+}
+
+// createBatchRequest is the body of POST /batches: a show URL and the
+// options every episode's job gets.
+type createBatchRequest struct {
+	ShowURL               string `json:"show_url"`
+	WebhookURL            string `json:"webhook_url"`
+	Folder                string `json:"folder"`
+	EnableProgressWebhook bool   `json:"enable_progress_webhook"`
+	DownloadSubtitles     bool   `json:"download_subtitles"`
+	Format                string `json:"format"`
+}
+
+// decodeBatchRequest reads and validates a POST /batches body. The
+// returned input's URL is the show URL.
+func decodeBatchRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInput, *apiError) {
+	var req createBatchRequest
+	if e := decodeObject(body, &req); e != nil {
+		return workflows.JobInput{}, e
+	}
+	job := createJobRequest{
+		URL: req.ShowURL, WebhookURL: req.WebhookURL, Folder: req.Folder,
+		EnableProgressWebhook: req.EnableProgressWebhook, DownloadSubtitles: req.DownloadSubtitles, Format: req.Format,
+	}
+	return job.validate("show_url", guard)
+}
+
+// decodeObject reads exactly one JSON object from body into dst, refusing
+// unknown fields.
+func decodeObject(body io.Reader, dst any) *apiError {
 	// body is bounded by http.MaxBytesReader, so reading it whole is safe,
 	// and an oversized body is a 413 whatever it holds.
 	raw, err := io.ReadAll(body)
 	if err != nil {
-		return workflows.JobInput{}, decodeError(err)
+		return decodeError(err)
 	}
 	// encoding/json would take null as an empty object.
 	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return workflows.JobInput{}, newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object")
+		return newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var req createJobRequest
-	if err := dec.Decode(&req); err != nil {
-		return workflows.JobInput{}, decodeError(err)
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
 	}
 	// Anything after the object, even a second object, is an error.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return workflows.JobInput{}, newError(http.StatusBadRequest, codeInvalidJSON,
+		return newError(http.StatusBadRequest, codeInvalidJSON,
 			"request body must be a single JSON object with nothing after it")
 	}
-	return req.validate(guard)
+	return nil
 }
 
 // decodeError maps an encoding/json error to a response.
@@ -108,12 +142,13 @@ func kindName(t reflect.Type) string {
 	}
 }
 
-// validate checks every field and returns the job input it describes.
-func (r *createJobRequest) validate(guard *netguard.Guard) (workflows.JobInput, *apiError) {
+// validate checks every field and returns the job input it describes;
+// urlField names the URL field in errors ("url", or "show_url" for a batch).
+func (r *createJobRequest) validate(urlField string, guard *netguard.Guard) (workflows.JobInput, *apiError) {
 	if r.URL == "" {
-		return workflows.JobInput{}, fieldError(codeMissingField, "url", "url is required")
+		return workflows.JobInput{}, fieldError(codeMissingField, urlField, "%s is required", urlField)
 	}
-	if e := checkURL("url", r.URL, guard); e != nil {
+	if e := checkURL(urlField, r.URL, guard); e != nil {
 		return workflows.JobInput{}, e
 	}
 	if r.WebhookURL != "" {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path"
@@ -17,6 +18,10 @@ import (
 
 // a names activities for ExecuteActivity; it is never dereferenced.
 var a *activities.Activities
+
+// retrySessionCreationChange versions the retry of a failed session
+// creation (workflow.GetVersion).
+const retrySessionCreationChange = "retry-session-creation"
 
 // errSessionLost marks a chain that stopped because its worker went away.
 var errSessionLost = errors.New("the worker running this job's transfers stopped")
@@ -110,10 +115,31 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 	// The job's outcome is settled; webhooks only report it, so a receiver
 	// that never answers delays the workflow's end but never changes it.
 	j.webhooks.drain(ctx)
+	j.reportToBatch(ctx)
 	if j.state.Status == StatusFailed {
 		return nil, err
 	}
 	return &j.state, nil
+}
+
+// reportToBatch tells the batch that started this job how it ended. Jobs
+// started through the API have no parent and send nothing, so their command
+// sequence (and the committed histories) are unchanged. The batch's
+// workflow ID without a run ID reaches whichever run is current after
+// continue-as-new. A cancelled job still reports, from a disconnected
+// context.
+func (j *job) reportToBatch(ctx workflow.Context) {
+	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
+	if parent == nil {
+		return
+	}
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", EpisodeDoneSignal,
+		EpisodeDone{JobID: j.in.JobID, Status: j.state.Status}).Get(ctx, nil)
+	if err != nil {
+		// The batch is gone (terminated): nobody is left to count this job.
+		j.logger.Warn("Reporting to the batch failed", "batch_workflow_id", parent.ID, "error", err)
+	}
 }
 
 // transfer runs download → mux → upload on one worker, starting the chain
@@ -131,6 +157,14 @@ func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activit
 func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
 	sess, err := workflow.CreateSession(ctx, &sessionOptions)
 	if err != nil {
+		// Session creation fails when the worker that took the creation
+		// task dies before confirming it (found by the batch restart
+		// test). Treat it like a session lost later: try another worker.
+		// Jobs that failed this way before the change keep failing on
+		// replay.
+		if ctx.Err() == nil && workflow.GetVersion(ctx, retrySessionCreationChange, workflow.DefaultVersion, 1) == 1 {
+			err = fmt.Errorf("%w: %v", errSessionLost, err)
+		}
 		return nil, nil, err
 	}
 	defer func() {
@@ -156,6 +190,10 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	if err != nil {
 		return nil, nil, err
 	}
+	// Metadata from the batch's feed fills in what the media lacks.
+	dl.Title = cmp.Or(dl.Title, j.in.Title)
+	dl.Description = cmp.Or(dl.Description, j.in.Description)
+	dl.ReleaseDate = cmp.Or(dl.ReleaseDate, j.in.ReleaseDate)
 	j.state.Title, j.state.Description, j.state.ReleaseDate = dl.Title, dl.Description, dl.ReleaseDate
 	j.progress(ctx, webhook.StageDownloadComplete)
 

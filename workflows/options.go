@@ -89,3 +89,28 @@ var (
 	// started again on another worker after its worker died.
 	maxChainAttempts = 5
 )
+
+// Batch activity options.
+var (
+	// resolveOptions: listing a feed is quick; a yt-dlp channel listing
+	// can take minutes.
+	resolveOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        2 * time.Minute,
+			MaximumAttempts:        5,
+			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+		},
+	}
+	pageOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+		},
+	}
+)

@@ -11,5 +11,6 @@ import (
 func Register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(Job)
 	w.RegisterWorkflow(RedeliverWebhook)
+	w.RegisterWorkflow(Batch)
 	w.RegisterActivity(acts)
 }

@@ -15,6 +15,10 @@ import (
 // Record a new history after a deliberate change with
 //
 //	temporal workflow show -w job-<id> --output json > workflows/testdata/<name>_v<N>.json
+//
+// The batch histories (batch_*_run, job_batch_episode) are recorded by the
+// restart test: RIPTIDE_RECORD_HISTORIES=workflows/testdata (an absolute
+// path) go test -run TestBatchSurvives ./internal/e2e
 func TestReplayCommittedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)
@@ -23,6 +27,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Job)
+			r.RegisterWorkflow(Batch)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

@@ -52,6 +52,11 @@ type JobInput struct {
 	DownloadSubtitles     bool   `json:",omitempty"`
 	// Format is the output container; empty means DefaultFormat.
 	Format string `json:",omitempty"`
+	// Title, Description and ReleaseDate (RFC 3339) come from a batch's
+	// feed or playlist; they fill in what the media itself does not say.
+	Title       string `json:",omitempty"`
+	Description string `json:",omitempty"`
+	ReleaseDate string `json:",omitempty"`
 }
 
 // JobState is a job as clients see it. The workflow keeps it in its memo and

@@ -20,6 +20,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
+	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/storage"
 )
 
@@ -80,7 +81,9 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
 			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
 			TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
-			Tools: map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
+			Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
+			BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
+			FeedProbe: feedProbe(cfg.Batch.FeedProbe, guard),
 		})),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
@@ -101,4 +104,15 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// feedProbe is the client of the HEAD request that recognises feeds, or
+// nil when probing is off.
+func feedProbe(on bool, guard *netguard.Guard) *http.Client {
+	if !on {
+		return nil
+	}
+	// The probe requests a URL a client chose: it dials through the same
+	// guard as downloads, so it cannot reach private addresses.
+	return &http.Client{Timeout: 3 * time.Second, Transport: guard.Transport()}
 }

@@ -26,11 +26,18 @@ import (
 // WebhookTimeout is the per-attempt delivery limit of the hosted service.
 const WebhookTimeout = 30 * time.Second
 
+// Store is what the activities need of S3: media uploads and batch
+// manifests. *storage.Store satisfies it.
+type Store interface {
+	activities.Store
+	activities.ManifestStore
+}
+
 // NewActivities builds the activities' dependencies from the settings. Every
 // outbound connection a job makes goes through the network guard: the HTTP
 // clients dial with it, and yt-dlp talks through a guarded proxy on
 // loopback, which stop closes.
-func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer) (acts *activities.Activities, stop func(), err error) {
+func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *activities.Activities, stop func(), err error) {
 	guard, err := cfg.Guard()
 	if err != nil {
 		return nil, nil, err
@@ -45,6 +52,7 @@ func NewActivities(cfg *config.Config, store activities.Store, stderr io.Writer)
 	}
 	return &activities.Activities{
 		Store:      store,
+		Manifests:  store,
 		HTTP:       &http.Client{Transport: guard.Transport()},
 		Webhook:    &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout},
 		Signer:     signer,

@@ -25,6 +25,7 @@ type Config struct {
 	API      API
 	Worker   Worker
 	Media    Media
+	Batch    Batch
 	Log      Log
 	Webhook  Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
@@ -105,6 +106,20 @@ type Worker struct {
 	MetricsAddr string `split_words:"true" default:"127.0.0.1:9464"`
 }
 
+// Batch tunes show, playlist and feed batches.
+type Batch struct {
+	// Window is how many episodes of one batch run at once.
+	Window int `default:"20"`
+	// PageSize is how many episodes one run of the batch workflow starts
+	// before it continues as new (sooner if Temporal suggests it).
+	PageSize int `split_words:"true" default:"500"`
+	// ListWait is how long POST /batches waits for the episode list.
+	ListWait time.Duration `split_words:"true" default:"5s"`
+	// FeedProbe lets POST /jobs send a HEAD request for URLs that name no
+	// media file, to recognise feeds by their content type.
+	FeedProbe bool `split_words:"true" default:"true"`
+}
+
 // Media locates the external programs.
 type Media struct {
 	YtdlpPath   string `envconfig:"YTDLP_PATH" default:"yt-dlp"`
@@ -158,6 +173,9 @@ func Load() (*Config, error) {
 	}
 	if c.S3.PartSize < 5<<20 {
 		return nil, fmt.Errorf("config: %s_S3_PART_SIZE must be at least 5 MiB (S3's minimum part size)", Prefix)
+	}
+	if c.Batch.Window < 1 || c.Batch.PageSize < 1 {
+		return nil, fmt.Errorf("config: %s_BATCH_WINDOW and %s_BATCH_PAGE_SIZE must be at least 1", Prefix, Prefix)
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)

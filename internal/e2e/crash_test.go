@@ -30,8 +30,9 @@ func buildBinary(t *testing.T, pkg string) string {
 }
 
 // startWorkerProcess runs the real worker binary against the test stack on
-// its own task queue and work directory, as a separate host would.
-func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Proc {
+// its own task queue and work directory, as a separate host would. extra
+// RIPTIDE_* settings override the stack's.
+func startWorkerProcess(t *testing.T, bin, name, taskQueue string, extra ...string) *devstack.Proc {
 	t.Helper()
 	c := stack.cfg
 	env := []string{
@@ -44,8 +45,11 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Pro
 		"RIPTIDE_S3_PATH_STYLE=true",
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(t.TempDir(), name),
 		"RIPTIDE_LOG_FORMAT=text",
+		// Several workers share this host: each takes a free metrics port.
+		"RIPTIDE_WORKER_METRICS_ADDR=127.0.0.1:0",
 		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + strings.Join(c.AllowPrivateNetworks, ","),
 	}
+	env = append(env, extra...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)
 	p, err := devstack.StartProcess(name, bin, env, logf)

@@ -1,0 +1,284 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/internal/batches"
+	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+const (
+	// defaultListWait is how long POST waits for a batch's episode list
+	// before answering without it.
+	defaultListWait = 5 * time.Second
+	listPollEvery   = 200 * time.Millisecond
+	// Episode paging of GET /batch/{id}.
+	defaultEpisodePage = 50
+	maxEpisodePage     = 200
+	// episodeReads bounds the job reads one page makes at once.
+	episodeReads = 8
+	// feedProbeTimeout bounds the HEAD request that tells a feed from a
+	// media file when the URL does not say.
+	feedProbeTimeout = 3 * time.Second
+)
+
+// batchResponse answers POST /batches and POST /jobs with a show URL.
+// TotalEpisodes and JobIDs are null when the list was not known in time.
+type batchResponse struct {
+	BatchID       string   `json:"batch_id"`
+	Status        string   `json:"status"`
+	TotalEpisodes *int     `json:"total_episodes"`
+	JobIDs        []string `json:"job_ids"`
+}
+
+// createBatch handles POST /batches.
+func (s *server) createBatch(c *gin.Context) {
+	in, e := decodeBatchRequest(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), s.Guard)
+	if e != nil {
+		abort(c, e)
+		return
+	}
+	s.startBatch(c, in, "show_url")
+}
+
+// startBatch starts a batch for in (in.URL is the show URL) and waits
+// briefly for its episode list, so most clients get every job ID at once.
+func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField string) {
+	id, err := uuid.NewRandom()
+	if err != nil {
+		abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
+		return
+	}
+	bin := workflows.BatchInput{
+		BatchID: id.String(), ShowURL: in.URL, WebhookURL: in.WebhookURL, Folder: in.Folder,
+		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
+		WindowSize: s.BatchWindow, PageSize: s.BatchPageSize,
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	if _, err := batches.Start(ctx, s.Temporal, s.TaskQueue, bin); err != nil {
+		s.Logger.ErrorContext(ctx, "Starting batch failed", "batch_id", bin.BatchID, "error", err)
+		abort(c, temporalError(err))
+		return
+	}
+	s.Logger.InfoContext(ctx, "Batch started", "batch_id", bin.BatchID, "show_url", bin.ShowURL)
+	c.Header("Location", "/batches/"+bin.BatchID)
+
+	wait := s.BatchListWait
+	if wait == 0 {
+		wait = defaultListWait
+	}
+	resp := batchResponse{BatchID: bin.BatchID, Status: workflows.BatchResolving}
+	wctx, wcancel := context.WithTimeout(c.Request.Context(), wait+temporalTimeout)
+	defer wcancel()
+	v, err := batches.WaitListed(wctx, s.Temporal, bin.BatchID, wait, listPollEvery)
+	switch {
+	case err != nil:
+		// The batch runs; only its list is unknown for now.
+		s.Logger.WarnContext(ctx, "Reading new batch failed", "batch_id", bin.BatchID, "error", err)
+	case v == nil:
+	case v.Status == batches.StatusFailed:
+		msg := "the episode list could not be read"
+		if v.Error != nil {
+			msg = *v.Error
+		}
+		abort(c, &apiError{Status: http.StatusUnprocessableEntity, Code: codeUnreadableSource, Message: msg, Field: urlField})
+		return
+	case v.TotalEpisodes != nil:
+		resp.Status = v.Status
+		resp.TotalEpisodes = v.TotalEpisodes
+		resp.JobIDs = batches.JobIDs(bin.BatchID, 0, *v.TotalEpisodes)
+	}
+	c.JSON(http.StatusCreated, resp)
+}
+
+// batchEpisode is one episode in GET /batch/{id}: its job, or a Pending
+// placeholder for an episode not started yet.
+type batchEpisode struct {
+	Index int `json:"index"`
+	*jobs.View
+}
+
+type batchPage struct {
+	*batches.View
+	Page       int            `json:"page"`
+	PageSize   int            `json:"page_size"`
+	TotalPages int            `json:"total_pages"`
+	Episodes   []batchEpisode `json:"episodes"`
+}
+
+// getBatch handles GET /batch/{id} and GET /batches/{id}: counts, and one
+// page of episodes (?page=1&page_size=50).
+func (s *server) getBatch(c *gin.Context) {
+	id, ok := parseJobID(c.Param("id"))
+	if !ok {
+		abort(c, fieldError(codeInvalidField, "id", "id must be a batch id (a UUID)"))
+		return
+	}
+	page, e := intParam(c, "page", 1, 1, 1<<30)
+	if e != nil {
+		abort(c, e)
+		return
+	}
+	size, e := intParam(c, "page_size", defaultEpisodePage, 1, maxEpisodePage)
+	if e != nil {
+		abort(c, e)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	v, err := batches.Get(ctx, s.Temporal, id)
+	if errors.Is(err, batches.ErrNotFound) {
+		abort(c, newError(http.StatusNotFound, codeNotFound, "batch not found"))
+		return
+	}
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "Reading batch failed", "batch_id", id, "error", err)
+		abort(c, temporalError(err))
+		return
+	}
+	out := batchPage{View: v, Page: page, PageSize: size, Episodes: []batchEpisode{}}
+	if v.TotalEpisodes != nil {
+		total := *v.TotalEpisodes
+		out.TotalPages = (total + size - 1) / size
+		from := min((page-1)*size, total)
+		out.Episodes, err = s.episodes(ctx, v, from, min(from+size, total))
+		if err != nil {
+			s.Logger.ErrorContext(ctx, "Reading batch episodes failed", "batch_id", id, "error", err)
+			abort(c, temporalError(err))
+			return
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// episodes reads the jobs of episodes [from, to), a few at a time.
+func (s *server) episodes(ctx context.Context, b *batches.View, from, to int) ([]batchEpisode, error) {
+	ids := batches.JobIDs(b.BatchID, from, to)
+	out := make([]batchEpisode, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, episodeReads)
+	var wg sync.WaitGroup
+	for i, jobID := range ids {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			v, err := jobs.Get(ctx, s.Temporal, jobID)
+			if errors.Is(err, jobs.ErrNotFound) {
+				// Not started yet, or never will be (cancelled batch).
+				status := workflows.StatusPending
+				if b.Cancelled || b.Done() {
+					status = jobs.StatusCancelled
+				}
+				v, err = &jobs.View{ID: jobID, Status: status, Step: workflows.StepQueued, WorkflowID: workflows.JobWorkflowID(jobID)}, nil
+			}
+			if v != nil {
+				v.S3URL = nil // signed only by GET /jobs/{id}, one at a time
+			}
+			out[i], errs[i] = batchEpisode{Index: from + i, View: v}, err
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// cancelBatch handles DELETE /batch/{id}: the episodes not yet finished are
+// cancelled; batch_completed still follows, with them counted as failed.
+func (s *server) cancelBatch(c *gin.Context) {
+	id, ok := parseJobID(c.Param("id"))
+	if !ok {
+		abort(c, fieldError(codeInvalidField, "id", "id must be a batch id (a UUID)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	v, err := batches.Get(ctx, s.Temporal, id)
+	if errors.Is(err, batches.ErrNotFound) {
+		abort(c, newError(http.StatusNotFound, codeNotFound, "batch not found"))
+		return
+	}
+	if err != nil {
+		abort(c, temporalError(err))
+		return
+	}
+	if v.Done() {
+		abort(c, newError(http.StatusConflict, codeConflict, "batch already ended (%s)", v.Status))
+		return
+	}
+	if err := batches.Cancel(ctx, s.Temporal, id); err != nil {
+		if errors.Is(err, batches.ErrNotFound) {
+			abort(c, newError(http.StatusConflict, codeConflict, "batch already ended"))
+			return
+		}
+		s.Logger.ErrorContext(ctx, "Cancelling batch failed", "batch_id", id, "error", err)
+		abort(c, temporalError(err))
+		return
+	}
+	s.Logger.InfoContext(ctx, "Batch cancellation requested", "batch_id", id)
+	c.JSON(http.StatusAccepted, gin.H{"batch_id": id, "status": "cancelling"})
+}
+
+func intParam(c *gin.Context, name string, def, lo, hi int) (int, *apiError) {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, fieldError(codeInvalidField, name, "%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// mediaExts are extensions that name a media file, never a show.
+var mediaExts = map[string]bool{
+	".mp3": true, ".m4a": true, ".mp4": true, ".m4v": true, ".mkv": true, ".webm": true, ".mov": true,
+	".aac": true, ".ogg": true, ".opus": true, ".flac": true, ".wav": true, ".m3u8": true, ".mpd": true, ".ts": true,
+}
+
+// isShowURL tells a show, playlist or feed URL from a single media URL: by
+// the URL first, then, for URLs that name no media file, by the content
+// type of a short HEAD request when feed probing is on.
+func (s *server) isShowURL(ctx context.Context, raw string) bool {
+	if activities.IsPlaylistHost(raw) || activities.LooksLikeFeedURL(raw) {
+		return true
+	}
+	if s.FeedProbe == nil {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || mediaExts[strings.ToLower(path.Ext(u.Path))] {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, feedProbeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, raw, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := s.FeedProbe.Do(req)
+	if err != nil {
+		return false // the job reports the source's trouble
+	}
+	resp.Body.Close()
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch mt {
+	case "application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/x-rss+xml":
+		return true
+	}
+	return false
+}

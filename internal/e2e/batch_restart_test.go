@@ -1,0 +1,304 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/riptide-dev/riptide/api"
+	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// restartEpisodes is the size of the restart test's feed.
+const restartEpisodes = 50
+
+// TestBatchSurvivesWorkerAndTemporalCrashes runs a 50-episode podcast feed
+// as one batch on its own Temporal dev server, kills the worker process with
+// SIGKILL, later kills the Temporal server with SIGKILL and restarts it on
+// the same database and port, and checks that nothing was lost or doubled:
+// one object per episode with the size its job reported, one terminal event
+// identity per episode, one batch_completed with the right counts, and no
+// failed workflow.
+func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	ctx := context.Background()
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+
+	// A Temporal server of its own: the shared one must survive.
+	temporalBin, err := devstack.Tool(devstack.TemporalBinEnv, "temporal")
+	require.NoError(t, err)
+	port, err := devstack.FreePort()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	tlog, err := os.Create(filepath.Join(dir, "temporal.log"))
+	require.NoError(t, err)
+	topts := devstack.TemporalOptions{Bin: temporalBin, DBFile: filepath.Join(dir, "temporal.db"), Port: port, Namespace: "default", Log: tlog}
+	tp, err := devstack.StartTemporal(ctx, topts)
+	require.NoError(t, err)
+	t.Cleanup(func() { tp.Stop(10 * time.Second) })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	tc, err := client.Dial(client.Options{HostPort: addr, Logger: quiet{}})
+	require.NoError(t, err)
+	defer tc.Close()
+
+	// One small clip served under 50 paths, and a feed listing them.
+	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	feed := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/show.rss" {
+			w.Header().Set("Content-Type", "application/rss+xml")
+			var b strings.Builder
+			b.WriteString(`<?xml version="1.0"?><rss version="2.0"><channel><title>Restart Show</title>`)
+			for i := range restartEpisodes {
+				fmt.Fprintf(&b, `<item><title>Restart Episode %d</title><description>Episode %d</description>`+
+					`<pubDate>Mon, 19 Jan 2026 06:%02d:00 GMT</pubDate><enclosure url="/ep/%d.mp4" type="video/mp4" length="%d"/></item>`,
+					i, i, i, i, len(clip))
+			}
+			b.WriteString(`</channel></rss>`)
+			_, _ = w.Write([]byte(b.String()))
+			return
+		}
+		if !strings.HasPrefix(r.URL.Path, "/ep/") {
+			http.NotFound(w, r)
+			return
+		}
+		// Slow enough that the crashes land while episodes are in flight.
+		time.Sleep(150 * time.Millisecond)
+		w.Header().Set("Content-Type", "video/mp4")
+		http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(clip))
+	}))
+	defer feed.Close()
+
+	hooks := &receiver{}
+	hookSrv := serve(hooks)
+	defer hookSrv.Close()
+	queue := "riptide-batch-" + uuid.NewString()[:8]
+	guard, err := stack.cfg.Guard()
+	require.NoError(t, err)
+	apiSrv := serve(api.NewRouter(api.Deps{
+		Temporal: tc, TaskQueue: queue, Keys: []string{testAPIKey}, Guard: guard,
+		BatchWindow: 8, BatchPageSize: 15, BatchListWait: 10 * time.Second,
+	}))
+	defer apiSrv.Close()
+
+	workerEnv := []string{"RIPTIDE_TEMPORAL_ADDRESS=" + addr, "RIPTIDE_WORKER_CONCURRENCY=4"}
+	first := startWorkerProcess(t, bin, "batch-worker-a", queue, workerEnv...)
+
+	folder := "e2e/restart-" + uuid.NewString()[:8]
+	body, _ := json.Marshal(map[string]any{"show_url": feed.URL + "/show.rss", "webhook_url": hookSrv.URL + "/hook", "folder": folder})
+	req, _ := http.NewRequest(http.MethodPost, apiSrv.URL+"/batches", bytes.NewReader(body))
+	req.Header.Set("x-api-key", testAPIKey)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var created struct {
+		BatchID       string   `json:"batch_id"`
+		TotalEpisodes *int     `json:"total_episodes"`
+		JobIDs        []string `json:"job_ids"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&created))
+	res.Body.Close()
+	require.Equal(t, http.StatusCreated, res.StatusCode)
+	require.NotNil(t, created.TotalEpisodes, "the feed is listed within the wait")
+	require.Equal(t, restartEpisodes, *created.TotalEpisodes)
+	require.Len(t, created.JobIDs, restartEpisodes)
+
+	// Crash the worker once a few episodes are done, then the server.
+	waitTerminals(t, hooks, 8, 2*time.Minute)
+	first.Kill()
+	t.Log("worker killed")
+	startWorkerProcess(t, bin, "batch-worker-b", queue, workerEnv...)
+	waitTerminals(t, hooks, 25, 3*time.Minute)
+	tp.Kill()
+	t.Log("temporal killed")
+	tp, err = devstack.StartTemporal(ctx, topts)
+	require.NoError(t, err)
+	t.Log("temporal restarted")
+
+	// The end: batch_completed, once, with every episode completed.
+	var done []delivery
+	require.Eventually(t, func() bool {
+		done = hooks.ofType("batch_completed")
+		return len(done) > 0
+	}, 3*time.Minute, 200*time.Millisecond, "no batch_completed")
+	b := done[0].Body
+	if b["status"] != "completed" {
+		for i, id := range created.JobIDs {
+			if v, err := jobs.Get(ctx, tc, id); err != nil || v.Status != workflows.StatusCompleted {
+				t.Errorf("episode %d (%s): %+v %v", i, id, v, err)
+			}
+		}
+	}
+	require.Equal(t, created.BatchID, b["batch_id"])
+	require.Equal(t, "completed", b["status"])
+	require.Equal(t, float64(restartEpisodes), b["total_episodes"])
+	require.Equal(t, float64(restartEpisodes), b["completed_episodes"])
+	require.Equal(t, float64(0), b["failed_episodes"])
+	require.Equal(t, folder, b["folder"])
+	for _, d := range done {
+		require.Equal(t, done[0].EventID, d.EventID, "batch_completed is one event (redeliveries keep its id)")
+	}
+
+	// Every episode: one terminal event identity, its object stored once
+	// with the size its job reported.
+	objects := listSizes(t, folder+"/")
+	require.Len(t, objects, restartEpisodes, "one object per episode")
+	for i, jobID := range created.JobIDs {
+		require.Equal(t, workflows.EpisodeJobID(created.BatchID, i), jobID)
+		var ids = map[string]bool{}
+		var completed delivery
+		for _, d := range hooks.forJob(jobID) {
+			switch d.Body["type"] {
+			case "job_completed", "job_failed", "job_skipped":
+				ids[d.EventID] = true
+				completed = d
+			}
+		}
+		require.Len(t, ids, 1, "episode %d: terminal event ids %v", i, ids)
+		require.Equal(t, "job_completed", completed.Body["type"])
+		require.Equal(t, fmt.Sprintf("Restart Episode %d", i), completed.Body["title"], "feed metadata")
+		key := completed.Body["key"].(string)
+		size, ok := objects[key]
+		require.True(t, ok, "episode %d object %s", i, key)
+		require.Equal(t, completed.Body["file_size_bytes"], float64(size))
+		v, err := jobs.Get(ctx, tc, jobID)
+		require.NoError(t, err)
+		require.Equal(t, workflows.StatusCompleted, v.Status)
+	}
+
+	// No workflow failed, and the batch continued as new along the way.
+	list := func(query string) []string {
+		var ids []string
+		var token []byte
+		for {
+			resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+			require.NoError(t, err)
+			for _, e := range resp.GetExecutions() {
+				ids = append(ids, e.GetExecution().GetWorkflowId()+"/"+e.GetStatus().String())
+			}
+			if token = resp.GetNextPageToken(); len(token) == 0 {
+				return ids
+			}
+		}
+	}
+	require.Eventually(t, func() bool {
+		return len(list(`WorkflowType = "Job" AND ExecutionStatus = "Completed"`)) == restartEpisodes
+	}, time.Minute, 500*time.Millisecond, "visibility lists every job completed")
+	require.Empty(t, list(`ExecutionStatus != "Completed" AND ExecutionStatus != "ContinuedAsNew"`))
+	runs := list(fmt.Sprintf(`WorkflowId = %q`, workflows.BatchWorkflowID(created.BatchID)))
+	require.GreaterOrEqual(t, len(runs), 3, "the batch continued as new: %v", runs)
+	desc, err := tc.DescribeWorkflow(ctx, workflows.BatchWorkflowID(created.BatchID), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus())
+
+	if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
+		recordHistories(t, tc, dir, created.BatchID, created.JobIDs[0])
+	}
+}
+
+// recordHistories writes the batch's first and last runs and one episode's
+// history as JSON for workflows/testdata, in the form `temporal workflow
+// show --output json` writes.
+func recordHistories(t *testing.T, tc client.Client, dir, batchID, jobID string) {
+	t.Helper()
+	ctx := context.Background()
+	wid := workflows.BatchWorkflowID(batchID)
+	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf(`WorkflowId = %q`, wid)})
+	require.NoError(t, err)
+	execs := resp.GetExecutions()
+	slices.SortFunc(execs, func(a, b *workflowpb.WorkflowExecutionInfo) int {
+		return a.GetStartTime().AsTime().Compare(b.GetStartTime().AsTime())
+	})
+	write := func(name, id, runID string) {
+		var h historypb.History
+		it := tc.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			require.NoError(t, err)
+			h.Events = append(h.Events, ev)
+		}
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	write("batch_first_run_v1.json", wid, execs[0].GetExecution().GetRunId())
+	write("batch_last_run_v1.json", wid, execs[len(execs)-1].GetExecution().GetRunId())
+	write("job_batch_episode_v1.json", workflows.JobWorkflowID(jobID), "")
+}
+
+// waitTerminals waits until n distinct episodes have a terminal webhook.
+func waitTerminals(t *testing.T, r *receiver, n int, within time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(r.terminalJobs()) >= n }, within, 100*time.Millisecond,
+		"fewer than %d episodes ended", n)
+}
+
+func (r *receiver) terminalJobs() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]bool{}
+	for _, d := range r.got {
+		switch d.Body["type"] {
+		case "job_completed", "job_failed", "job_skipped":
+			out[d.Body["job_id"].(string)] = true
+		}
+	}
+	return out
+}
+
+func (r *receiver) ofType(typ string) []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []delivery
+	for _, d := range r.got {
+		if d.Body["type"] == typ {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// listSizes maps every key under prefix to its size.
+func listSizes(t *testing.T, prefix string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	p := s3.NewListObjectsV2Paginator(stack.store.Client(), &s3.ListObjectsV2Input{Bucket: aws.String(stack.cfg.S3.Bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		require.NoError(t, err)
+		for _, o := range page.Contents {
+			out[aws.ToString(o.Key)] = aws.ToInt64(o.Size)
+		}
+	}
+	return out
+}
+
+// quiet drops the SDK client's logs (its reconnect warnings while the
+// server is down are expected).
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}
