@@ -190,10 +190,11 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	if err != nil {
 		return nil, nil, err
 	}
-	// Metadata from the batch's feed fills in what the media lacks.
-	dl.Title = cmp.Or(dl.Title, j.in.Title)
-	dl.Description = cmp.Or(dl.Description, j.in.Description)
-	dl.ReleaseDate = cmp.Or(dl.ReleaseDate, j.in.ReleaseDate)
+	// A batch's feed describes its episodes better than the media's own
+	// tags (often just "Episode 12"); the tags fill in what it lacks.
+	dl.Title = cmp.Or(j.in.Title, dl.Title)
+	dl.Description = cmp.Or(j.in.Description, dl.Description)
+	dl.ReleaseDate = cmp.Or(j.in.ReleaseDate, dl.ReleaseDate)
 	j.state.Title, j.state.Description, j.state.ReleaseDate = dl.Title, dl.Description, dl.ReleaseDate
 	j.progress(ctx, webhook.StageDownloadComplete)
 

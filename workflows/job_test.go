@@ -401,3 +401,26 @@ func TestObjectKey(t *testing.T) {
 		require.Equal(t, c.want, ObjectKey(c.folder, c.title, testJobID, "mp4"), c.title)
 	}
 }
+
+func TestJobFeedMetadataWinsOverMediaTags(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil)
+	var muxed activities.MuxInput
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MuxInput) (*activities.MuxResult, error) {
+		muxed = in
+		return okMux, nil
+	})
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil)
+	in := testInput()
+	in.EnableProgressWebhook = false
+	// A batch episode: the feed knows the title and date, not a description.
+	in.Title, in.ReleaseDate = "Episode 12: The Feed's Title", "2025-03-01T00:00:00Z"
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+
+	body := h.bodies[len(h.bodies)-1]
+	require.Equal(t, in.Title, body["title"])
+	require.Equal(t, in.ReleaseDate, body["release_date"])
+	require.Equal(t, okDownload.Description, body["description"], "media tags fill what the feed lacks")
+	require.Equal(t, in.Title, muxed.Title, "the file's own metadata matches the webhook")
+}
