@@ -21,11 +21,12 @@ import (
 )
 
 // startWorkerProcess runs the real worker binary against the test stack on
-// its own task queue and work directory, as a separate host would.
-func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Proc {
+// its own task queue and work directory, as a separate host would. env adds
+// or overrides settings.
+func startWorkerProcess(t *testing.T, bin, name, taskQueue string, env ...string) *devstack.Proc {
 	t.Helper()
 	c := stack.cfg
-	env := []string{
+	env = append([]string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + c.Temporal.Address,
 		"RIPTIDE_TEMPORAL_TASK_QUEUE=" + taskQueue,
 		"RIPTIDE_S3_ENDPOINT=" + c.S3.Endpoint,
@@ -35,7 +36,8 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string) *devstack.Pro
 		"RIPTIDE_S3_PATH_STYLE=true",
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(t.TempDir(), name),
 		"RIPTIDE_LOG_FORMAT=text",
-	}
+		"RIPTIDE_WORKER_METRICS_ADDR=",
+	}, env...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)
 	p, err := devstack.StartProcess(name, bin, env, logf)
