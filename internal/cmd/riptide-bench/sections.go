@@ -97,7 +97,7 @@ func benchOrchestration(ctx context.Context, st *stack, o options, r *report) er
 	if err != nil {
 		return err
 	}
-	tiny, err := st.runTiny(ctx, st.mediaURL+"/"+filepath.Base(src), o.jobs, o.submitters)
+	tiny, failed, err := st.runTiny(ctx, st.mediaURL+"/"+filepath.Base(src), o.jobs, o.submitters)
 	w.Stop(10 * time.Second)
 	if err != nil {
 		return err
@@ -106,7 +106,7 @@ func benchOrchestration(ctx context.Context, st *stack, o options, r *report) er
 	if err != nil {
 		return err
 	}
-	r.orchestration = &orchestrationResult{jobs: o.jobs, tiny: tiny, bare: bare}
+	r.orchestration = &orchestrationResult{jobs: o.jobs, failed: failed, tiny: tiny, bare: bare}
 	logf("tiny %s, bare %s", tiny, bare)
 	return nil
 }
