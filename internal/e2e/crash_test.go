@@ -30,12 +30,12 @@ func buildBinary(t *testing.T, pkg string) string {
 }
 
 // startWorkerProcess runs the real worker binary against the test stack on
-// its own task queue and work directory, as a separate host would. extra
-// RIPTIDE_* settings override the stack's.
-func startWorkerProcess(t *testing.T, bin, name, taskQueue string, extra ...string) *devstack.Proc {
+// its own task queue and work directory, as a separate host would. env adds
+// or overrides settings.
+func startWorkerProcess(t *testing.T, bin, name, taskQueue string, env ...string) *devstack.Proc {
 	t.Helper()
 	c := stack.cfg
-	env := []string{
+	env = append([]string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + c.Temporal.Address,
 		"RIPTIDE_TEMPORAL_TASK_QUEUE=" + taskQueue,
 		"RIPTIDE_S3_ENDPOINT=" + c.S3.Endpoint,
@@ -45,11 +45,10 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string, extra ...stri
 		"RIPTIDE_S3_PATH_STYLE=true",
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(t.TempDir(), name),
 		"RIPTIDE_LOG_FORMAT=text",
-		// Several workers share this host: each takes a free metrics port.
-		"RIPTIDE_WORKER_METRICS_ADDR=127.0.0.1:0",
+		// Several workers share this host: none serves metrics.
+		"RIPTIDE_WORKER_METRICS_ADDR=",
 		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + strings.Join(c.AllowPrivateNetworks, ","),
-	}
-	env = append(env, extra...)
+	}, env...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)
 	p, err := devstack.StartProcess(name, bin, env, logf)

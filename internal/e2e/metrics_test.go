@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -38,7 +39,11 @@ func TestMetricsCountAJob(t *testing.T) {
 	require.GreaterOrEqual(t, moved(`riptide_bytes_moved_total{stage="download"}`), 1.0)
 	require.GreaterOrEqual(t, moved(`riptide_webhook_deliveries_total{outcome="delivered"}`), 1.0)
 	require.GreaterOrEqual(t, moved(`riptide_http_requests_total{method="POST",route="/jobs",code="201"}`), 1.0)
-	require.GreaterOrEqual(t, moved(`temporal_workflow_completed_total{workflow_type="Job"}`), 1.0, "the SDK's own metrics")
+	// The SDK counts a completed workflow once the server has accepted the
+	// completion, which can be just after run.Get returns.
+	require.Eventually(t, func() bool {
+		return scrape(t).sum(`temporal_workflow_completed_total{workflow_type="Job"}`)-before.sum(`temporal_workflow_completed_total{workflow_type="Job"}`) >= 1
+	}, 10*time.Second, 100*time.Millisecond, "the SDK's own metrics")
 	require.True(t, after.has("riptide_jobs_in_flight"), "in-flight gauge from Temporal visibility")
 	require.True(t, after.has("riptide_activities_in_flight"))
 }

@@ -23,8 +23,8 @@ type memoryResult struct {
 }
 
 type orchestrationResult struct {
-	jobs       int
-	tiny, bare time.Duration
+	jobs, failed int
+	tiny, bare   time.Duration
 }
 
 type concurrencyResult struct {
@@ -79,6 +79,9 @@ func (r *report) markdown() string {
 	if t := r.orchestration; t != nil {
 		fmt.Fprintf(&b, "| orchestration: %d tiny jobs via the API, worker concurrency %d | %.0f jobs/min | %.0f workflows/min: bare workflow, 4 no-op activities | **%.2f** | ≥ 0.6 |\n",
 			t.jobs, o.tinyConcurrency, perMin(t.jobs, t.tiny), perMin(t.jobs, t.bare), ratio(t.bare, t.tiny))
+		if t.failed > 0 {
+			fmt.Fprintf(&b, "| · tiny jobs that did not complete | %d of %d | 0 | | 0 |\n", t.failed, t.jobs)
+		}
 	}
 	for _, c := range r.concurrency {
 		total := c.size * int64(c.n)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,9 @@ func benchDataPath(ctx context.Context, st *stack, o options, r *report) error {
 	if err != nil {
 		return err
 	}
+	// Each measurement starts with no dirty pages left by the previous one
+	// to flush: whichever ran second would pay for the first's writes.
+	syscall.Sync()
 	id, js, wall, err := st.runJob(ctx, url, "bench/datapath")
 	if err != nil {
 		w.Stop(10 * time.Second)
@@ -40,6 +44,7 @@ func benchDataPath(ctx context.Context, st *stack, o options, r *report) error {
 	}
 	st.deleteObject(ctx, js.Key)
 
+	syscall.Sync()
 	raw, err := st.rawTransfer(ctx, url, "bench/raw/datapath.mp4", true)
 	if err != nil {
 		return err
@@ -92,7 +97,7 @@ func benchOrchestration(ctx context.Context, st *stack, o options, r *report) er
 	if err != nil {
 		return err
 	}
-	tiny, err := st.runTiny(ctx, st.mediaURL+"/"+filepath.Base(src), o.jobs, o.submitters)
+	tiny, failed, err := st.runTiny(ctx, st.mediaURL+"/"+filepath.Base(src), o.jobs, o.submitters)
 	w.Stop(10 * time.Second)
 	if err != nil {
 		return err
@@ -101,7 +106,7 @@ func benchOrchestration(ctx context.Context, st *stack, o options, r *report) er
 	if err != nil {
 		return err
 	}
-	r.orchestration = &orchestrationResult{jobs: o.jobs, tiny: tiny, bare: bare}
+	r.orchestration = &orchestrationResult{jobs: o.jobs, failed: failed, tiny: tiny, bare: bare}
 	logf("tiny %s, bare %s", tiny, bare)
 	return nil
 }
@@ -124,6 +129,7 @@ func benchConcurrency(ctx context.Context, st *stack, o options, r *report) erro
 	for _, n := range o.concurrency {
 		var mu sync.Mutex
 		var keys []string
+		syscall.Sync()
 		start := time.Now()
 		err := forEach(n, n, func(int) error {
 			_, js, _, err := st.runJob(ctx, url, "bench/conc")
@@ -141,6 +147,7 @@ func benchConcurrency(ctx context.Context, st *stack, o options, r *report) erro
 		if err != nil {
 			return err
 		}
+		syscall.Sync()
 		start = time.Now()
 		err = forEach(n, n, func(i int) error {
 			key := fmt.Sprintf("bench/raw/conc-%d.mp4", i)

@@ -168,6 +168,7 @@ func (st *stack) startWorker(ctx context.Context, name string, concurrency int) 
 		"RIPTIDE_WORKER_CONCURRENCY=" + strconv.Itoa(concurrency),
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(st.dir, "work-"+name),
 		"RIPTIDE_LOG_LEVEL=warn",
+		"RIPTIDE_WORKER_METRICS_ADDR=", // several workers, and maybe make dev, share the host
 	}
 	p, err := devstack.StartProcess(name, st.workerBin, env, st.logs)
 	if err != nil {
