@@ -23,6 +23,7 @@ const (
 	codeNotFound            = "not_found"
 	codeMethodNotAllowed    = "method_not_allowed"
 	codeConflict            = "conflict"
+	codeIdempotencyConflict = "idempotency_conflict"
 	codeTemporalUnavailable = "temporal_unavailable"
 	codeInternal            = "internal_error"
 )
