@@ -83,6 +83,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r.GET(healthzPath, s.healthz)
 	r.POST("/jobs", s.createJob)
+	r.POST("/jobs/bulk", s.createJobsBulk)
 	r.GET("/jobs/:id", s.getJob)
 	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
 	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
