@@ -24,6 +24,7 @@ const (
 	codeMethodNotAllowed    = "method_not_allowed"
 	codeConflict            = "conflict"
 	codeIdempotencyConflict = "idempotency_conflict"
+	codeRateLimited         = "rate_limited"
 	codeTemporalUnavailable = "temporal_unavailable"
 	codeInternal            = "internal_error"
 )

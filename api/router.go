@@ -38,6 +38,12 @@ type Deps struct {
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
+	// RateLimit is the average requests per second one API key may make,
+	// RateBurst how many at once; zero RateLimit disables the limit.
+	RateLimit float64
+	RateBurst int
+	// Now is the clock of the rate limiter; time.Now when nil.
+	Now func() time.Time
 	// Guard refuses url and webhook_url values whose host is visibly not
 	// public; nil refuses every non-public address.
 	Guard *netguard.Guard
@@ -73,7 +79,14 @@ func NewRouter(d Deps) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	// Log the peer's address, not a header any client can set.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys))
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	var lim *limiter
+	if d.RateLimit > 0 {
+		lim = newLimiter(d.RateLimit, d.RateBurst, d.Now)
+	}
+	r.Use(requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys), rateLimit(lim))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
 	})

@@ -66,6 +66,7 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 		Handler: api.NewRouter(api.Deps{
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
 			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
+			RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,
 			Tools: map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
 		}),
 		ReadHeaderTimeout: 5 * time.Second,

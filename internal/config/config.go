@@ -69,6 +69,11 @@ type API struct {
 	Keys []string
 	// MaxBodyBytes caps a request body; larger bodies get 413.
 	MaxBodyBytes int64 `split_words:"true" default:"65536"`
+	// RateLimit is the average requests per second per API key (429 with
+	// Retry-After above it), RateBurst the requests allowed at once; 0
+	// disables the limit.
+	RateLimit float64 `split_words:"true" default:"20"`
+	RateBurst int     `split_words:"true" default:"40"`
 }
 
 // Worker configures the Temporal worker.
