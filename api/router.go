@@ -95,6 +95,7 @@ func NewRouter(d Deps) *gin.Engine {
 	})
 
 	r.GET(healthzPath, s.healthz)
+	r.GET(openAPIPath, serveOpenAPI)
 	r.POST("/jobs", s.createJob)
 	r.POST("/jobs/bulk", s.createJobsBulk)
 	r.GET("/jobs/:id", s.getJob)
@@ -113,7 +114,7 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 		digests[i] = sha256.Sum256([]byte(k))
 	}
 	return func(c *gin.Context) {
-		if c.Request.Method == http.MethodGet && c.FullPath() == healthzPath {
+		if c.Request.Method == http.MethodGet && (c.FullPath() == healthzPath || c.FullPath() == openAPIPath) {
 			c.Next()
 			return
 		}
