@@ -197,3 +197,23 @@ func TestCleanFolder(t *testing.T) {
 		require.Equal(t, want, got)
 	}
 }
+
+// TestUnimplementedHostedOptionsAreRejected: options of the hosted service
+// riptide does not implement yet are refused with a 400 naming them, never
+// silently ignored.
+func TestUnimplementedHostedOptionsAreRejected(t *testing.T) {
+	h := newHarness(t, nil)
+	okURL := `"url":"https://example.com/v"`
+	for field, value := range map[string]string{
+		"audio_only": `true`, "max_resolution": `720`, "filename": `"clip"`, "download_thumbnail": `true`,
+		"clip_start": `"00:00:10"`, "clip_end": `"00:00:20"`, "max_duration": `600`,
+	} {
+		rec := h.do(http.MethodPost, "/jobs", `{`+okURL+`,"`+field+`":`+value+`}`, testKey)
+		requireError(t, rec, http.StatusBadRequest, codeUnknownField, field)
+	}
+	for _, format := range []string{"m4a", "mp3", "ogg", "opus"} {
+		rec := h.do(http.MethodPost, "/jobs", `{`+okURL+`,"format":"`+format+`"}`, testKey)
+		requireError(t, rec, http.StatusBadRequest, codeInvalidField, "format")
+	}
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+}
