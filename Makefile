@@ -51,8 +51,21 @@ api: build ## run only the HTTP API (configure with RIPTIDE_* variables)
 	$(BIN)/riptide-api
 
 .PHONY: test
-test: tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg)
+test: tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg), then fuzz briefly
 	RIPTIDE_REQUIRE_INTEGRATION=1 go test -race -count=1 -timeout 25m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Fuzz targets as package:Target. `make fuzz FUZZTIME=10m` fuzzes longer by
+# hand; new crashers land in testdata/fuzz and then run as regression tests.
+FUZZ_TARGETS := ./api:FuzzDecodeJobRequest ./api:FuzzCleanFolder \
+	./activities:FuzzClassifyYtdlpError ./activities:FuzzYtdlpTracker
+FUZZTIME ?= 5s
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 5s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		go test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) "$${t%%:*}"; \
+	done
 
 .PHONY: bench
 bench: tools ## measure riptide against raw baselines on this machine (~10 min, writes bench/RESULTS.md)

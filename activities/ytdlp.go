@@ -119,7 +119,7 @@ func (i *ytdlpInfo) formats() (ids []string, sizes []int64) {
 	}
 	for _, f := range fs {
 		ids = append(ids, f.FormatID)
-		sizes = append(sizes, int64(cmp.Or(f.Filesize, f.FilesizeApprox)))
+		sizes = append(sizes, byteCount(cmp.Or(f.Filesize, f.FilesizeApprox)))
 	}
 	return ids, sizes
 }
@@ -271,15 +271,27 @@ func (t *ytdlpTracker) line(l string) {
 	}
 	switch p.Status {
 	case "downloading":
-		t.cur = int64(p.DownloadedBytes)
-		t.curTotal = int64(cmp.Or(p.TotalBytes, p.TotalBytesEstimate))
+		t.cur = byteCount(p.DownloadedBytes)
+		t.curTotal = byteCount(cmp.Or(p.TotalBytes, p.TotalBytesEstimate))
 	case "finished":
 		// A file found complete from an earlier attempt reports only its
 		// total.
-		t.done += int64(max(p.DownloadedBytes, p.TotalBytes))
+		t.done += byteCount(max(p.DownloadedBytes, p.TotalBytes))
 		t.finished++
 		t.cur, t.curTotal = 0, 0
 	}
+}
+
+// maxByteCount bounds sizes read from yt-dlp (1 PiB): larger, negative or
+// non-numeric values are nonsense, and summing them must not overflow.
+const maxByteCount = 1 << 50
+
+// byteCount converts a size from yt-dlp's JSON, 0 when it is not sane.
+func byteCount(f float64) int64 {
+	if !(f >= 0 && f <= maxByteCount) { // also false for NaN
+		return 0
+	}
+	return int64(f)
 }
 
 // progress sums the finished formats and the current one. The total is

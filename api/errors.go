@@ -24,6 +24,8 @@ const (
 	codeMethodNotAllowed    = "method_not_allowed"
 	codeConflict            = "conflict"
 	codeUnreadableSource    = "unreadable_source"
+	codeIdempotencyConflict = "idempotency_conflict"
+	codeRateLimited         = "rate_limited"
 	codeTemporalUnavailable = "temporal_unavailable"
 	codeInternal            = "internal_error"
 )

@@ -2,12 +2,17 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
@@ -25,17 +30,33 @@ func (s *server) createJob(c *gin.Context) {
 		s.startBatch(c, in, "url")
 		return
 	}
-	id, err := uuid.NewRandom()
-	if err != nil {
-		s.Logger.ErrorContext(c.Request.Context(), "Generating a job id failed", "error", err)
-		abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
-		return
-	}
-	in.JobID = id.String()
-
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	run, err := jobs.Start(ctx, s.Temporal, s.TaskQueue, in)
+	var run client.WorkflowRun
+	var err error
+	if key, present := c.Request.Header[http.CanonicalHeaderKey(idempotencyHeader)]; present {
+		if len(key) != 1 || !validIdempotencyKey(key[0]) {
+			abort(c, fieldError(codeInvalidField, idempotencyHeader,
+				"%s must be 1 to %d printable ASCII characters", idempotencyHeader, maxIdempotencyKey))
+			return
+		}
+		in.JobID = idempotentJobID(c.GetHeader(apiKeyHeader), key[0])
+		digest := requestDigest(in)
+		run, err = jobs.StartIdempotent(ctx, s.Temporal, s.TaskQueue, in, digest)
+		if _, dup := errors.AsType[*serviceerror.WorkflowExecutionAlreadyStarted](err); dup {
+			s.repeatedJob(ctx, c, in.JobID, digest)
+			return
+		}
+	} else {
+		id, uerr := uuid.NewRandom()
+		if uerr != nil {
+			s.Logger.ErrorContext(ctx, "Generating a job id failed", "error", uerr)
+			abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
+			return
+		}
+		in.JobID = id.String()
+		run, err = jobs.Start(ctx, s.Temporal, s.TaskQueue, in)
+	}
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "Starting job failed", "job_id", in.JobID, "error", err)
 		abort(c, temporalError(err))
@@ -44,6 +65,64 @@ func (s *server) createJob(c *gin.Context) {
 	s.Logger.InfoContext(ctx, "Job started", "job_id", in.JobID, "workflow_id", run.GetID(), "run_id", run.GetRunID())
 	c.Header("Location", "/jobs/"+in.JobID)
 	c.JSON(http.StatusCreated, gin.H{"job_id": in.JobID})
+}
+
+// repeatedJob answers a create whose idempotency key already made a job:
+// the original job when the request is the same, else 409.
+func (s *server) repeatedJob(ctx context.Context, c *gin.Context, jobID, digest string) {
+	got, err := jobs.RequestDigest(ctx, s.Temporal, jobID)
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "Reading the original request failed", "job_id", jobID, "error", err)
+		abort(c, temporalError(err))
+		return
+	}
+	if got != digest {
+		e := newError(http.StatusConflict, codeIdempotencyConflict,
+			"this %s was already used with a different request body", idempotencyHeader)
+		e.Field = idempotencyHeader
+		abort(c, e)
+		return
+	}
+	c.Header("Location", "/jobs/"+jobID)
+	c.JSON(http.StatusOK, gin.H{"job_id": jobID, "cached": true})
+}
+
+// Idempotency keys.
+const (
+	idempotencyHeader = "x-idempotency-key"
+	maxIdempotencyKey = 255
+	// idempotencyNamespace is the UUID namespace of job IDs derived from keys.
+	idempotencyNamespace = "8c5f3a52-9d0e-4b7a-a1f6-2e4d7c9b0f13"
+)
+
+func validIdempotencyKey(k string) bool {
+	if k == "" || len(k) > maxIdempotencyKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// idempotentJobID derives the job ID from the caller's API key and its
+// idempotency key, so a repeat maps to the same workflow ID and Temporal's
+// duplicate check is the idempotency store. The API key is hashed in, so
+// two clients' keys never collide and the key itself is not recoverable.
+func idempotentJobID(apiKey, key string) string {
+	k := sha256.Sum256([]byte(apiKey))
+	return uuid.NewSHA1(uuid.MustParse(idempotencyNamespace), append(k[:], key...)).String()
+}
+
+// requestDigest identifies a validated request: equal for the same job
+// options however the JSON was spelled.
+func requestDigest(in workflows.JobInput) string {
+	in.JobID = ""
+	b, _ := json.Marshal(in) // a struct of strings and bools cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // getJob handles GET /jobs/:id. The key's URL is signed afresh on each read:

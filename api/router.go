@@ -50,6 +50,12 @@ type Deps struct {
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
+	// RateLimit is the average requests per second one API key may make,
+	// RateBurst how many at once; zero RateLimit disables the limit.
+	RateLimit float64
+	RateBurst int
+	// Now is the clock of the rate limiter; time.Now when nil.
+	Now func() time.Time
 	// Guard refuses url and webhook_url values whose host is visibly not
 	// public; nil refuses every non-public address.
 	Guard *netguard.Guard
@@ -85,7 +91,14 @@ func NewRouter(d Deps) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	// Log the peer's address, not a header any client can set.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys))
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	var lim *limiter
+	if d.RateLimit > 0 {
+		lim = newLimiter(d.RateLimit, d.RateBurst, d.Now)
+	}
+	r.Use(requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys), rateLimit(lim))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
 	})
@@ -94,7 +107,9 @@ func NewRouter(d Deps) *gin.Engine {
 	})
 
 	r.GET(healthzPath, s.healthz)
+	r.GET(openAPIPath, serveOpenAPI)
 	r.POST("/jobs", s.createJob)
+	r.POST("/jobs/bulk", s.createJobsBulk)
 	r.GET("/jobs/:id", s.getJob)
 	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
 	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
@@ -116,7 +131,7 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 		digests[i] = sha256.Sum256([]byte(k))
 	}
 	return func(c *gin.Context) {
-		if c.Request.Method == http.MethodGet && c.FullPath() == healthzPath {
+		if c.Request.Method == http.MethodGet && (c.FullPath() == healthzPath || c.FullPath() == openAPIPath) {
 			c.Next()
 			return
 		}

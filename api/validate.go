@@ -189,6 +189,9 @@ func checkURL(field, s string, guard *netguard.Guard) *apiError {
 	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) {
 		return fieldError(codeInvalidField, field, "%s must not contain whitespace or control characters", field)
 	}
+	if strings.ContainsFunc(s, invisible) {
+		return fieldError(codeInvalidField, field, "%s must not contain invisible formatting characters", field)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return fieldError(codeInvalidField, field, "%s is not a valid URL", field)
@@ -209,6 +212,10 @@ func checkURL(field, s string, guard *netguard.Guard) *apiError {
 	return nil
 }
 
+// invisible reports Unicode format characters (bidi overrides, zero-width
+// spaces and joiners), which make a string read differently than it is.
+func invisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
 // cleanFolder validates a folder prefix for object keys and trims its
 // trailing slash. It must stay inside the bucket's key space as written:
 // relative, no "." or ".." segments, no empty segments, no backslashes.
@@ -224,6 +231,9 @@ func cleanFolder(s string) (string, *apiError) {
 		return bad("folder must be at most %d characters", maxFolderChars)
 	case strings.ContainsFunc(s, unicode.IsControl):
 		return bad("folder must not contain control characters")
+	case strings.ContainsFunc(s, invisible):
+		// Bidi overrides and zero-width characters disguise key names.
+		return bad("folder must not contain invisible formatting characters")
 	case strings.Contains(s, `\`):
 		return bad("folder must use / as separator, not backslashes")
 	case strings.HasPrefix(s, "/"):

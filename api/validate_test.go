@@ -95,6 +95,40 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "webhook metadata", body: `{` + okURL + `,"webhook_url":"http://169.254.169.254/"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "link-local"},
 		{name: "webhook private", body: `{` + okURL + `,"webhook_url":"https://10.1.1.1/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "private"},
 		{name: "webhook ipv6 loopback", body: `{` + okURL + `,"webhook_url":"http://[0:0:0:0:0:0:0:1]/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "loopback"},
+		// More schemes, encodings and smuggling.
+		{name: "file url", body: `{"url":"file:///etc/passwd"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "gopher url", body: `{"url":"gopher://example.com/_x"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "data url", body: `{"url":"data:text/html,hi"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "one-slash url", body: `{"url":"http:/example.com/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "bare scheme", body: `{"url":"http://"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url octal ip", body: `{"url":"http://0177.0.0.1/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "numeric"},
+		{name: "url mapped private", body: `{"url":"http://[::ffff:10.0.0.1]/v"}`, status: 400, code: codeInvalidField, field: "url", msg: "private"},
+		{name: "url NUL", body: `{"url":"https://example.com/v\u0000"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "url RTL override", body: `{"url":"https://example.com/\u202egpm.v"}`, status: 400, code: codeInvalidField, field: "url", msg: "invisible"},
+		{name: "url zero-width space", body: `{"url":"https://exa\u200bmple.com/v"}`, status: 400, code: codeInvalidField, field: "url"},
+		{name: "duplicate url key smuggles loopback", body: `{"url":"https://example.com/v","url":"http://127.0.0.1/"}`, status: 400, code: codeInvalidField, field: "url", msg: "loopback"},
+		{name: "url array", body: `{"url":["https://example.com/v"]}`, status: 400, code: codeInvalidType, field: "url"},
+		{name: "url nested object", body: `{"url":{"a":{"b":{"c":"https://example.com"}}}}`, status: 400, code: codeInvalidType, field: "url"},
+		{name: "huge number", body: `{` + okURL + `,"enable_progress_webhook":1e400}`, status: 400},
+		{name: "byte order mark", body: "\ufeff{" + okURL + "}", status: 400, code: codeInvalidJSON},
+		{name: "webhook file", body: `{` + okURL + `,"webhook_url":"file:///etc/passwd"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook javascript", body: `{` + okURL + `,"webhook_url":"javascript:alert(1)"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook hex ip", body: `{` + okURL + `,"webhook_url":"http://0x7f000001/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "numeric"},
+		{name: "webhook unspecified v6", body: `{` + okURL + `,"webhook_url":"http://[::]/hook"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook credentials", body: `{` + okURL + `,"webhook_url":"https://u:p@hooks.example.com/"}`, status: 400, code: codeInvalidField, field: "webhook_url", msg: "credentials"},
+		{name: "webhook RTL override", body: `{` + okURL + `,"webhook_url":"https://hooks.example.com/\u202e"}`, status: 400, code: codeInvalidField, field: "webhook_url"},
+		{name: "webhook number", body: `{` + okURL + `,"webhook_url":42}`, status: 400, code: codeInvalidType, field: "webhook_url"},
+		// folder: invisible characters, more traversal shapes.
+		{name: "folder RTL override", body: `{` + okURL + `,"folder":"a\u202egnp.exe"}`, status: 400, code: codeInvalidField, field: "folder", msg: "invisible"},
+		{name: "folder zero-width", body: `{` + okURL + `,"folder":"a\u200bb"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder inner dot", body: `{` + okURL + `,"folder":"a/./b"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder bare traversal", body: `{` + okURL + `,"folder":".."}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder windows traversal", body: `{` + okURL + `,"folder":"..\\..\\etc"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder trailing NUL", body: `{` + okURL + `,"folder":"a\u0000"}`, status: 400, code: codeInvalidField, field: "folder"},
+		{name: "folder 201 runes", body: `{` + okURL + `,"folder":"` + strings.Repeat("é", 201) + `"}`, status: 400, code: codeInvalidField, field: "folder", msg: "200"},
+		// format.
+		{name: "format traversal", body: `{` + okURL + `,"format":"../mp4"}`, status: 400, code: codeInvalidField, field: "format"},
+		{name: "format NUL", body: `{` + okURL + `,"format":"mp4\u0000"}`, status: 400, code: codeInvalidField, field: "format"},
 		// folder.
 		{name: "folder traversal", body: `{` + okURL + `,"folder":"../x"}`, status: 400, code: codeInvalidField, field: "folder"},
 		{name: "folder inner traversal", body: `{` + okURL + `,"folder":"a/../b"}`, status: 400, code: codeInvalidField, field: "folder"},
@@ -113,10 +147,17 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "oversized body", body: `{"url":"https://example.com/` + long(testMaxBytes) + `"}`, status: 413, code: codeBodyTooLarge},
 		{name: "oversized trailing whitespace", body: `{` + okURL + `}` + strings.Repeat(" ", testMaxBytes), status: 413, code: codeBodyTooLarge},
 	}
+	require.GreaterOrEqual(t, len(tests), 100)
 	h := newHarness(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := h.do(http.MethodPost, "/jobs", tt.body, testKey)
+			if tt.code == "" {
+				// Only the status matters; the body is still a JSON error.
+				require.Equal(t, tt.status, rec.Code, rec.Body.String())
+				require.NotEmpty(t, decodeBody(t, rec)["error"])
+				return
+			}
 			m := requireError(t, rec, tt.status, tt.code, tt.field)
 			if tt.msg != "" {
 				require.Contains(t, m["message"], tt.msg)
@@ -155,4 +196,24 @@ func TestCleanFolder(t *testing.T) {
 		require.Nil(t, e, in)
 		require.Equal(t, want, got)
 	}
+}
+
+// TestUnimplementedHostedOptionsAreRejected: options of the hosted service
+// riptide does not implement yet are refused with a 400 naming them, never
+// silently ignored.
+func TestUnimplementedHostedOptionsAreRejected(t *testing.T) {
+	h := newHarness(t, nil)
+	okURL := `"url":"https://example.com/v"`
+	for field, value := range map[string]string{
+		"audio_only": `true`, "max_resolution": `720`, "filename": `"clip"`, "download_thumbnail": `true`,
+		"clip_start": `"00:00:10"`, "clip_end": `"00:00:20"`, "max_duration": `600`,
+	} {
+		rec := h.do(http.MethodPost, "/jobs", `{`+okURL+`,"`+field+`":`+value+`}`, testKey)
+		requireError(t, rec, http.StatusBadRequest, codeUnknownField, field)
+	}
+	for _, format := range []string{"m4a", "mp3", "ogg", "opus"} {
+		rec := h.do(http.MethodPost, "/jobs", `{`+okURL+`,"format":"`+format+`"}`, testKey)
+		requireError(t, rec, http.StatusBadRequest, codeInvalidField, "format")
+	}
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
 }

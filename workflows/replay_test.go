@@ -28,6 +28,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Job)
 			r.RegisterWorkflow(Batch)
+			r.RegisterWorkflow(RedeliverWebhook)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

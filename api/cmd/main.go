@@ -81,6 +81,7 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 			Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Store: store, Keys: cfg.API.Keys,
 			MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
 			TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
+			RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,
 			Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
 			BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
 			FeedProbe: feedProbe(cfg.Batch.FeedProbe, guard),

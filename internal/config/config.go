@@ -89,6 +89,11 @@ type API struct {
 	// MetricsAddr serves Prometheus /metrics apart from the API's routes
 	// (no API key); empty disables it.
 	MetricsAddr string `split_words:"true" default:"127.0.0.1:9465"`
+	// RateLimit is the average requests per second per API key (429 with
+	// Retry-After above it), RateBurst the requests allowed at once; 0
+	// disables the limit.
+	RateLimit float64 `split_words:"true" default:"20"`
+	RateBurst int     `split_words:"true" default:"40"`
 }
 
 // Worker configures the Temporal worker.

@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -18,12 +20,47 @@ func Start(ctx context.Context, c client.Client, taskQueue string, in workflows.
 	return c.ExecuteWorkflow(ctx, StartOptions(taskQueue, in, time.Now()), workflows.Job, in)
 }
 
+// RequestMemoKey is the memo entry holding a digest of the request that
+// created the job under an idempotency key.
+const RequestMemoKey = "request_sha256"
+
+// StartIdempotent starts the job like Start and records requestDigest in
+// the memo, so a later request with the same idempotency key (hence the
+// same job ID) can tell a repeat from a different request.
+func StartIdempotent(ctx context.Context, c client.Client, taskQueue string, in workflows.JobInput, requestDigest string) (client.WorkflowRun, error) {
+	opts := StartOptions(taskQueue, in, time.Now())
+	opts.Memo[RequestMemoKey] = requestDigest
+	return c.ExecuteWorkflow(ctx, opts, workflows.Job, in)
+}
+
+// RequestDigest returns the digest StartIdempotent recorded for the job,
+// "" when it was started without one.
+func RequestDigest(ctx context.Context, c client.Client, jobID string) (string, error) {
+	//lint:ignore SA1019 see Get.
+	resp, err := c.DescribeWorkflowExecution(ctx, workflows.JobWorkflowID(jobID), "")
+	if err != nil {
+		return "", fmt.Errorf("describe job %s: %w", jobID, err)
+	}
+	p, ok := resp.GetWorkflowExecutionInfo().GetMemo().GetFields()[RequestMemoKey]
+	if !ok {
+		return "", nil
+	}
+	var d string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &d); err != nil {
+		return "", fmt.Errorf("decode request digest of job %s: %w", jobID, err)
+	}
+	return d, nil
+}
+
 // StartOptions are the options Start uses; now stamps the initial state.
 func StartOptions(taskQueue string, in workflows.JobInput, now time.Time) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                    workflows.JobWorkflowID(in.JobID),
 		TaskQueue:             taskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// A running job with the same ID is an error too, not a handle on
+		// it: the idempotency check relies on seeing every duplicate.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		Memo: map[string]any{
 			workflows.MemoKey: workflows.JobState{
 				JobID:     in.JobID,

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/mocks"
+
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+func TestCreateJobsBulkPerItemResults(t *testing.T) {
+	h := newHarness(t, nil)
+	run := &mocks.WorkflowRun{}
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.MatchedBy(isJobWorkflow),
+		mock.MatchedBy(func(in workflows.JobInput) bool { return strings.HasPrefix(in.URL, "https://example.com/") })).
+		Return(run, nil).Twice()
+	body := `{"jobs":[
+		{"url":"https://example.com/a"},
+		{"url":"ftp://example.com/b"},
+		{"url":"https://example.com/c","folder":"x"},
+		{"url":"http://169.254.169.254/"},
+		{"nope":1},
+		"not an object"]}`
+	rec := h.do(http.MethodPost, "/jobs/bulk", body, testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	m := decodeBody(t, rec)
+	require.EqualValues(t, 2, m["created"])
+	require.EqualValues(t, 4, m["failed"])
+	results := m["results"].([]any)
+	require.Len(t, results, 6)
+	want := []struct {
+		status int
+		field  string
+	}{{201, ""}, {400, "url"}, {201, ""}, {400, "url"}, {400, "nope"}, {400, ""}}
+	for i, w := range want {
+		r := results[i].(map[string]any)
+		require.EqualValues(t, i, r["index"])
+		require.EqualValues(t, w.status, r["status"], "item %d: %v", i, r)
+		if w.status == 201 {
+			_, ok := parseJobID(r["job_id"].(string))
+			require.True(t, ok)
+			require.NotContains(t, r, "error")
+			continue
+		}
+		e := r["error"].(map[string]any)
+		require.NotEmpty(t, e["error"])
+		if w.field != "" {
+			require.Equal(t, w.field, e["field"], "item %d", i)
+		}
+	}
+}
+
+func TestCreateJobsBulkRejectsBadEnvelopes(t *testing.T) {
+	h := newHarness(t, nil)
+	items := make([]string, 101)
+	for i := range items {
+		items[i] = `{"url":"https://example.com/v"}`
+	}
+	for _, tc := range []struct {
+		name, body, code, field string
+		status                  int
+	}{
+		{"empty", ``, codeInvalidJSON, "", 400},
+		{"array", `[]`, codeInvalidJSON, "", 400},
+		{"no jobs", `{}`, codeMissingField, "jobs", 400},
+		{"empty jobs", `{"jobs":[]}`, codeMissingField, "jobs", 400},
+		{"jobs not array", `{"jobs":{"url":"https://example.com/v"}}`, codeInvalidType, "jobs", 400},
+		{"unknown field", `{"jobs":[],"extra":1}`, codeUnknownField, "extra", 400},
+		{"101 jobs", `{"jobs":[` + strings.Join(items, ",") + `]}`, codeInvalidField, "jobs", 400},
+		{"trailing", `{"jobs":[{"url":"https://example.com/v"}]} {}`, codeInvalidJSON, "", 400},
+		{"oversized", `{"jobs":[{"url":"https://example.com/` + strings.Repeat("a", testMaxBytes) + `"}]}`, codeBodyTooLarge, "", 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireError(t, h.do(http.MethodPost, "/jobs/bulk", tc.body, testKey), tc.status, tc.code, tc.field)
+		})
+	}
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+}

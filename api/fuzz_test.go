@@ -1,0 +1,78 @@
+package api
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/riptide-dev/riptide/internal/netguard"
+)
+
+// FuzzDecodeJobRequest: any body either becomes a 4xx naming what is wrong,
+// or a job input that passes every check again on its own.
+func FuzzDecodeJobRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"url":"https://example.com/v"}`,
+		`{"url":"https://example.com/v","webhook_url":"https://h.example/x","folder":"a/b","format":"mkv","enable_progress_webhook":true,"download_subtitles":true}`,
+		`{"url":"http://127.0.0.1/"}`, `{"url":"http://[::ffff:a9fe:a9fe]/"}`, `{"folder":"../x","url":"https://e.x/"}`,
+		`{"url":5}`, `null`, `[]`, `{"url":"https://e.x/"} x`, "{\"url\":\"https://e.x/\u202e\"}", `{"url":"http://0x7f.1/"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	guard := netguard.New(nil)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, e := decodeJobRequest(bytes.NewReader(body), guard)
+		if e != nil {
+			if e.Status < 400 || e.Status >= 500 || e.Code == "" || e.Message == "" {
+				t.Fatalf("bad error %+v", e)
+			}
+			return
+		}
+		if in.URL == "" || checkURL("url", in.URL, guard) != nil {
+			t.Fatalf("accepted url %q", in.URL)
+		}
+		if in.WebhookURL != "" && checkURL("webhook_url", in.WebhookURL, guard) != nil {
+			t.Fatalf("accepted webhook_url %q", in.WebhookURL)
+		}
+		if folder, e := cleanFolder(in.Folder); e != nil || folder != in.Folder {
+			t.Fatalf("accepted folder %q", in.Folder)
+		}
+		if !slices.Contains(formats, in.Format) {
+			t.Fatalf("accepted format %q", in.Format)
+		}
+	})
+}
+
+// FuzzCleanFolder: an accepted folder is a relative key prefix that cannot
+// climb out of, or disguise, its place in the bucket.
+func FuzzCleanFolder(f *testing.F) {
+	for _, s := range []string{"", "a", "a/", "a/b", "../x", "a/../b", "/abs", `a\b`, "a//b", "é/ü", "a\u202eb", ".", "a/."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, e := cleanFolder(s)
+		if e != nil {
+			if e.Field != "folder" || e.Status != 400 {
+				t.Fatalf("bad error %+v", e)
+			}
+			return
+		}
+		if got == "" {
+			if s != "" {
+				t.Fatalf("%q cleaned to nothing", s)
+			}
+			return
+		}
+		if strings.HasPrefix(got, "/") || strings.HasSuffix(got, "/") || strings.Contains(got, `\`) ||
+			strings.ContainsFunc(got, func(r rune) bool { return unicode.IsControl(r) || invisible(r) }) {
+			t.Fatalf("%q cleaned to %q", s, got)
+		}
+		for seg := range strings.SplitSeq(got, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				t.Fatalf("%q cleaned to %q", s, got)
+			}
+		}
+	})
+}
