@@ -24,10 +24,12 @@ type Config struct {
 	S3       S3
 	API      API
 	Worker   Worker
-	Media    Media
-	Batch    Batch
-	Log      Log
-	Webhook  Webhook
+	// Media is embedded so its settings keep the short names operators
+	// know (RIPTIDE_YTDLP_PATH, not RIPTIDE_MEDIA_YTDLP_PATH).
+	Media
+	Batch   Batch
+	Log     Log
+	Webhook Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
 	// database, the dev S3 store and the worker's temporary files.
 	DataDir string `split_words:"true" default:"./.riptide"`

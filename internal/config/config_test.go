@@ -1,0 +1,59 @@
+package config
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/stretchr/testify/require"
+)
+
+// keys lists every environment variable Load reads.
+func keys(t *testing.T) []string {
+	t.Helper()
+	var b strings.Builder
+	require.NoError(t, envconfig.Usagef(Prefix, &Config{}, &b, "{{range .}}{{usage_key .}}\n{{end}}"))
+	return strings.Fields(b.String())
+}
+
+// TestREADMEListsExactlyTheSettings keeps the README's configuration table
+// true: every variable riptide reads is documented, and every documented
+// RIPTIDE_* variable is one riptide reads.
+func TestREADMEListsExactlyTheSettings(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("`(RIPTIDE_[A-Z0-9_]+)`").FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = true
+	}
+	read := keys(t)
+	for _, k := range read {
+		require.True(t, documented[k], "%s is read but not documented in README.md", k)
+	}
+	// Variables of the tooling (Makefile, tests, dev runner) are not
+	// settings of the binaries.
+	tooling := []string{"RIPTIDE_TEMPORAL_BIN", "RIPTIDE_VERSITYGW_BIN", "RIPTIDE_STANDARDWEBHOOKS_DIR",
+		"RIPTIDE_REQUIRE_INTEGRATION", "RIPTIDE_DEV_SAMPLES_ADDR", "RIPTIDE_RECORD_HISTORIES"}
+	for k := range documented {
+		if slices.Contains(tooling, k) {
+			continue
+		}
+		require.True(t, slices.Contains(read, k), "README documents %s, which riptide does not read", k)
+	}
+}
+
+func TestLoadReadsTheDocumentedNames(t *testing.T) {
+	t.Setenv("RIPTIDE_YTDLP_PATH", "/opt/yt-dlp/bin/yt-dlp")
+	t.Setenv("RIPTIDE_FFMPEG_PATH", "/opt/ffmpeg")
+	t.Setenv("RIPTIDE_WORKER_CONCURRENCY", "7")
+	t.Setenv("RIPTIDE_API_KEYS", " a , b,")
+	c, err := Load()
+	require.NoError(t, err)
+	require.Equal(t, "/opt/yt-dlp/bin/yt-dlp", c.Media.YtdlpPath)
+	require.Equal(t, "/opt/ffmpeg", c.Media.FfmpegPath)
+	require.Equal(t, 7, c.Worker.Concurrency)
+	require.Equal(t, []string{"a", "b"}, c.API.Keys)
+}
