@@ -102,6 +102,7 @@ func TestAPISIGTERMDrainsInFlightRequests(t *testing.T) {
 		"RIPTIDE_S3_ACCESS_KEY_ID=" + c.S3.AccessKeyID, "RIPTIDE_S3_SECRET_ACCESS_KEY=" + c.S3.SecretAccessKey,
 		"RIPTIDE_S3_PATH_STYLE=true", "RIPTIDE_API_ADDR=" + addr, "RIPTIDE_API_KEYS=" + testAPIKey,
 		"RIPTIDE_API_METRICS_ADDR=",
+		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + strings.Join(c.AllowPrivateNetworks, ","),
 	}, logf)
 	require.NoError(t, err)
 	t.Cleanup(func() {
