@@ -125,24 +125,35 @@ func requestDigest(in workflows.JobInput) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// getJob handles GET /jobs/:id. The key's URL is signed afresh on each read:
-// the one sent in the webhook expires.
-func (s *server) getJob(c *gin.Context) {
+// jobFromPath reads the job named by the :id path parameter. When it cannot
+// (a malformed id, an unknown job, Temporal failing) it has answered the
+// request and returns false.
+func (s *server) jobFromPath(ctx context.Context, c *gin.Context) (*jobs.View, bool) {
 	id, ok := parseJobID(c.Param("id"))
 	if !ok {
 		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
-		return
+		return nil, false
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
-	defer cancel()
 	v, err := jobs.Get(ctx, s.Temporal, id)
 	if errors.Is(err, jobs.ErrNotFound) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "Reading job failed", "job_id", id, "error", err)
 		abort(c, temporalError(err))
+		return nil, false
+	}
+	return v, true
+}
+
+// getJob handles GET /jobs/:id. The key's URL is signed afresh on each read:
+// the one sent in the webhook expires.
+func (s *server) getJob(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	v, ok := s.jobFromPath(ctx, c)
+	if !ok {
 		return
 	}
 	v.S3URL = nil
@@ -153,7 +164,7 @@ func (s *server) getJob(c *gin.Context) {
 	if v.Key != nil && s.Store != nil {
 		if u, err := s.Store.PresignGet(ctx, *v.Key); err != nil {
 			// The rest of the job is still worth returning.
-			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", id, "error", err)
+			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "error", err)
 		} else {
 			v.S3URL = &u
 		}
@@ -164,21 +175,10 @@ func (s *server) getJob(c *gin.Context) {
 // getJobWebhooks handles GET /jobs/:id/webhooks: every webhook event of the
 // job with each delivery attempt (time, status code, latency, error).
 func (s *server) getJobWebhooks(c *gin.Context) {
-	id, ok := parseJobID(c.Param("id"))
-	if !ok {
-		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
-		return
-	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	v, err := jobs.Get(ctx, s.Temporal, id)
-	if errors.Is(err, jobs.ErrNotFound) {
-		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))
-		return
-	}
-	if err != nil {
-		s.Logger.ErrorContext(ctx, "Reading job failed", "job_id", id, "error", err)
-		abort(c, temporalError(err))
+	v, ok := s.jobFromPath(ctx, c)
+	if !ok {
 		return
 	}
 	type event struct {
@@ -190,15 +190,16 @@ func (s *server) getJobWebhooks(c *gin.Context) {
 	for _, ev := range v.Webhooks {
 		var re *workflows.WebhookEvent
 		if ev.Status != workflows.WebhookPending && ev.Status != workflows.WebhookDropped {
+			var err error
 			if re, err = jobs.Redelivery(ctx, s.Temporal, ev.EventID); err != nil {
-				s.Logger.ErrorContext(ctx, "Reading redelivery failed", "job_id", id, "error", err)
+				s.Logger.ErrorContext(ctx, "Reading redelivery failed", "job_id", v.ID, "error", err)
 				abort(c, temporalError(err))
 				return
 			}
 		}
 		events = append(events, event{WebhookEvent: ev, Redelivery: re})
 	}
-	c.JSON(http.StatusOK, gin.H{"job_id": id, "webhook_status": v.WebhookStatus, "webhooks": events})
+	c.JSON(http.StatusOK, gin.H{"job_id": v.ID, "webhook_status": v.WebhookStatus, "webhooks": events})
 }
 
 // redeliverWebhook handles POST /jobs/:id/webhooks/:event_id/redeliver: the
