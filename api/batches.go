@@ -141,16 +141,11 @@ func (s *server) getBatch(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	v, err := batches.Get(ctx, s.Temporal, id)
-	if errors.Is(err, batches.ErrNotFound) {
-		abort(c, newError(http.StatusNotFound, codeNotFound, "batch not found"))
+	v, ok := s.readBatch(ctx, c, id)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.Logger.ErrorContext(ctx, "Reading batch failed", "batch_id", id, "error", err)
-		abort(c, temporalError(err))
-		return
-	}
+	var err error
 	out := batchPage{View: v, Page: page, PageSize: size, Episodes: []batchEpisode{}}
 	if v.TotalEpisodes != nil {
 		total := *v.TotalEpisodes
@@ -196,6 +191,22 @@ func (s *server) episodes(ctx context.Context, b *batches.View, from, to int) ([
 	return out, errors.Join(errs...)
 }
 
+// readBatch reads a batch for a /batch/{id} route. When it cannot (unknown
+// batch, Temporal failing) it has answered the request and returns false.
+func (s *server) readBatch(ctx context.Context, c *gin.Context, id string) (*batches.View, bool) {
+	v, err := batches.Get(ctx, s.Temporal, id)
+	if errors.Is(err, batches.ErrNotFound) {
+		abort(c, newError(http.StatusNotFound, codeNotFound, "batch not found"))
+		return nil, false
+	}
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "Reading batch failed", "batch_id", id, "error", err)
+		abort(c, temporalError(err))
+		return nil, false
+	}
+	return v, true
+}
+
 // cancelBatch handles DELETE /batch/{id}: the episodes not yet finished are
 // cancelled; batch_completed still follows, with them counted as failed.
 func (s *server) cancelBatch(c *gin.Context) {
@@ -206,13 +217,8 @@ func (s *server) cancelBatch(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	v, err := batches.Get(ctx, s.Temporal, id)
-	if errors.Is(err, batches.ErrNotFound) {
-		abort(c, newError(http.StatusNotFound, codeNotFound, "batch not found"))
-		return
-	}
-	if err != nil {
-		abort(c, temporalError(err))
+	v, ok := s.readBatch(ctx, c, id)
+	if !ok {
 		return
 	}
 	if v.Done() {
