@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/storage"
+	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
 // Dev defaults, applied only where the environment sets nothing.
@@ -125,6 +127,10 @@ func upAll(ctx context.Context, cfg *config.Config, start func(*devstack.Proc, e
 	if err != nil {
 		return err
 	}
+	secret, err := webhookSecret(cfg)
+	if err != nil {
+		return err
+	}
 	if err := start(startTemporal(ctx, cfg)); err != nil {
 		return err
 	}
@@ -158,6 +164,7 @@ riptide is running.
   Temporal      %s  namespace %s
   S3            %s  bucket %s  (access key %s)
   Samples       http://%s/   webhook echo: http://%s/hook
+  Webhooks      signed with %s (Standard Webhooks)
   Data          %s  (logs in %s)
 
 Try it:
@@ -167,7 +174,7 @@ Try it:
 
 Ctrl-C stops everything.
 `, cfg.API.Addr, key, uiPort, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
-		cfg.S3.AccessKeyID, samplesAddr, samplesAddr, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"),
+		cfg.S3.AccessKeyID, samplesAddr, samplesAddr, secret, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"),
 		cfg.API.Addr, key, samplesAddr, devstack.SampleDASH, samplesAddr, cfg.API.Addr, key)
 	return nil
 }
@@ -236,22 +243,41 @@ func apiKey(cfg *config.Config) (string, error) {
 	if len(cfg.API.Keys) > 0 {
 		return cfg.API.Keys[0], nil
 	}
-	path := filepath.Join(cfg.DataDir, "api-key")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		key := strings.TrimSpace(string(b))
-		os.Setenv("RIPTIDE_API_KEYS", key)
-		return key, nil
+	return persisted(cfg, "api-key", "RIPTIDE_API_KEYS", func(b []byte) string { return "sk_dev_" + hex.EncodeToString(b) })
+}
+
+// webhookSecret returns the dev webhook signing secret, so deliveries are
+// signed as in production: RIPTIDE_WEBHOOK_SECRETS if set, else a secret
+// generated once and kept in the data directory.
+func webhookSecret(cfg *config.Config) (string, error) {
+	if len(cfg.Webhook.Secrets) > 0 {
+		return cfg.Webhook.Secrets[0], nil
 	}
-	buf := make([]byte, 16)
-	if _, err := rand.Read(buf); err != nil {
-		return "", err
+	return persisted(cfg, "webhook-secret", "RIPTIDE_WEBHOOK_SECRETS", func(b []byte) string {
+		return webhook.SecretPrefix + base64.StdEncoding.EncodeToString(b)
+	})
+}
+
+// persisted reads a generated credential from the data directory, creating
+// it on first use, and exports it to the child processes through env.
+func persisted(cfg *config.Config, file, env string, format func(random []byte) string) (string, error) {
+	path := filepath.Join(cfg.DataDir, file)
+	value := ""
+	if b, err := os.ReadFile(path); err == nil {
+		value = strings.TrimSpace(string(b))
 	}
-	key := "sk_dev_" + hex.EncodeToString(buf)
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return "", err
+	if value == "" {
+		buf := make([]byte, 24)
+		if _, err := rand.Read(buf); err != nil {
+			return "", err
+		}
+		value = format(buf)
+		if err := os.WriteFile(path, []byte(value+"\n"), 0o600); err != nil {
+			return "", err
+		}
 	}
-	os.Setenv("RIPTIDE_API_KEYS", key)
-	return key, nil
+	os.Setenv(env, value)
+	return value, nil
 }
 
 // serveSamples serves the sample media and a webhook receiver that prints
@@ -261,7 +287,8 @@ func serveSamples(ctx context.Context, addr, dir string) error {
 	mux.Handle("/", http.FileServer(http.Dir(dir)))
 	mux.HandleFunc("POST /hook", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		slog.Info("webhook received", "webhook_id", r.Header.Get("webhook-id"), "body", string(body))
+		slog.Info("webhook received", "webhook_id", r.Header.Get("webhook-id"),
+			"signed", r.Header.Get("webhook-signature") != "", "body", string(body))
 		w.WriteHeader(http.StatusNoContent)
 	})
 	l, err := net.Listen("tcp", addr)
