@@ -29,6 +29,10 @@ help: ## list targets
 tools: ## install ffmpeg, yt-dlp, the Temporal CLI and versitygw if missing
 	@scripts/install-tools.sh
 
+.PHONY: test-tools
+test-tools: ## tools, plus what only the tests use (the Standard Webhooks verifier, from npm)
+	@RIPTIDE_INSTALL_TEST_TOOLS=1 scripts/install-tools.sh
+
 .PHONY: build
 build: ## build the binaries into bin/
 	go build -o $(BIN)/riptide-worker ./worker
@@ -51,7 +55,7 @@ api: build ## run only the HTTP API (configure with RIPTIDE_* variables)
 	$(BIN)/riptide-api
 
 .PHONY: test
-test: tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg), then fuzz briefly
+test: test-tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg), then fuzz briefly
 	RIPTIDE_REQUIRE_INTEGRATION=1 go test -race -count=1 -timeout 25m ./...
 	@$(MAKE) --no-print-directory fuzz
 

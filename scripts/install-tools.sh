@@ -44,9 +44,10 @@ v=$!
 wait $t
 wait $v
 
-# Test-only: the official Standard Webhooks library (npm), which the
-# end-to-end tests use to verify riptide's webhook signatures independently.
-if [ -n "${RIPTIDE_STANDARDWEBHOOKS_DIR:-}" ] && [ ! -f "$RIPTIDE_STANDARDWEBHOOKS_DIR/node_modules/standardwebhooks/package.json" ]; then
+# Test-only (make test-tools): the official Standard Webhooks library (npm),
+# which the end-to-end tests use to verify riptide's webhook signatures
+# independently. make dev does not need it.
+if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_STANDARDWEBHOOKS_DIR:-}" ] && [ ! -f "$RIPTIDE_STANDARDWEBHOOKS_DIR/node_modules/standardwebhooks/package.json" ]; then
 	if ! command -v npm >/dev/null 2>&1; then
 		echo "Installing Debian packages for: nodejs npm"
 		sudo=""
