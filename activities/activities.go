@@ -92,6 +92,8 @@ type DownloadResult struct {
 	ReleaseDate string
 	// Source is "http" for the native downloader, else yt-dlp's extractor.
 	Source string
+	// Media describes Files[0] when the downloader probed it.
+	Media *MediaInfo `json:",omitempty"`
 }
 
 // Progress is the heartbeat detail of the transfer activities. The API reads
@@ -113,12 +115,18 @@ type MuxInput struct {
 	Title       string
 	ReleaseDate string
 	Description string
+	// Media is DownloadResult.Media: it spares the mux a probe and tells
+	// when the download already is the requested file.
+	Media *MediaInfo `json:",omitempty"`
 }
 
 // MuxResult is the muxed file.
 type MuxResult struct {
 	Path  string
 	Bytes int64
+	// Kept is true when the download already was the requested file and
+	// Path is that file, not rewritten.
+	Kept bool `json:",omitempty"`
 }
 
 // UploadInput is the input of Upload.

@@ -37,6 +37,14 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	if len(in.Inputs) == 0 || len(in.Inputs) > 2 {
 		return nil, permanent(ErrTypeInvalidInput, "mux needs one or two input files, got %d", len(in.Inputs))
 	}
+	if alreadyMuxed(in, format) {
+		st, err := os.Stat(in.Inputs[0])
+		if err != nil {
+			return nil, technical(err, "downloaded file: %v", err)
+		}
+		activity.GetLogger(ctx).Debug("Download already is the requested file; not rewriting it", "format", format)
+		return &MuxResult{Path: in.Inputs[0], Bytes: st.Size(), Kept: true}, nil
+	}
 	out := filepath.Join(a.jobDir(in.JobID), "output."+format)
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"}
 	for _, f := range in.Inputs {
@@ -56,7 +64,12 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	}
 	args = append(args, "-f", muxer, out)
 
-	duration := a.probeDuration(ctx, in.Inputs[0])
+	var duration time.Duration
+	if in.Media != nil && len(in.Inputs) == 1 {
+		duration = time.Duration(in.Media.Duration * float64(time.Second))
+	} else {
+		duration = a.probeDuration(ctx, in.Inputs[0])
+	}
 	cmd := exec.CommandContext(ctx, a.Ffmpeg, args...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr tailBuffer

@@ -203,7 +203,7 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	muxCtx := workflow.WithActivityOptions(sess, muxOptions)
 	err = workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
 		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
-		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description,
+		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description, Media: dl.Media,
 	}).Get(ctx, &mux)
 	if err != nil {
 		return nil, nil, err
