@@ -23,8 +23,9 @@ type memoryResult struct {
 }
 
 type orchestrationResult struct {
-	jobs, failed int
-	tiny, bare   time.Duration
+	jobs, failed     int
+	tiny, bare       time.Duration
+	tinyCPU, bareCPU cpuUse // per job / per bare workflow
 }
 
 type concurrencyResult struct {
@@ -82,6 +83,13 @@ func (r *report) markdown() string {
 		if t.failed > 0 {
 			fmt.Fprintf(&b, "| · tiny jobs that did not complete | %d of %d | 0 | | 0 |\n", t.failed, t.jobs)
 		}
+		tc, bc := t.tinyCPU, t.bareCPU
+		fmt.Fprintf(&b, "| · CPU per job, all processes | %s | %s | %.2f | |\n", ms(tc.total()), ms(bc.total()), ratio(bc.total(), tc.total()))
+		fmt.Fprintf(&b, "| · · Temporal server | %s | %s | | |\n", ms(tc.Temporal), ms(bc.Temporal))
+		fmt.Fprintf(&b, "| · · worker process | %s | (in bench process) | | |\n", ms(tc.Worker))
+		fmt.Fprintf(&b, "| · · ffmpeg / ffprobe | %s | 0 | | |\n", ms(tc.Tools))
+		fmt.Fprintf(&b, "| · · S3 server | %s | 0 | | |\n", ms(tc.S3))
+		fmt.Fprintf(&b, "| · · bench process (API, clients; baseline: its worker) | %s | %s | | |\n", ms(tc.Bench), ms(bc.Bench))
 	}
 	for _, c := range r.concurrency {
 		total := c.size * int64(c.n)
@@ -136,6 +144,8 @@ func describeMachine(dir string) string {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 func rate(bytes int64, d time.Duration) string {
 	if d <= 0 {

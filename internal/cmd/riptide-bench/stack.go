@@ -44,6 +44,8 @@ type stack struct {
 	workerBin string
 	logs      *os.File
 	closers   []func()
+	// The servers, for their CPU use.
+	temporalProc, s3Proc *devstack.Proc
 }
 
 func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error) {
@@ -70,6 +72,7 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 	if err != nil {
 		return nil, err
 	}
+	st.temporalProc = tp
 	st.closers = append(st.closers, func() { tp.Stop(10 * time.Second) })
 	s3Port, err := devstack.FreePort()
 	if err != nil {
@@ -82,6 +85,7 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 	if err != nil {
 		return st, err
 	}
+	st.s3Proc = sp
 	st.closers = append(st.closers, func() { sp.Stop(10 * time.Second) })
 
 	s3cfg.Endpoint, s3cfg.Region, s3cfg.Bucket = "http://"+s3Addr, "us-east-1", "bench"
