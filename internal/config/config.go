@@ -75,8 +75,8 @@ type S3 struct {
 	// self-hosted S3 servers need.
 	PathStyle  bool          `split_words:"true"`
 	PresignTTL time.Duration `split_words:"true" default:"24h"`
-	// PartSize and Concurrency bound the memory of one upload:
-	// (Concurrency+1) x PartSize bytes, whatever the file size.
+	// PartSize and Concurrency shape multipart uploads. Parts are read
+	// straight from the file, so neither costs memory.
 	PartSize    int64 `split_words:"true" default:"16777216"`
 	Concurrency int   `default:"4"`
 }
