@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -107,8 +108,18 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	args = append(args, "-f", muxer, out)
 
 	duration := a.probeDuration(ctx, in.Inputs[0])
+	if duration > 0 && in.ClipStart >= duration.Seconds() {
+		// ffmpeg would write an empty file and call it a success.
+		return nil, permanent(ErrTypeInvalidInput, "clip_start (%s s) is past the end of the media (%s s)",
+			seconds(in.ClipStart), seconds(duration.Seconds()))
+	}
+	// Progress and the thumbnail's moment are relative to the clip.
+	if duration > 0 {
+		duration -= time.Duration(in.ClipStart * float64(time.Second))
+	}
 	if in.ClipEnd > 0 {
-		duration = min(duration, time.Duration((in.ClipEnd-in.ClipStart)*float64(time.Second)))
+		clip := time.Duration((in.ClipEnd - in.ClipStart) * float64(time.Second))
+		duration = min(cmp.Or(duration, clip), clip)
 	}
 	cmd := exec.CommandContext(ctx, a.Ffmpeg, args...)
 	cmd.WaitDelay = 5 * time.Second

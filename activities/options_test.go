@@ -56,6 +56,17 @@ func TestMuxClipsAndGrabsAFrame(t *testing.T) {
 	require.Equal(t, "/w/thumb.webp", res.Thumbnail)
 }
 
+func TestMuxClipPastTheEndFails(t *testing.T) {
+	requireTools(t, "ffmpeg", "ffprobe")
+	work := t.TempDir()
+	job := filepath.Join(work, "job1")
+	require.NoError(t, os.MkdirAll(job, 0o755))
+	a := filepath.Join(job, "src.m4a")
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2", "-c:a", "aac", a)
+	_, err := runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", ClipStart: 5})
+	require.ErrorContains(t, assertAppError(t, err, ErrTypeInvalidInput, false), "past the end of the media")
+}
+
 func TestMuxAudioFormatWithoutAudioFails(t *testing.T) {
 	requireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
@@ -70,7 +81,7 @@ func TestMuxAudioFormatWithoutAudioFails(t *testing.T) {
 func TestFormatSelector(t *testing.T) {
 	require.Equal(t, "bv*+ba/b", formatSelector(DownloadInput{}))
 	require.Equal(t, "ba/b", formatSelector(DownloadInput{AudioOnly: true, MaxHeight: 720}))
-	require.Equal(t, "bv*[height<=480]+ba/b[height<=480]/wv*+ba/w", formatSelector(DownloadInput{MaxHeight: 480}))
+	require.Equal(t, "bv*[height<=?480]+ba/b[height<=?480]/wv*+ba/w", formatSelector(DownloadInput{MaxHeight: 480}))
 }
 
 func TestCheckDuration(t *testing.T) {

@@ -130,8 +130,9 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 
 // formatSelector picks what yt-dlp downloads: the best video and audio
 // (apart or together), no taller than MaxHeight, or the best audio alone.
-// When every rendition is taller than MaxHeight, the smallest one is taken
-// rather than failing the job.
+// Renditions of unknown height count as fitting (<=?), and when every
+// rendition is taller than MaxHeight the smallest one is taken rather than
+// failing the job.
 func formatSelector(in DownloadInput) string {
 	switch {
 	case in.AudioOnly:
@@ -139,7 +140,7 @@ func formatSelector(in DownloadInput) string {
 		// whose audio Mux keeps.
 		return "ba/b"
 	case in.MaxHeight > 0:
-		h := fmt.Sprintf("[height<=%d]", in.MaxHeight)
+		h := fmt.Sprintf("[height<=?%d]", in.MaxHeight)
 		return "bv*" + h + "+ba/b" + h + "/wv*+ba/w"
 	}
 	return "bv*+ba/b"
