@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // optionMedia is media for the job-option tests, generated once: a clip
@@ -186,9 +189,16 @@ func TestMaxResolutionPicksRenditionAndFilenameNamesObject(t *testing.T) {
 		require.Equal(t, "mjpeg", thumb["stream.0.codec_name"], "%v", thumb)
 		require.Equal(t, "192", thumb["stream.0.width"], "a frame of the 144p video: %v", thumb)
 
-		status, job := call(t, http.MethodGet, "/jobs/"+b["job_id"].(string), nil)
+		id := b["job_id"].(string)
+		status, job := call(t, http.MethodGet, "/jobs/"+id, nil)
 		require.Equal(t, http.StatusOK, status)
 		require.Equal(t, "e2e/res/low res.jpg", job["thumbnail_key"])
+
+		if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
+			wid := workflows.JobWorkflowID(id)
+			require.NoError(t, stack.temporal.GetWorkflow(context.Background(), wid, "").Get(context.Background(), nil))
+			writeHistory(t, stack.temporal, filepath.Join(dir, "job_completed_with_options_v1.json"), wid, "")
+		}
 	})
 	t.Run("240p", func(t *testing.T) {
 		t.Parallel()
