@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 )
 
 // heartbeatInterval is how often the downloaders report progress. A var so
@@ -93,6 +95,14 @@ func (a *Activities) probeURLDuration(ctx context.Context, u *url.URL) float64 {
 	if a.YtdlpProxy == "" || a.Ffprobe == "" {
 		return 0
 	}
+	// A slow server must not cost the activity its heartbeat. Repeat the
+	// previous attempt's progress: a partial download resumes from it.
+	var prev Progress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &prev)
+	}
+	stop := heartbeatEvery(ctx, heartbeatInterval, func() Progress { return prev })
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, a.Ffprobe, "-v", "error",

@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,4 +93,28 @@ func TestCheckDuration(t *testing.T) {
 	err := checkDuration(10.2, 10)
 	require.ErrorContains(t, err, "lasts 11 s, longer than max_duration (10 s)")
 	assertAppError(t, err, ErrTypeInvalidInput, false)
+}
+
+// TestDownloadRefusesLongMediaFromInfoJSON: when yt-dlp's info JSON states
+// the duration, a longer source is refused before any media is fetched.
+// A stand-in yt-dlp answers -J and records every call.
+func TestDownloadRefusesLongMediaFromInfoJSON(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	fake := filepath.Join(dir, "yt-dlp")
+	script := "#!/bin/sh\necho \"$*\" >> " + calls + "\n" +
+		"case \" $* \" in *\" -J \"*) echo '{\"title\":\"Long\",\"duration\":3600.5,\"format_id\":\"hls-720\",\"extractor\":\"fake\"}'; exit 0;; esac\n" +
+		"exit 1\n"
+	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
+	srv := httptest.NewServer(http.NotFoundHandler()) // the HEAD probe finds no media type
+	t.Cleanup(srv.Close)
+	a := &Activities{HTTP: http.DefaultClient, WorkDir: t.TempDir(), Ytdlp: fake}
+	env, _ := newDownloadEnv(t, a)
+	_, err := env.ExecuteActivity(a.Download, DownloadInput{JobID: "j1", URL: srv.URL + "/watch", MaxDuration: 600, MaxHeight: 720})
+	require.ErrorContains(t, err, "the media lasts 3601 s, longer than max_duration (600 s)")
+	b, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 1, "only the info JSON was asked for: %q", lines)
+	require.Contains(t, lines[0], "-f bv*[height<=?720]+ba/b[height<=?720]/wv*+ba/w")
 }
