@@ -276,8 +276,9 @@ func (j *job) objectKey(title string) string {
 }
 
 // EpisodeFilename is the filename of one episode of a batch that asked for
-// name: the episode's short job ID goes before the extension, so episodes
-// do not overwrite each other and a retry still lands on the same key.
+// a filename: the episode's short job ID goes before the extension, so
+// episodes do not overwrite each other and a retry still lands on the same
+// key.
 func EpisodeFilename(name, jobID string) string {
 	if name == "" {
 		return ""
