@@ -129,14 +129,18 @@ func containerOf(formatName, majorBrand, ext string, codecs map[string]bool) str
 
 // alreadyMuxed tells whether the download already is the file the mux would
 // write: one input, in the requested container, with at most one video and
-// one audio stream and nothing else. Rewriting it would cost a full read and
+// one audio stream and nothing else (audio alone for an audio format), and
+// no clip to cut. Rewriting it would cost a full read and
 // write of the file (a third of a large job's time, and most of a tiny job's
 // CPU) and change only its tags: riptide does not rewrite a publisher's
 // file just to retag it. The title, description and date are in the job
 // and its webhook either way.
 func alreadyMuxed(in MuxInput, format string) bool {
 	m := in.Media
-	return len(in.Inputs) == 1 && m != nil &&
+	if IsAudioFormat(format) && (m == nil || m.Video > 0 || m.Audio == 0) {
+		return false
+	}
+	return len(in.Inputs) == 1 && m != nil && in.ClipStart == 0 && in.ClipEnd == 0 &&
 		m.Container == format &&
 		m.Video <= 1 && m.Audio <= 1 && m.Video+m.Audio > 0 && m.Other == 0
 }
