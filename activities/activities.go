@@ -43,6 +43,9 @@ type Activities struct {
 	WorkDir string
 	// Paths of the external programs.
 	Ytdlp, Ffmpeg, Ffprobe string
+	// YtdlpFragments is yt-dlp's --concurrent-fragments (0 or 1: one at a
+	// time).
+	YtdlpFragments int
 	// YtdlpProxy, when set, is the URL of the proxy yt-dlp must connect
 	// through: a netguard.Proxy that refuses non-public addresses.
 	YtdlpProxy string

@@ -132,6 +132,9 @@ type Media struct {
 	YtdlpPath   string `envconfig:"YTDLP_PATH" default:"yt-dlp"`
 	FfmpegPath  string `envconfig:"FFMPEG_PATH" default:"ffmpeg"`
 	FfprobePath string `envconfig:"FFPROBE_PATH" default:"ffprobe"`
+	// YtdlpConcurrentFragments is yt-dlp's --concurrent-fragments: how
+	// many fragments of an HLS or DASH stream it fetches at once.
+	YtdlpConcurrentFragments int `envconfig:"YTDLP_CONCURRENT_FRAGMENTS" default:"4"`
 }
 
 // Webhook configures webhook signing.

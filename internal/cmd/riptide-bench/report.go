@@ -42,6 +42,7 @@ type report struct {
 	orchestration *orchestrationResult
 	concurrency   []concurrencyResult
 	concPeakRSS   int64
+	fragments     *fragmentResult
 }
 
 // tuningMarker starts the hand-written part of RESULTS.md, which a new run
@@ -99,6 +100,9 @@ func (r *report) markdown() string {
 	}
 	if r.concPeakRSS > 0 {
 		fmt.Fprintf(&b, "| peak worker RSS over the concurrency runs | %d MiB | | | < 200 MiB |\n", r.concPeakRSS>>20)
+	}
+	if r.fragments != nil {
+		r.fragments.markdown(&b)
 	}
 	b.WriteString("\nRatios are baseline time / riptide time (1.00 = as fast as the baseline). Stage times are " +
 		"activity execution times from the workflow history; ffmpeg and S3 server memory are not in the worker's RSS.\n")

@@ -166,7 +166,7 @@ type workerProc struct {
 	*devstack.Proc
 }
 
-func (st *stack) startWorker(ctx context.Context, name string, concurrency int) (*workerProc, error) {
+func (st *stack) startWorker(ctx context.Context, name string, concurrency int, extraEnv ...string) (*workerProc, error) {
 	c := st.cfg
 	env := []string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + c.Temporal.Address,
@@ -186,6 +186,7 @@ func (st *stack) startWorker(ctx context.Context, name string, concurrency int) 
 		// refuses by default.
 		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + benchAllowedNetworks,
 	}
+	env = append(env, extraEnv...)
 	p, err := devstack.StartProcess(name, st.workerBin, env, st.logs)
 	if err != nil {
 		return nil, err
