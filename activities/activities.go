@@ -54,6 +54,9 @@ type Activities struct {
 	DiskFree     func(dir string) (int64, error)
 	// Manifests stores batch episode lists (ResolveBatch, BatchEpisodes).
 	Manifests ManifestStore
+	// Workflows describes episode workflows for batch reconciliation
+	// (client.Client satisfies it); set by the worker.
+	Workflows WorkflowDescriber
 
 	cacheOnce sync.Once
 	cache     *manifestCache

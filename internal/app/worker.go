@@ -72,6 +72,10 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 // left there belong to sessions that died with the previous process, and
 // their jobs have already restarted elsewhere.
 func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) (worker.Worker, error) {
+	if acts.Workflows == nil {
+		// Batches describe their episodes' workflows through it.
+		acts.Workflows = c
+	}
 	if err := resetDir(acts.WorkDir); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}

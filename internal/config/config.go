@@ -125,6 +125,10 @@ type Batch struct {
 	// FeedProbe lets POST /jobs send a HEAD request for URLs that name no
 	// media file, to recognise feeds by their content type.
 	FeedProbe bool `split_words:"true" default:"true"`
+	// ReconcileEvery is how often a batch asks Temporal whether episodes it
+	// still counts as running have closed without reporting (terminated
+	// by hand, timed out), to count them failed.
+	ReconcileEvery time.Duration `split_words:"true" default:"1m"`
 }
 
 // Media locates the external programs.
@@ -183,6 +187,9 @@ func Load() (*Config, error) {
 	}
 	if c.Batch.Window < 1 || c.Batch.PageSize < 1 {
 		return nil, fmt.Errorf("config: %s_BATCH_WINDOW and %s_BATCH_PAGE_SIZE must be at least 1", Prefix, Prefix)
+	}
+	if c.Batch.ReconcileEvery < time.Second {
+		return nil, fmt.Errorf("config: %s_BATCH_RECONCILE_EVERY must be at least 1s", Prefix)
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)
