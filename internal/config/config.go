@@ -28,6 +28,7 @@ type Config struct {
 	// know (RIPTIDE_YTDLP_PATH, not RIPTIDE_MEDIA_YTDLP_PATH).
 	Media
 	Batch   Batch
+	Spotify Spotify
 	Log     Log
 	Webhook Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
@@ -130,6 +131,22 @@ type Batch struct {
 	// by hand, timed out), to count them failed.
 	ReconcileEvery time.Duration `split_words:"true" default:"1m"`
 }
+
+// Spotify holds the Spotify Web API client credentials that list Spotify
+// shows; without them Spotify URLs are refused. The base URLs are
+// settings so tests can point them at a fake.
+type Spotify struct {
+	ClientID     string `envconfig:"CLIENT_ID"`
+	ClientSecret string `envconfig:"CLIENT_SECRET"`
+	APIURL       string `envconfig:"API_URL" default:"https://api.spotify.com"`
+	AccountsURL  string `envconfig:"ACCOUNTS_URL" default:"https://accounts.spotify.com"`
+	// Market is the country whose catalogue is listed (ISO 3166-1 alpha-2):
+	// with client credentials Spotify knows no user country.
+	Market string `default:"US"`
+}
+
+// Configured reports whether both credentials are set.
+func (s Spotify) Configured() bool { return s.ClientID != "" && s.ClientSecret != "" }
 
 // Media locates the external programs.
 type Media struct {
