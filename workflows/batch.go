@@ -51,7 +51,7 @@ const (
 	episodeFetchSize = 100
 	// DefaultReconcileEvery is how often a batch looks for episodes that
 	// closed without reporting.
-	DefaultReconcileEvery = time.Minute
+	DefaultReconcileEvery = 5 * time.Minute
 )
 
 // reconcileChange versions the periodic check for episodes that closed

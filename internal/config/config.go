@@ -129,7 +129,7 @@ type Batch struct {
 	// ReconcileEvery is how often a batch asks Temporal whether episodes it
 	// still counts as running have closed without reporting (terminated
 	// by hand, timed out), to count them failed.
-	ReconcileEvery time.Duration `split_words:"true" default:"1m"`
+	ReconcileEvery time.Duration `split_words:"true" default:"5m"`
 }
 
 // Spotify holds the Spotify Web API client credentials that list Spotify
