@@ -26,7 +26,8 @@ import (
 )
 
 // batchAPI serves an API of its own on the shared stack's Temporal and
-// task queue, with a short reconciliation period.
+// task queue, with a short reconciliation period and Spotify configured as
+// the shared worker is.
 func batchAPI(t *testing.T) string {
 	t.Helper()
 	guard, err := stack.cfg.Guard()
@@ -34,7 +35,7 @@ func batchAPI(t *testing.T) string {
 	srv := serve(api.NewRouter(api.Deps{
 		Temporal: stack.temporal, TaskQueue: stack.cfg.Temporal.TaskQueue, Store: stack.store,
 		Keys: []string{testAPIKey}, Guard: guard, BatchListWait: 20 * time.Second,
-		BatchReconcileEvery: time.Second,
+		BatchReconcileEvery: time.Second, SpotifyConfigured: stack.cfg.Spotify.Configured(),
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
