@@ -14,10 +14,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/devstack"
@@ -154,22 +150,6 @@ func TestBatchCountsTerminatedEpisodeFailed(t *testing.T) {
 	if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
 		writeHistory(t, stack.temporal, filepath.Join(dir, "batch_reconciled_episode_v1.json"), workflows.BatchWorkflowID(batchID), "")
 	}
-}
-
-// writeHistory writes a run's history as `temporal workflow show --output
-// json` does, for workflows/testdata.
-func writeHistory(t *testing.T, tc client.Client, path, workflowID, runID string) {
-	t.Helper()
-	var h historypb.History
-	it := tc.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
 
 // TestCancelledBatchReportsEveryEpisodeFailed cancels a batch with three

@@ -51,6 +51,7 @@ type View struct {
 	Description     *string    `json:"description"`
 	ReleaseDate     *string    `json:"release_date"`
 	SubtitleKey     *string    `json:"subtitle_key"`
+	ThumbnailKey    *string    `json:"thumbnail_key"`
 	Folder          *string    `json:"folder"`
 	Error           *string    `json:"error"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -159,6 +160,7 @@ func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionRespons
 		Description:     nullable(state.Description),
 		ReleaseDate:     nullable(state.ReleaseDate),
 		SubtitleKey:     nullable(state.SubtitleKey),
+		ThumbnailKey:    nullable(state.ThumbnailKey),
 		Folder:          nullable(state.Folder),
 		Error:           nullable(state.Error),
 		CreatedAt:       timeOf(info.GetStartTime()),
