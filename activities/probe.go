@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -40,9 +41,13 @@ type ffprobeOutput struct {
 	} `json:"streams"`
 }
 
-// probeMedia runs ffprobe on file. It is best effort: nil when ffprobe is
+// probeMedia describes file: from its boxes when it is a plain MP4 (see
+// readMP4Info), else with ffprobe. It is best effort: nil when ffprobe is
 // missing or cannot read the file.
 func (a *Activities) probeMedia(ctx context.Context, file string) *MediaInfo {
+	if m, ok := readMP4File(file); ok {
+		return m
+	}
 	if a.Ffprobe == "" {
 		return nil
 	}
@@ -58,6 +63,20 @@ func (a *Activities) probeMedia(ctx context.Context, file string) *MediaInfo {
 		return nil
 	}
 	return p.mediaInfo(strings.TrimPrefix(filepath.Ext(file), "."))
+}
+
+// readMP4File is readMP4Info on a file.
+func readMP4File(file string) (*MediaInfo, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	return readMP4Info(f, st.Size())
 }
 
 func (p *ffprobeOutput) mediaInfo(ext string) *MediaInfo {

@@ -1,0 +1,303 @@
+package activities
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+)
+
+// readMP4Info reads what probeMedia needs from an MP4, QuickTime or M4A
+// file's boxes, without starting ffprobe: on Debian's ffmpeg build, with its
+// 215 shared libraries, starting ffprobe costs ~75 ms of CPU, most of a tiny
+// job's own work. It answers only for the plain layout it fully understands
+// (ftyp, a moov with mvhd, traks and at most iTunes-style udta/meta/ilst
+// text tags) and returns false for anything else (fragmented files, cover
+// art, QuickTime user-data or keyed metadata, odd boxes), for which ffprobe
+// answers as before. A test compares both on generated files.
+func readMP4Info(r io.ReaderAt, size int64) (*MediaInfo, bool) {
+	p := mp4Parser{r: r}
+	m, err := p.parse(size)
+	if err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+var errMP4Unsupported = errors.New("mp4 layout not handled natively")
+
+type mp4Parser struct {
+	r io.ReaderAt
+}
+
+// mp4Box is one box: its type and where its payload lies.
+type mp4Box struct {
+	typ       string
+	off, size int64 // payload
+}
+
+// boxes lists the boxes in [off, end).
+func (p *mp4Parser) boxes(off, end int64) ([]mp4Box, error) {
+	var out []mp4Box
+	var hdr [16]byte
+	for off < end {
+		if end-off < 8 {
+			return nil, errMP4Unsupported
+		}
+		if _, err := p.r.ReadAt(hdr[:8], off); err != nil {
+			return nil, err
+		}
+		size := int64(binary.BigEndian.Uint32(hdr[:4]))
+		typ := string(hdr[4:8])
+		head := int64(8)
+		switch size {
+		case 0: // to the end
+			size = end - off
+		case 1: // 64-bit size follows
+			if _, err := p.r.ReadAt(hdr[8:16], off+8); err != nil {
+				return nil, err
+			}
+			size = int64(binary.BigEndian.Uint64(hdr[8:16]))
+			head = 16
+		}
+		if size < head || size > end-off {
+			return nil, errMP4Unsupported
+		}
+		out = append(out, mp4Box{typ: typ, off: off + head, size: size - head})
+		off += size
+		if len(out) > 10000 {
+			return nil, errMP4Unsupported
+		}
+	}
+	return out, nil
+}
+
+func (p *mp4Parser) read(b mp4Box, max int64) ([]byte, error) {
+	if b.size > max {
+		return nil, errMP4Unsupported
+	}
+	buf := make([]byte, b.size)
+	if _, err := p.r.ReadAt(buf, b.off); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+func (p *mp4Parser) parse(size int64) (*MediaInfo, error) {
+	top, err := p.boxes(0, size)
+	if err != nil {
+		return nil, err
+	}
+	if len(top) == 0 || top[0].typ != "ftyp" {
+		return nil, errMP4Unsupported
+	}
+	ftyp, err := p.read(top[0], 1024)
+	if err != nil || len(ftyp) < 4 {
+		return nil, errMP4Unsupported
+	}
+	m := &MediaInfo{Container: containerOf("mov,mp4,m4a,3gp,3g2,mj2", string(ftyp[:4]), "", nil)}
+	if m.Container == "" {
+		return nil, errMP4Unsupported
+	}
+	var moov *mp4Box
+	for i, b := range top[1:] {
+		switch b.typ {
+		case "moov":
+			if moov != nil {
+				return nil, errMP4Unsupported
+			}
+			moov = &top[1+i]
+		case "mdat", "free", "skip", "wide":
+		default: // moof (fragmented), meta, uuid, …
+			return nil, errMP4Unsupported
+		}
+	}
+	if moov == nil {
+		return nil, errMP4Unsupported
+	}
+	children, err := p.boxes(moov.off, moov.off+moov.size)
+	if err != nil {
+		return nil, err
+	}
+	sawHeader := false
+	for _, b := range children {
+		switch b.typ {
+		case "mvhd":
+			if m.Duration, err = p.mvhdDuration(b); err != nil {
+				return nil, err
+			}
+			sawHeader = true
+		case "trak":
+			kind, err := p.trackKind(b)
+			if err != nil {
+				return nil, err
+			}
+			switch kind {
+			case "vide":
+				m.Video++
+			case "soun":
+				m.Audio++
+			default:
+				m.Other++
+			}
+		case "udta":
+			if err := p.userData(b, m); err != nil {
+				return nil, err
+			}
+		case "iods", "free", "skip":
+		default: // mvex (fragmented), meta (keyed metadata), …
+			return nil, errMP4Unsupported
+		}
+	}
+	if !sawHeader {
+		return nil, errMP4Unsupported
+	}
+	return m, nil
+}
+
+// mvhdDuration is the movie's duration in seconds.
+func (p *mp4Parser) mvhdDuration(b mp4Box) (float64, error) {
+	d, err := p.read(b, 256)
+	if err != nil || len(d) < 1 {
+		return 0, errMP4Unsupported
+	}
+	var timescale, duration uint64
+	switch {
+	case d[0] == 0 && len(d) >= 20:
+		timescale, duration = uint64(binary.BigEndian.Uint32(d[12:16])), uint64(binary.BigEndian.Uint32(d[16:20]))
+	case d[0] == 1 && len(d) >= 32:
+		timescale, duration = uint64(binary.BigEndian.Uint32(d[20:24])), binary.BigEndian.Uint64(d[24:32])
+	default:
+		return 0, errMP4Unsupported
+	}
+	if timescale == 0 || duration == 0 || duration == 1<<32-1 || duration == 1<<64-1 {
+		return 0, errMP4Unsupported // unknown: let ffprobe work it out
+	}
+	return float64(duration) / float64(timescale), nil
+}
+
+// trackKind is a trak's handler type: vide, soun, text, tmcd, …
+func (p *mp4Parser) trackKind(trak mp4Box) (string, error) {
+	mdia, err := p.child(trak, "mdia")
+	if err != nil {
+		return "", err
+	}
+	hdlr, err := p.child(mdia, "hdlr")
+	if err != nil {
+		return "", err
+	}
+	d, err := p.read(hdlr, 4096)
+	if err != nil || len(d) < 12 {
+		return "", errMP4Unsupported
+	}
+	return string(d[8:12]), nil
+}
+
+// child is b's only child of the given type.
+func (p *mp4Parser) child(b mp4Box, typ string) (mp4Box, error) {
+	kids, err := p.boxes(b.off, b.off+b.size)
+	if err != nil {
+		return mp4Box{}, err
+	}
+	var found *mp4Box
+	for i := range kids {
+		if kids[i].typ == typ {
+			if found != nil {
+				return mp4Box{}, errMP4Unsupported
+			}
+			found = &kids[i]
+		}
+	}
+	if found == nil {
+		return mp4Box{}, errMP4Unsupported
+	}
+	return *found, nil
+}
+
+// userData reads udta/meta/ilst, the iTunes-style tags ffmpeg and most
+// tools write. QuickTime-style udta text boxes are left to ffprobe.
+func (p *mp4Parser) userData(udta mp4Box, m *MediaInfo) error {
+	kids, err := p.boxes(udta.off, udta.off+udta.size)
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if k.typ != "meta" {
+			return errMP4Unsupported
+		}
+		// ISO meta is a full box (4 bytes of version and flags before its
+		// children); only that form is handled.
+		if k.size < 4 {
+			return errMP4Unsupported
+		}
+		var vf [4]byte
+		if _, err := p.r.ReadAt(vf[:], k.off); err != nil || vf != [4]byte{} {
+			return errMP4Unsupported
+		}
+		items, err := p.boxes(k.off+4, k.off+k.size)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			switch it.typ {
+			case "hdlr":
+				d, err := p.read(it, 4096)
+				if err != nil || len(d) < 12 || string(d[8:12]) != "mdir" {
+					return errMP4Unsupported
+				}
+			case "ilst":
+				if err := p.itemList(it, m); err != nil {
+					return err
+				}
+			case "free":
+			default: // keys (keyed metadata), …
+				return errMP4Unsupported
+			}
+		}
+	}
+	return nil
+}
+
+// itemList reads the text items riptide uses, as ffmpeg's mov demuxer names
+// them: ©nam title, ©day date, desc description, ©cmt comment.
+func (p *mp4Parser) itemList(ilst mp4Box, m *MediaInfo) error {
+	items, err := p.boxes(ilst.off, ilst.off+ilst.size)
+	if err != nil {
+		return err
+	}
+	var title, date, desc, comment string
+	for _, it := range items {
+		if it.typ == "covr" {
+			return errMP4Unsupported // ffprobe shows cover art as a video stream
+		}
+		var dst *string
+		switch it.typ {
+		case "\xa9nam":
+			dst = &title
+		case "\xa9day":
+			dst = &date
+		case "desc":
+			dst = &desc
+		case "\xa9cmt":
+			dst = &comment
+		default:
+			continue
+		}
+		data, err := p.boxes(it.off, it.off+it.size)
+		if err != nil || len(data) != 1 || data[0].typ != "data" {
+			return errMP4Unsupported
+		}
+		d, err := p.read(data[0], 1<<20)
+		// Type indicator 1 is UTF-8 text; then 4 bytes of locale.
+		if err != nil || len(d) < 8 || !bytes.Equal(d[:4], []byte{0, 0, 0, 1}) {
+			return errMP4Unsupported
+		}
+		*dst = strings.TrimSpace(string(d[8:]))
+	}
+	m.Title = title
+	m.Description = cmp.Or(desc, comment)
+	m.ReleaseDate = normalizeDate(date)
+	return nil
+}

@@ -1,0 +1,118 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// ffprobeInfo is what probeMedia says through ffprobe alone.
+func ffprobeInfo(t *testing.T, file string) *MediaInfo {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json",
+		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()
+	require.NoError(t, err)
+	var p ffprobeOutput
+	require.NoError(t, json.Unmarshal(out, &p))
+	return p.mediaInfo(strings.TrimPrefix(filepath.Ext(file), "."))
+}
+
+// The box reader agrees with ffprobe on every file it answers for, answers
+// for the plain files ffmpeg and most tools write, and leaves the rest to
+// ffprobe.
+func TestMP4BoxReaderAgreesWithFFprobe(t *testing.T) {
+	requireTools(t, "ffmpeg", "ffprobe")
+	dir := t.TempDir()
+	video := []string{"-f", "lavfi", "-i", "testsrc=size=160x120:rate=10"}
+	audio := []string{"-f", "lavfi", "-i", "sine=frequency=300"}
+	enc := []string{"-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"}
+	tags := []string{"-metadata", "title=  Épisode 7: «Test»  ", "-metadata", "comment=A comment",
+		"-metadata", "description=The description", "-metadata", "date=2026-01-19"}
+	srt := filepath.Join(dir, "sub.srt")
+	require.NoError(t, os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:00,900\nHello\n"), 0o644))
+	cover := filepath.Join(dir, "cover.jpg")
+	ffmpeg(t, "-f", "lavfi", "-i", "color=red:size=32x32", "-frames:v", "1", cover)
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		native bool // the box reader must answer, not leave it to ffprobe
+	}{
+		{"plain.mp4", concat(video, audio, enc), true},
+		{"tagged.mp4", concat(video, audio, enc, tags), true},
+		{"comment-only.mp4", concat(video, audio, enc, []string{"-metadata", "comment=Only a comment"}), true},
+		{"faststart.mp4", concat(video, audio, enc, tags, []string{"-movflags", "+faststart"}), true},
+		{"video-only.mp4", concat(video, enc), true},
+		{"audio.m4a", concat(audio, []string{"-t", "1", "-c:a", "aac"}, tags), true},
+		{"two-audio.mp4", concat(video, audio, audio, enc, []string{"-map", "0", "-map", "1", "-map", "2"}), true},
+		{"with-subtitles.mp4", concat(video, audio, []string{"-i", srt}, enc,
+			[]string{"-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:s", "mov_text"}), true},
+		{"quicktime.mov", concat(video, audio, enc, tags), false},
+		{"fragmented.mp4", concat(video, audio, enc, []string{"-movflags", "frag_keyframe+empty_moov"}), false},
+		{"cover-art.m4a", concat(audio, []string{"-i", cover, "-map", "0", "-map", "1", "-t", "1", "-c:a", "aac",
+			"-c:v", "copy", "-disposition:v", "attached_pic"}), false},
+		{"keyed-metadata.mp4", concat(video, audio, enc, tags, []string{"-movflags", "use_metadata_tags"}), false},
+		{"matroska.mkv", concat(video, audio, enc, tags), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.name)
+			ffmpeg(t, append(tc.args, file)...)
+			got, ok := readMP4File(file)
+			require.Equal(t, tc.native, ok, "%+v", got)
+			if !ok {
+				return
+			}
+			want := ffprobeInfo(t, file)
+			if tc.name == "with-subtitles.mp4" {
+				require.Equal(t, 1, want.Other, "the case needs a third, non-media stream")
+			}
+			require.InDelta(t, want.Duration, got.Duration, 0.1)
+			got.Duration = want.Duration
+			require.Equal(t, want, got)
+		})
+	}
+	// What the tags say reaches the result.
+	m, ok := readMP4File(filepath.Join(dir, "tagged.mp4"))
+	require.True(t, ok)
+	require.Equal(t, "Épisode 7: «Test»", m.Title)
+	require.Equal(t, "The description", m.Description)
+	require.Equal(t, "2026-01-19T00:00:00Z", m.ReleaseDate)
+	m, _ = readMP4File(filepath.Join(dir, "comment-only.mp4"))
+	require.Equal(t, "Only a comment", m.Description)
+
+	// probeMedia takes the native answer without running ffprobe at all.
+	a := &Activities{Ffprobe: filepath.Join(dir, "no-such-ffprobe")}
+	require.NotNil(t, a.probeMedia(context.Background(), filepath.Join(dir, "plain.mp4")))
+	require.Nil(t, a.probeMedia(context.Background(), filepath.Join(dir, "quicktime.mov")))
+}
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// FuzzReadMP4Info: no input makes the box reader panic, hang or claim a
+// container it did not read.
+func FuzzReadMP4Info(f *testing.F) {
+	if b, err := os.ReadFile("/dev/null"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom\x00\x00\x00\x08moov"))
+	f.Add([]byte("\x00\x00\x00\x01ftyp\xff\xff\xff\xff\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, ok := readMP4Info(bytes.NewReader(b), int64(len(b)))
+		if ok && (m.Container == "" || !bytes.Contains(b, []byte("ftyp"))) {
+			t.Fatalf("claimed %+v", m)
+		}
+	})
+}
