@@ -40,7 +40,7 @@ func main() {
 	flag.Int64Var(&o.concMB, "conc-mb", 256, "size of each file in the concurrency runs (MiB)")
 	flag.IntVar(&o.jobs, "jobs", 1000, "tiny jobs in the orchestration run")
 	flag.IntVar(&o.submitters, "submitters", 64, "parallel API clients in the orchestration run")
-	flag.IntVar(&o.tinyConcurrency, "tiny-worker-concurrency", 32, "RIPTIDE_WORKER_CONCURRENCY in the orchestration run")
+	flag.IntVar(&o.tinyConcurrency, "tiny-worker-concurrency", 64, "RIPTIDE_WORKER_CONCURRENCY in the orchestration run")
 	flag.IntVar(&o.workerConcurrency, "worker-concurrency", 4, "RIPTIDE_WORKER_CONCURRENCY in the concurrency runs")
 	flag.StringVar(&conc, "concurrency", "1,4,16", "concurrent large jobs per run")
 	flag.Int64Var(&o.partSizeMB, "part-size-mb", 16, "RIPTIDE_S3_PART_SIZE (MiB), for the worker and the raw baseline")
