@@ -93,7 +93,7 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowche
 	$(WORKFLOWCHECK) ./workflows/...
 
 N ?= 1000
-CONCURRENCY ?= 8
+CONCURRENCY ?= 20
 WINDOW ?= 20
 .PHONY: bench-batch
 bench-batch: tools ## run a batch of N tiny local episodes end to end and print its figures (N=1000)
