@@ -35,6 +35,7 @@ func TestListJobsRejectsBadParameters(t *testing.T) {
 		{"limit=ten", "limit"},
 		{"limit=1.5", "limit"},
 		{"cursor=!!!", "cursor"},
+		{"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("not one of ours")), "cursor"},
 		{"cursor=", "cursor"},
 		{"cursor=" + strings.Repeat("A", 5000), "cursor"},
 		{"folder=a/../b", "folder"},
@@ -101,7 +102,7 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	require.Equal(t, b, second["id"])
 	require.Nil(t, second["completed_at"])
 	cursor := m["next_cursor"].(string)
-	require.Equal(t, base64.RawURLEncoding.EncodeToString(token), cursor)
+	require.Equal(t, jobs.EncodeCursor(token), cursor)
 
 	// The cursor brings the token back; the last page has a null cursor.
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
@@ -119,7 +120,7 @@ func TestListJobsRefusedTokenIsABadCursor(t *testing.T) {
 	h := newHarness(t, nil)
 	h.tc.On("ListWorkflow", mock.Anything, mock.Anything).
 		Return(nil, serviceerror.NewInvalidArgument("unable to deserialize page token")).Once()
-	cursor := base64.RawURLEncoding.EncodeToString([]byte("garbage"))
+	cursor := jobs.EncodeCursor([]byte("garbage"))
 	requireError(t, h.do(http.MethodGet, "/jobs?cursor="+cursor, "", testKey), http.StatusBadRequest, codeInvalidField, "cursor")
 }
 

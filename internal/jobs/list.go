@@ -1,10 +1,13 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
@@ -83,18 +86,34 @@ func quote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-// EncodeCursor and DecodeCursor turn Temporal's opaque next-page token into
-// a URL-safe cursor and back.
-func EncodeCursor(token []byte) string { return base64.RawURLEncoding.EncodeToString(token) }
+// A cursor is Temporal's opaque next-page token, base64url-encoded, with a
+// checksum: the server does not refuse a garbled token, it fails with an
+// internal error the client retries until its deadline, so a damaged
+// cursor must be caught here.
+const cursorSum = 8
+
+func cursorChecksum(token []byte) []byte {
+	sum := sha256.Sum256(append([]byte("riptide-cursor-v1:"), token...))
+	return sum[:cursorSum]
+}
+
+// EncodeCursor turns a next-page token into a URL-safe cursor.
+func EncodeCursor(token []byte) string {
+	return base64.RawURLEncoding.EncodeToString(append(slices.Clone(token), cursorChecksum(token)...))
+}
 
 // DecodeCursor returns the page token of cursor, ErrBadCursor when it is not
-// valid base64url.
+// one EncodeCursor made.
 func DecodeCursor(cursor string) ([]byte, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) <= cursorSum {
 		return nil, ErrBadCursor
 	}
-	return b, nil
+	token, sum := b[:len(b)-cursorSum], b[len(b)-cursorSum:]
+	if !bytes.Equal(sum, cursorChecksum(token)) {
+		return nil, ErrBadCursor
+	}
+	return token, nil
 }
 
 // List returns one page of jobs matching f, from Temporal's visibility

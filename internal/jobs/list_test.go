@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/base64"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,7 +61,11 @@ func TestCursorRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, token, got)
 
-	for _, bad := range []string{"", "!!!", "a b", "abc=def", "%%"} {
+	// One character changed, a token without its checksum, a truncation.
+	flipped := []byte(c)
+	flipped[2] ^= 1
+	raw := base64.RawURLEncoding.EncodeToString(token)
+	for _, bad := range []string{"", "!!!", "a b", "abc=def", "%%", string(flipped), raw, c[:len(c)-2]} {
 		_, err := DecodeCursor(bad)
 		require.ErrorIs(t, err, ErrBadCursor, bad)
 	}
