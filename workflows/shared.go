@@ -38,7 +38,7 @@ const (
 
 // Custom search attributes (type Keyword) of Job workflows, which GET /jobs
 // filters on. They must be registered in the namespace before a worker runs
-// (README, Operations): upserting an unknown one fails the workflow task.
+// (README: An existing Temporal cluster): upserting an unknown one fails the workflow task.
 const (
 	// SearchAttrStatus is the job's JobState.Status, upserted as it changes.
 	SearchAttrStatus = "RiptideStatus"

@@ -42,7 +42,7 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, namespace strin
 		args[i] = "--name " + name + " --type Keyword"
 	}
 	return fmt.Errorf("namespace %q lacks the Keyword search attributes %s; create them with "+
-		"`temporal operator search-attribute create --namespace %s %s` (README, Operations)",
+		"`temporal operator search-attribute create --namespace %s %s` (README: An existing Temporal cluster)",
 		namespace, strings.Join(missing, ", "), namespace, strings.Join(args, " "))
 }
 
