@@ -69,6 +69,15 @@ type DownloadInput struct {
 	JobID     string
 	URL       string
 	Subtitles bool
+	// AudioOnly downloads the best audio alone (an audio output format).
+	AudioOnly bool `json:",omitempty"`
+	// MaxHeight caps the video height among the source's renditions.
+	MaxHeight int `json:",omitempty"`
+	// MaxDuration (seconds) refuses longer media, before the download when
+	// the source says how long it is.
+	MaxDuration int `json:",omitempty"`
+	// Thumbnail fetches the source's thumbnail when it has one.
+	Thumbnail bool `json:",omitempty"`
 }
 
 // Subtitle is one downloaded subtitle file.
@@ -84,6 +93,9 @@ type DownloadResult struct {
 	// video file then an audio file when the source keeps them apart.
 	Files     []string
 	Subtitles []Subtitle
+	// Thumbnail is the source's own thumbnail; empty when it has none or
+	// none was asked for.
+	Thumbnail string `json:",omitempty"`
 	Bytes     int64
 	// Metadata from the source; empty when unknown.
 	Title       string
@@ -108,17 +120,27 @@ type MuxInput struct {
 	JobID string
 	// Inputs are DownloadResult.Files.
 	Inputs []string
-	// Format is the container: mp4 (default), mkv, webm or mov.
+	// Format is the container: mp4 (default), mkv, webm or mov, or an
+	// audio format (m4a, mp3, ogg, opus), which keeps the audio alone.
 	Format      string
 	Title       string
 	ReleaseDate string
 	Description string
+	// ClipStart and ClipEnd (seconds) cut the media; ClipEnd 0 is its end.
+	ClipStart float64 `json:",omitempty"`
+	ClipEnd   float64 `json:",omitempty"`
+	// Thumbnail asks for a picture: ThumbnailPath when the source had
+	// one, else a frame of the video.
+	Thumbnail     bool   `json:",omitempty"`
+	ThumbnailPath string `json:",omitempty"`
 }
 
-// MuxResult is the muxed file.
+// MuxResult is the muxed file and, when asked for, its thumbnail (empty
+// when the media has no picture).
 type MuxResult struct {
-	Path  string
-	Bytes int64
+	Path      string
+	Bytes     int64
+	Thumbnail string `json:",omitempty"`
 }
 
 // UploadInput is the input of Upload.
@@ -128,6 +150,8 @@ type UploadInput struct {
 	// Key is the object key, fixed by the workflow so a retry overwrites.
 	Key       string
 	Subtitles []Subtitle
+	// Thumbnail goes beside the media as "<key without extension>.<ext>".
+	Thumbnail string `json:",omitempty"`
 }
 
 // UploadResult says where the media went.
@@ -136,6 +160,7 @@ type UploadResult struct {
 	URL          string
 	Bytes        int64
 	SubtitleKeys []string
+	ThumbnailKey string `json:",omitempty"`
 }
 
 // WebhookInput is one delivery. Body is the exact JSON sent; EventID is the

@@ -6,10 +6,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 )
 
 // heartbeatInterval is how often the downloaders report progress. A var so
@@ -57,9 +61,61 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadR
 		return nil, err
 	}
 	if a.isDirectMedia(ctx, u) {
-		return a.downloadHTTP(ctx, dir, u)
+		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}
 	return a.downloadYtdlp(ctx, dir, in)
+}
+
+// downloadDirect fetches a media file natively. With a duration limit, it
+// asks ffprobe how long the media is first (reading only its headers), and
+// the downloaded file again when the headers did not say.
+func (a *Activities) downloadDirect(ctx context.Context, dir string, u *url.URL, maxDuration int) (*DownloadResult, error) {
+	known := false
+	if maxDuration > 0 {
+		d := a.probeURLDuration(ctx, u)
+		if err := checkDuration(d, maxDuration); err != nil {
+			return nil, err
+		}
+		known = d > 0
+	}
+	res, err := a.downloadHTTP(ctx, dir, u)
+	if err != nil || maxDuration == 0 || known {
+		return res, err
+	}
+	if err := checkDuration(a.probeDuration(ctx, res.Files[0]).Seconds(), maxDuration); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// probeURLDuration is the duration in seconds ffprobe reads from the media
+// at u, 0 when it cannot tell. ffprobe connects on its own, so it only runs
+// through the worker's guarded proxy, and only over HTTP(S).
+func (a *Activities) probeURLDuration(ctx context.Context, u *url.URL) float64 {
+	if a.YtdlpProxy == "" || a.Ffprobe == "" {
+		return 0
+	}
+	// A slow server must not cost the activity its heartbeat. Repeat the
+	// previous attempt's progress: a partial download resumes from it.
+	var prev Progress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &prev)
+	}
+	stop := heartbeatEvery(ctx, heartbeatInterval, func() Progress { return prev })
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, a.Ffprobe, "-v", "error",
+		"-protocol_whitelist", "http,https,tcp,tls", "-http_proxy", a.YtdlpProxy,
+		"-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", "--", u.String()).Output()
+	if err != nil {
+		return 0
+	}
+	secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil || !(secs > 0) {
+		return 0
+	}
+	return secs
 }
 
 // isDirectMedia tells whether u names a media file rather than a web page or

@@ -2,11 +2,14 @@ package activities
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,17 +17,41 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// Formats maps each supported output container to ffmpeg's muxer name.
+// Formats maps each supported output format to ffmpeg's muxer name.
 var Formats = map[string]string{
 	"mp4":  "mp4",
 	"mkv":  "matroska",
 	"webm": "webm",
 	"mov":  "mov",
+	"m4a":  "ipod",
+	"mp3":  "mp3",
+	"ogg":  "ogg",
+	"opus": "opus",
+}
+
+// audioFormats are the audio-only output formats: the audio codecs each
+// holds as is, and the encoder (with its quality options) for any other.
+var audioFormats = map[string]struct {
+	copies  []string
+	encoder []string
+}{
+	"m4a":  {[]string{"aac", "alac"}, []string{"-c:a", "aac", "-b:a", "192k"}},
+	"mp3":  {[]string{"mp3"}, []string{"-c:a", "libmp3lame", "-q:a", "2"}},
+	"ogg":  {[]string{"vorbis", "opus", "flac"}, []string{"-c:a", "libvorbis", "-q:a", "5"}},
+	"opus": {[]string{"opus"}, []string{"-c:a", "libopus", "-b:a", "128k"}},
+}
+
+// IsAudioFormat tells whether format is an audio-only output format.
+func IsAudioFormat(format string) bool {
+	_, ok := audioFormats[format]
+	return ok
 }
 
 // Mux copies the downloaded streams into one file of the requested
-// container, never re-encoding: video from the first input, audio from the
-// last, plus title and date metadata.
+// container, never re-encoding video: video from the first input, audio from
+// the last, plus title and date metadata. An audio format keeps the audio
+// alone, copied when the format holds its codec, else encoded. A clip is cut
+// while copying, so video cuts fall on keyframes.
 func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	format := in.Format
 	if format == "" {
@@ -37,18 +64,42 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	if len(in.Inputs) == 0 || len(in.Inputs) > 2 {
 		return nil, permanent(ErrTypeInvalidInput, "mux needs one or two input files, got %d", len(in.Inputs))
 	}
+	if in.ClipStart < 0 || (in.ClipEnd != 0 && in.ClipEnd <= in.ClipStart) {
+		return nil, permanent(ErrTypeInvalidInput, "bad clip %g–%g s", in.ClipStart, in.ClipEnd)
+	}
 	out := filepath.Join(a.jobDir(in.JobID), "output."+format)
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"}
 	for _, f := range in.Inputs {
+		// Input options: each input is cut alike, and seeking before
+		// reading skips what is not needed.
+		if in.ClipStart > 0 {
+			args = append(args, "-ss", seconds(in.ClipStart))
+		}
+		if in.ClipEnd > 0 {
+			args = append(args, "-t", seconds(in.ClipEnd-in.ClipStart))
+		}
 		args = append(args, "-i", f)
 	}
-	if len(in.Inputs) == 2 {
-		args = append(args, "-map", "0:v:0", "-map", "1:a:0")
-	} else {
+	last := len(in.Inputs) - 1
+	switch af, audio := audioFormats[format]; {
+	case audio:
+		codec, err := a.audioCodec(ctx, in.Inputs[last])
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-map", fmt.Sprintf("%d:a:0", last))
+		if slices.Contains(af.copies, codec) {
+			args = append(args, "-c", "copy")
+		} else {
+			args = append(args, af.encoder...)
+		}
+	case len(in.Inputs) == 2:
+		args = append(args, "-map", "0:v:0", "-map", "1:a:0", "-c", "copy")
+	default:
 		// Optional maps: an audio-only or video-only source is fine.
-		args = append(args, "-map", "0:v:0?", "-map", "0:a:0?")
+		args = append(args, "-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy")
 	}
-	args = append(args, "-c", "copy", "-map_metadata", "-1")
+	args = append(args, "-map_metadata", "-1")
 	for _, kv := range [][2]string{{"title", in.Title}, {"date", in.ReleaseDate}, {"comment", in.Description}} {
 		if kv[1] != "" {
 			args = append(args, "-metadata", kv[0]+"="+kv[1])
@@ -57,6 +108,19 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	args = append(args, "-f", muxer, out)
 
 	duration := a.probeDuration(ctx, in.Inputs[0])
+	if duration > 0 && in.ClipStart >= duration.Seconds() {
+		// ffmpeg would write an empty file and call it a success.
+		return nil, permanent(ErrTypeInvalidInput, "clip_start (%s s) is past the end of the media (%s s)",
+			seconds(in.ClipStart), seconds(duration.Seconds()))
+	}
+	// Progress and the thumbnail's moment are relative to the clip.
+	if duration > 0 {
+		duration -= time.Duration(in.ClipStart * float64(time.Second))
+	}
+	if in.ClipEnd > 0 {
+		clip := time.Duration((in.ClipEnd - in.ClipStart) * float64(time.Second))
+		duration = min(cmp.Or(duration, clip), clip)
+	}
 	cmd := exec.CommandContext(ctx, a.Ffmpeg, args...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr tailBuffer
@@ -97,7 +161,47 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	if err != nil {
 		return nil, technical(err, "muxed file: %v", err)
 	}
-	return &MuxResult{Path: out, Bytes: st.Size()}, nil
+	res := &MuxResult{Path: out, Bytes: st.Size(), Thumbnail: in.ThumbnailPath}
+	if in.Thumbnail && res.Thumbnail == "" {
+		res.Thumbnail = a.grabFrame(ctx, in, duration)
+	}
+	return res, nil
+}
+
+// seconds formats a time offset for ffmpeg, to the millisecond.
+func seconds(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }
+
+// audioCodec names the codec of file's first audio stream.
+func (a *Activities) audioCodec(ctx context.Context, file string) (string, error) {
+	out, err := exec.CommandContext(ctx, a.Ffprobe, "-v", "error", "-select_streams", "a:0",
+		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", file).Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", technical(err, "ffprobe %s: %v", filepath.Base(file), err)
+	}
+	codec := strings.TrimSpace(string(out))
+	if codec == "" {
+		return "", permanent(ErrTypeInvalidInput, "the source has no audio to keep in an audio format")
+	}
+	return codec, nil
+}
+
+// grabFrame writes a JPEG of the first input's video, a tenth into the
+// (clipped) media, for sources without a thumbnail of their own. It is best
+// effort: media without video get no thumbnail, and the job goes on.
+func (a *Activities) grabFrame(ctx context.Context, in MuxInput, duration time.Duration) string {
+	thumb := filepath.Join(a.jobDir(in.JobID), "frame.jpg")
+	at := in.ClipStart + duration.Seconds()/10
+	out, err := exec.CommandContext(ctx, a.Ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+		"-ss", seconds(at), "-i", in.Inputs[0], "-map", "0:v:0", "-frames:v", "1", "-q:v", "3", thumb).CombinedOutput()
+	if st, serr := os.Stat(thumb); err != nil || serr != nil || st.Size() == 0 {
+		activity.GetLogger(ctx).Warn("No thumbnail: the media has no frame to grab", "error", err, "ffmpeg", lastLine(string(out)))
+		_ = os.Remove(thumb)
+		return ""
+	}
+	return thumb
 }
 
 // codecMismatch tells from ffmpeg's stderr that the streams cannot go into

@@ -36,6 +36,13 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult,
 		}
 		res.SubtitleKeys = append(res.SubtitleKeys, key)
 	}
+	if in.Thumbnail != "" {
+		key := base + strings.ToLower(filepath.Ext(in.Thumbnail))
+		if _, err := a.Store.Upload(ctx, key, in.Thumbnail, contentType(key), nil); err != nil {
+			return nil, technical(err, "thumbnail upload to S3 failed: %v", err)
+		}
+		res.ThumbnailKey = key
+	}
 	if res.URL, err = a.Store.PresignGet(ctx, in.Key); err != nil {
 		return nil, technical(err, "presigning failed: %v", err)
 	}
@@ -48,6 +55,10 @@ func contentType(key string) string {
 		return "video/x-matroska"
 	case ".vtt":
 		return "text/vtt"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".webp":
+		return "image/webp"
 	default:
 		if t := mime.TypeByExtension(ext); t != "" {
 			return t

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +36,10 @@ type ytdlpInfo struct {
 	Extractor        string  `json:"extractor"`
 	ExtractorKey     string  `json:"extractor_key"`
 	IsLive           bool    `json:"is_live"`
+	// Duration is in seconds, 0 when unknown.
+	Duration   float64           `json:"duration"`
+	Thumbnail  string            `json:"thumbnail"`
+	Thumbnails []json.RawMessage `json:"thumbnails"`
 	// The selected format, with ID "video+audio" when there are two;
 	// RequestedFormats then lists them, video first.
 	ytdlpFormat
@@ -57,7 +63,7 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 	// --flat-playlist keeps a playlist URL from resolving every entry just
 	// to be refused below.
 	err := a.runYtdlp(ctx, &raw, func() Progress { return Progress{} },
-		"--ignore-config", "--no-playlist", "--flat-playlist", "-J", "-f", "bv*+ba/b", "--", in.URL)
+		"--ignore-config", "--no-playlist", "--flat-playlist", "-J", "-f", formatSelector(in), "--", in.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +77,9 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 	case info.IsLive:
 		// A live stream never ends, so the download would only time out.
 		return nil, permanent(ErrTypeUnsupported, "%s is a live stream", in.URL)
+	}
+	if err := checkDuration(info.Duration, in.MaxDuration); err != nil {
+		return nil, err
 	}
 	formats, sizes := info.formats()
 	if len(formats) == 0 {
@@ -101,6 +110,15 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 	}
 	done := newProgress(res.Bytes, res.Bytes)
 	activity.RecordHeartbeat(ctx, done)
+	if info.Duration <= 0 {
+		// The source did not say; the file does.
+		if err := checkDuration(a.probeDuration(ctx, files[0]).Seconds(), in.MaxDuration); err != nil {
+			return nil, err
+		}
+	}
+	if in.Thumbnail && (info.Thumbnail != "" || len(info.Thumbnails) > 0) {
+		res.Thumbnail = a.ytdlpThumbnail(ctx, dir, infoPath, done)
+	}
 
 	if in.Subtitles && len(info.Subtitles) > 0 {
 		if res.Subtitles, err = a.ytdlpSubtitles(ctx, dir, infoPath, done); err != nil {
@@ -108,6 +126,55 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 		}
 	}
 	return res, nil
+}
+
+// formatSelector picks what yt-dlp downloads: the best video and audio
+// (apart or together), no taller than MaxHeight, or the best audio alone.
+// Renditions of unknown height count as fitting (<=?), and when every
+// rendition is taller than MaxHeight the smallest one is taken rather than
+// failing the job.
+func formatSelector(in DownloadInput) string {
+	switch {
+	case in.AudioOnly:
+		// A source without an audio-only format: its best combined one,
+		// whose audio Mux keeps.
+		return "ba/b"
+	case in.MaxHeight > 0:
+		h := fmt.Sprintf("[height<=?%d]", in.MaxHeight)
+		return "bv*" + h + "+ba/b" + h + "/wv*+ba/w"
+	}
+	return "bv*+ba/b"
+}
+
+// checkDuration refuses media longer than maxSeconds (0: no limit); an
+// unknown duration (0) passes.
+func checkDuration(duration float64, maxSeconds int) error {
+	if maxSeconds > 0 && duration > float64(maxSeconds) {
+		return permanent(ErrTypeInvalidInput, "the media lasts %.0f s, longer than max_duration (%d s)",
+			math.Ceil(duration), maxSeconds)
+	}
+	return nil
+}
+
+// ytdlpThumbnail fetches the source's thumbnail as <dir>/thumb.<ext>. Like
+// subtitles it is best effort: a thumbnail yt-dlp cannot get leaves Mux to
+// grab a frame instead.
+func (a *Activities) ytdlpThumbnail(ctx context.Context, dir, infoPath string, done Progress) string {
+	err := a.runYtdlp(ctx, io.Discard, func() Progress { return done },
+		"--ignore-config", "--load-info-json", infoPath, "--skip-download",
+		"--write-thumbnail", "-P", dir, "-o", "thumb.%(ext)s")
+	if err != nil {
+		activity.GetLogger(ctx).Warn("Source thumbnail not fetched", "error", err)
+		return ""
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "thumb.*"))
+	for _, p := range paths {
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".jpg", ".jpeg", ".png", ".webp", ".gif":
+			return p
+		}
+	}
+	return ""
 }
 
 // formats returns the IDs of the formats to download, video first, with

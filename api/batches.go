@@ -66,7 +66,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 	bin := workflows.BatchInput{
 		BatchID: id.String(), ShowURL: in.URL, WebhookURL: in.WebhookURL, Folder: in.Folder,
 		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
-		WindowSize: s.BatchWindow, PageSize: s.BatchPageSize,
+		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize,
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()

@@ -97,7 +97,8 @@ func TestCreateBatchAnswersWithEveryJobID(t *testing.T) {
 		return batchDescribe(t, id, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, workflows.BatchState{
 			BatchID: id, Status: workflows.BatchRunning, Resolved: true, Total: 3, ManifestKey: "k"})
 	})
-	rec := h.do(http.MethodPost, "/batches", `{"show_url":"https://feeds.example.com/show","folder":"pod/","webhook_url":"https://c.example/h","format":"mkv"}`, testKey)
+	rec := h.do(http.MethodPost, "/batches", `{"show_url":"https://feeds.example.com/show","folder":"pod/","webhook_url":"https://c.example/h","format":"mkv",`+
+		`"max_resolution":720,"filename":"ep","download_thumbnail":true,"clip_start":5,"max_duration":3600}`, testKey)
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	m := decodeBody(t, rec)
 	require.Equal(t, in.BatchID, m["batch_id"])
@@ -107,6 +108,7 @@ func TestCreateBatchAnswersWithEveryJobID(t *testing.T) {
 	}, m["job_ids"])
 	require.Equal(t, "pod", in.Folder)
 	require.Equal(t, "mkv", in.Format)
+	require.Equal(t, workflows.JobOptions{MaxHeight: 720, Filename: "ep.mkv", Thumbnail: true, ClipStart: 5, MaxDuration: 3600}, in.JobOptions)
 	require.Equal(t, "https://c.example/h", in.WebhookURL)
 	require.Equal(t, 7, in.WindowSize)
 	require.Equal(t, 300, in.PageSize)

@@ -80,3 +80,28 @@ func TestCreateJobsBulkRejectsBadEnvelopes(t *testing.T) {
 	}
 	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
 }
+
+// TestCreateJobsBulkItemsTakeJobOptions: each item's options are validated
+// and started like a POST /jobs body.
+func TestCreateJobsBulkItemsTakeJobOptions(t *testing.T) {
+	h := newHarness(t, nil)
+	run := &mocks.WorkflowRun{}
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.MatchedBy(isJobWorkflow),
+		mock.MatchedBy(func(in workflows.JobInput) bool {
+			return in.Format == "m4a" && in.Filename == "a.m4a" && in.MaxHeight == 0 && in.ClipEnd == 90 && in.Thumbnail
+		})).Return(run, nil).Once()
+	body := `{"jobs":[
+		{"url":"https://example.com/a","audio_only":true,"filename":"a","clip_end":"00:01:30","download_thumbnail":true},
+		{"url":"https://example.com/b","max_resolution":"999p"},
+		{"url":"https://example.com/c","max_duration":0}]}`
+	rec := h.do(http.MethodPost, "/jobs/bulk", body, testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	results := decodeBody(t, rec)["results"].([]any)
+	require.EqualValues(t, 201, results[0].(map[string]any)["status"], "%v", results[0])
+	for i, field := range map[int]string{1: "max_resolution", 2: "max_duration"} {
+		r := results[i].(map[string]any)
+		require.EqualValues(t, 400, r["status"])
+		require.Equal(t, field, r["error"].(map[string]any)["field"])
+	}
+	h.tc.AssertExpectations(t)
+}

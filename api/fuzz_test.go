@@ -17,6 +17,9 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		`{"url":"https://example.com/v"}`,
 		`{"url":"https://example.com/v","webhook_url":"https://h.example/x","folder":"a/b","format":"mkv","enable_progress_webhook":true,"download_subtitles":true}`,
 		`{"url":"http://127.0.0.1/"}`, `{"url":"http://[::ffff:a9fe:a9fe]/"}`, `{"folder":"../x","url":"https://e.x/"}`,
+		`{"url":"https://example.com/v","audio_only":true,"max_resolution":"720p","filename":"a.mkv","download_thumbnail":true,"clip_start":"00:00:01.5","clip_end":9,"max_duration":60}`,
+		`{"url":"https://e.x/","format":"opus","max_resolution":1080,"filename":"..","clip_end":0,"max_duration":1.5}`,
+		`{"url":"https://e.x/","audio_only":true,"format":"mov","filename":"a\u202e","clip_start":"99:99:99","max_resolution":1e400}`,
 		`{"url":5}`, `null`, `[]`, `{"url":"https://e.x/"} x`, "{\"url\":\"https://e.x/\u202e\"}", `{"url":"http://0x7f.1/"}`,
 	} {
 		f.Add([]byte(s))
@@ -41,6 +44,22 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		}
 		if !slices.Contains(formats, in.Format) {
 			t.Fatalf("accepted format %q", in.Format)
+		}
+		o := in.JobOptions
+		if o.MaxHeight != 0 && !slices.Contains(resolutions, o.MaxHeight) {
+			t.Fatalf("accepted max height %d", o.MaxHeight)
+		}
+		if o.Filename != "" {
+			if name, e := cleanFilename(o.Filename, in.Format, in.Folder); e != nil || name != o.Filename ||
+				!strings.HasSuffix(strings.ToLower(name), "."+in.Format) || strings.ContainsAny(name, `/\`) || strings.Contains(name, "..") {
+				t.Fatalf("accepted filename %q for format %s", o.Filename, in.Format)
+			}
+		}
+		if o.ClipStart < 0 || o.ClipStart > maxSeconds || o.ClipEnd < 0 || o.ClipEnd > maxSeconds || (o.ClipEnd != 0 && o.ClipEnd <= o.ClipStart) {
+			t.Fatalf("accepted clip %g-%g", o.ClipStart, o.ClipEnd)
+		}
+		if o.MaxDuration < 0 || o.MaxDuration > maxSeconds {
+			t.Fatalf("accepted max duration %d", o.MaxDuration)
 		}
 	})
 }

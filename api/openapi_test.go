@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,5 +46,32 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	require.Equal(t, routes, documented, "routes and /openapi.json paths must match")
 	for _, w := range []string{"job_completed", "job_failed", "job_skipped", "progress"} {
 		require.Contains(t, doc.Webhooks, w)
+	}
+}
+
+// TestOpenAPIRequestFieldsMatchTheDecoders: every field the job and batch
+// decoders accept is documented, and nothing else is.
+func TestOpenAPIRequestFieldsMatchTheDecoders(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
+	for schema, req := range map[string]any{"CreateJob": createJobRequest{}, "CreateBatch": createBatchRequest{}} {
+		var fields []string
+		typ := reflect.TypeOf(req)
+		for i := range typ.NumField() {
+			fields = append(fields, strings.Split(typ.Field(i).Tag.Get("json"), ",")[0])
+		}
+		var documented []string
+		for p := range doc.Components.Schemas[schema].Properties {
+			documented = append(documented, p)
+		}
+		slices.Sort(fields)
+		slices.Sort(documented)
+		require.Equal(t, fields, documented, schema)
 	}
 }

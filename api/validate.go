@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -24,17 +23,25 @@ const (
 	maxFolderChars = 200
 )
 
-// formats are the containers a job can ask for.
-var formats = []string{"mp4", "mkv", "webm", "mov"}
+// formats are the output formats a job can ask for: video containers, then
+// audio formats.
+var formats = []string{"mp4", "mkv", "webm", "mov", "m4a", "mp3", "ogg", "opus"}
 
 // createJobRequest is the body of POST /jobs.
 type createJobRequest struct {
-	URL                   string `json:"url"`
-	WebhookURL            string `json:"webhook_url"`
-	Folder                string `json:"folder"`
-	EnableProgressWebhook bool   `json:"enable_progress_webhook"`
-	DownloadSubtitles     bool   `json:"download_subtitles"`
-	Format                string `json:"format"`
+	URL                   string          `json:"url"`
+	WebhookURL            string          `json:"webhook_url"`
+	Folder                string          `json:"folder"`
+	EnableProgressWebhook bool            `json:"enable_progress_webhook"`
+	DownloadSubtitles     bool            `json:"download_subtitles"`
+	Format                string          `json:"format"`
+	AudioOnly             bool            `json:"audio_only"`
+	MaxResolution         json.RawMessage `json:"max_resolution"`
+	Filename              string          `json:"filename"`
+	DownloadThumbnail     bool            `json:"download_thumbnail"`
+	ClipStart             json.RawMessage `json:"clip_start"`
+	ClipEnd               json.RawMessage `json:"clip_end"`
+	MaxDuration           json.RawMessage `json:"max_duration"`
 }
 
 // decodeJobRequest reads exactly one JSON object from body and validates it.
@@ -50,12 +57,19 @@ func decodeJobRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInput
 // createBatchRequest is the body of POST /batches: a show URL and the
 // options every episode's job gets.
 type createBatchRequest struct {
-	ShowURL               string `json:"show_url"`
-	WebhookURL            string `json:"webhook_url"`
-	Folder                string `json:"folder"`
-	EnableProgressWebhook bool   `json:"enable_progress_webhook"`
-	DownloadSubtitles     bool   `json:"download_subtitles"`
-	Format                string `json:"format"`
+	ShowURL               string          `json:"show_url"`
+	WebhookURL            string          `json:"webhook_url"`
+	Folder                string          `json:"folder"`
+	EnableProgressWebhook bool            `json:"enable_progress_webhook"`
+	DownloadSubtitles     bool            `json:"download_subtitles"`
+	Format                string          `json:"format"`
+	AudioOnly             bool            `json:"audio_only"`
+	MaxResolution         json.RawMessage `json:"max_resolution"`
+	Filename              string          `json:"filename"`
+	DownloadThumbnail     bool            `json:"download_thumbnail"`
+	ClipStart             json.RawMessage `json:"clip_start"`
+	ClipEnd               json.RawMessage `json:"clip_end"`
+	MaxDuration           json.RawMessage `json:"max_duration"`
 }
 
 // decodeBatchRequest reads and validates a POST /batches body. The
@@ -68,6 +82,8 @@ func decodeBatchRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInp
 	job := createJobRequest{
 		URL: req.ShowURL, WebhookURL: req.WebhookURL, Folder: req.Folder,
 		EnableProgressWebhook: req.EnableProgressWebhook, DownloadSubtitles: req.DownloadSubtitles, Format: req.Format,
+		AudioOnly: req.AudioOnly, MaxResolution: req.MaxResolution, Filename: req.Filename,
+		DownloadThumbnail: req.DownloadThumbnail, ClipStart: req.ClipStart, ClipEnd: req.ClipEnd, MaxDuration: req.MaxDuration,
 	}
 	return job.validate("show_url", guard)
 }
@@ -160,15 +176,20 @@ func (r *createJobRequest) validate(urlField string, guard *netguard.Guard) (wor
 	if e != nil {
 		return workflows.JobInput{}, e
 	}
-	format := r.Format
-	if format == "" {
-		format = workflows.DefaultFormat
+	format, e := resolveFormat(r.Format, r.AudioOnly)
+	if e != nil {
+		return workflows.JobInput{}, e
 	}
-	if !slices.Contains(formats, format) {
-		return workflows.JobInput{}, fieldError(codeInvalidField, "format",
-			"format must be one of %s", strings.Join(formats, ", "))
+	opts := jobOptions{
+		AudioOnly: r.AudioOnly, MaxResolution: r.MaxResolution, Filename: r.Filename,
+		DownloadThumbnail: r.DownloadThumbnail, ClipStart: r.ClipStart, ClipEnd: r.ClipEnd, MaxDuration: r.MaxDuration,
+	}
+	options, e := opts.validate(format, folder)
+	if e != nil {
+		return workflows.JobInput{}, e
 	}
 	return workflows.JobInput{
+		JobOptions:            options,
 		URL:                   r.URL,
 		WebhookURL:            r.WebhookURL,
 		Folder:                folder,

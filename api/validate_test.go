@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // TestCreateJobRejectsBadRequests drives POST /jobs with requests that must
@@ -143,6 +144,55 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		// format.
 		{name: "bad format", body: `{` + okURL + `,"format":"avi"}`, status: 400, code: codeInvalidField, field: "format", msg: "mp4, mkv, webm, mov"},
 		{name: "upper-case format", body: `{` + okURL + `,"format":"MP4"}`, status: 400, code: codeInvalidField, field: "format"},
+		// audio_only and audio formats.
+		{name: "audio_only with video format", body: `{` + okURL + `,"audio_only":true,"format":"mp4"}`, status: 400, code: codeInvalidField, field: "audio_only", msg: "format"},
+		{name: "audio_only string", body: `{` + okURL + `,"audio_only":"yes"}`, status: 400, code: codeInvalidType, field: "audio_only"},
+		{name: "audio format upper-case", body: `{` + okURL + `,"format":"MP3"}`, status: 400, code: codeInvalidField, field: "format"},
+		{name: "audio format aac", body: `{` + okURL + `,"format":"aac"}`, status: 400, code: codeInvalidField, field: "format", msg: "m4a, mp3, ogg, opus"},
+		// max_resolution.
+		{name: "resolution not in list", body: `{` + okURL + `,"max_resolution":1000}`, status: 400, code: codeInvalidField, field: "max_resolution", msg: "1080"},
+		{name: "resolution negative", body: `{` + okURL + `,"max_resolution":-720}`, status: 400, code: codeInvalidField, field: "max_resolution"},
+		{name: "resolution fraction", body: `{` + okURL + `,"max_resolution":720.5}`, status: 400, code: codeInvalidField, field: "max_resolution"},
+		{name: "resolution huge", body: `{` + okURL + `,"max_resolution":1e400}`, status: 400, code: codeInvalidField, field: "max_resolution"},
+		{name: "resolution string without p", body: `{` + okURL + `,"max_resolution":"720"}`, status: 400, code: codeInvalidField, field: "max_resolution"},
+		{name: "resolution 4k", body: `{` + okURL + `,"max_resolution":"4k"}`, status: 400, code: codeInvalidField, field: "max_resolution"},
+		{name: "resolution leading zero", body: `{` + okURL + `,"max_resolution":"0720p"}`, status: 400, code: codeInvalidField, field: "max_resolution"},
+		{name: "resolution bool", body: `{` + okURL + `,"max_resolution":true}`, status: 400, code: codeInvalidType, field: "max_resolution"},
+		{name: "resolution object", body: `{` + okURL + `,"max_resolution":{"h":720}}`, status: 400, code: codeInvalidType, field: "max_resolution"},
+		// filename.
+		{name: "filename traversal", body: `{` + okURL + `,"filename":"../x"}`, status: 400, code: codeInvalidField, field: "filename"},
+		{name: "filename inner dots", body: `{` + okURL + `,"filename":"a..b"}`, status: 400, code: codeInvalidField, field: "filename", msg: ".."},
+		{name: "filename slash", body: `{` + okURL + `,"filename":"a/b"}`, status: 400, code: codeInvalidField, field: "filename"},
+		{name: "filename backslash", body: `{` + okURL + `,"filename":"a\\b"}`, status: 400, code: codeInvalidField, field: "filename"},
+		{name: "filename NUL", body: `{` + okURL + `,"filename":"a\u0000b"}`, status: 400, code: codeInvalidField, field: "filename", msg: "control"},
+		{name: "filename newline", body: `{` + okURL + `,"filename":"a\nb"}`, status: 400, code: codeInvalidField, field: "filename"},
+		{name: "filename RTL override", body: `{` + okURL + `,"filename":"a\u202e4pm.exe"}`, status: 400, code: codeInvalidField, field: "filename", msg: "invisible"},
+		{name: "filename dotfile", body: `{` + okURL + `,"filename":".mp4"}`, status: 400, code: codeInvalidField, field: "filename"},
+		{name: "filename only dots", body: `{` + okURL + `,"filename":"."}`, status: 400, code: codeInvalidField, field: "filename"},
+		{name: "filename only spaces and ext", body: `{` + okURL + `,"filename":"  .mp4"}`, status: 400, code: codeInvalidField, field: "filename", msg: "name before"},
+		{name: "filename 256 chars", body: `{` + okURL + `,"filename":"` + long(256) + `"}`, status: 400, code: codeInvalidField, field: "filename", msg: "255"},
+		{name: "filename key over 1024 bytes", body: `{` + okURL + `,"folder":"` + strings.Repeat("𝄞", 200) + `","filename":"` + strings.Repeat("𝄞", 250) + `"}`, status: 400, code: codeInvalidField, field: "filename", msg: "1024"},
+		{name: "filename number", body: `{` + okURL + `,"filename":7}`, status: 400, code: codeInvalidType, field: "filename"},
+		{name: "thumbnail string", body: `{` + okURL + `,"download_thumbnail":"true"}`, status: 400, code: codeInvalidType, field: "download_thumbnail"},
+		// clip_start / clip_end.
+		{name: "clip end before start", body: `{` + okURL + `,"clip_start":20,"clip_end":10}`, status: 400, code: codeInvalidField, field: "clip_end", msg: "after clip_start"},
+		{name: "clip end equals start", body: `{` + okURL + `,"clip_start":"00:00:10","clip_end":10}`, status: 400, code: codeInvalidField, field: "clip_end"},
+		{name: "clip end zero", body: `{` + okURL + `,"clip_end":0}`, status: 400, code: codeInvalidField, field: "clip_end"},
+		{name: "clip start negative", body: `{` + okURL + `,"clip_start":-1}`, status: 400, code: codeInvalidField, field: "clip_start"},
+		{name: "clip start huge", body: `{` + okURL + `,"clip_start":1e400}`, status: 400, code: codeInvalidField, field: "clip_start"},
+		{name: "clip start minutes over 59", body: `{` + okURL + `,"clip_start":"00:60:00"}`, status: 400, code: codeInvalidField, field: "clip_start", msg: "HH:MM:SS"},
+		{name: "clip start no hours", body: `{` + okURL + `,"clip_start":"01:30"}`, status: 400, code: codeInvalidField, field: "clip_start"},
+		{name: "clip start numeric string", body: `{` + okURL + `,"clip_start":"90"}`, status: 400, code: codeInvalidField, field: "clip_start"},
+		{name: "clip start long fraction", body: `{` + okURL + `,"clip_start":"00:00:01.5000"}`, status: 400, code: codeInvalidField, field: "clip_start"},
+		{name: "clip start bool", body: `{` + okURL + `,"clip_start":false}`, status: 400, code: codeInvalidType, field: "clip_start"},
+		{name: "clip end array", body: `{` + okURL + `,"clip_end":[10]}`, status: 400, code: codeInvalidType, field: "clip_end"},
+		{name: "clip end over a week", body: `{` + okURL + `,"clip_end":"999:00:00"}`, status: 400, code: codeInvalidField, field: "clip_end"},
+		// max_duration.
+		{name: "max_duration zero", body: `{` + okURL + `,"max_duration":0}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration negative", body: `{` + okURL + `,"max_duration":-5}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration fraction", body: `{` + okURL + `,"max_duration":1.5}`, status: 400, code: codeInvalidField, field: "max_duration", msg: "whole"},
+		{name: "max_duration huge", body: `{` + okURL + `,"max_duration":1e400}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration string", body: `{` + okURL + `,"max_duration":"600"}`, status: 400, code: codeInvalidType, field: "max_duration"},
 		// Size.
 		{name: "oversized body", body: `{"url":"https://example.com/` + long(testMaxBytes) + `"}`, status: 413, code: codeBodyTooLarge},
 		{name: "oversized trailing whitespace", body: `{` + okURL + `}` + strings.Repeat(" ", testMaxBytes), status: 413, code: codeBodyTooLarge},
@@ -198,22 +248,54 @@ func TestCleanFolder(t *testing.T) {
 	}
 }
 
-// TestUnimplementedHostedOptionsAreRejected: options of the hosted service
-// riptide does not implement yet are refused with a 400 naming them, never
-// silently ignored.
-func TestUnimplementedHostedOptionsAreRejected(t *testing.T) {
-	h := newHarness(t, nil)
-	okURL := `"url":"https://example.com/v"`
-	for field, value := range map[string]string{
-		"audio_only": `true`, "max_resolution": `720`, "filename": `"clip"`, "download_thumbnail": `true`,
-		"clip_start": `"00:00:10"`, "clip_end": `"00:00:20"`, "max_duration": `600`,
-	} {
-		rec := h.do(http.MethodPost, "/jobs", `{`+okURL+`,"`+field+`":`+value+`}`, testKey)
-		requireError(t, rec, http.StatusBadRequest, codeUnknownField, field)
+// TestJobOptionsBecomeTheJobInput: every accepted spelling of the hosted
+// service's options, and what the workflow gets from it.
+func TestJobOptionsBecomeTheJobInput(t *testing.T) {
+	g := netguard.New(nil)
+	tests := []struct {
+		body   string
+		format string
+		opts   workflows.JobOptions
+	}{
+		{`"audio_only":true`, "m4a", workflows.JobOptions{}},
+		{`"audio_only":true,"format":"opus"`, "opus", workflows.JobOptions{}},
+		{`"audio_only":false,"format":"mp3"`, "mp3", workflows.JobOptions{}},
+		{`"format":"ogg"`, "ogg", workflows.JobOptions{}},
+		{`"max_resolution":720`, "mp4", workflows.JobOptions{MaxHeight: 720}},
+		{`"max_resolution":"1080p"`, "mp4", workflows.JobOptions{MaxHeight: 1080}},
+		{`"max_resolution":144.0`, "mp4", workflows.JobOptions{MaxHeight: 144}},
+		{`"max_resolution":null`, "mp4", workflows.JobOptions{}},
+		{`"filename":"My Talk"`, "mp4", workflows.JobOptions{Filename: "My Talk.mp4"}},
+		{`"filename":"My Talk.MP4"`, "mp4", workflows.JobOptions{Filename: "My Talk.MP4"}},
+		{`"filename":"talk.mkv","format":"webm"`, "webm", workflows.JobOptions{Filename: "talk.webm"}},
+		{`"filename":"talk.v2","format":"mp3"`, "mp3", workflows.JobOptions{Filename: "talk.v2.mp3"}},
+		{`"filename":"talk.","format":"mkv"`, "mkv", workflows.JobOptions{Filename: "talk.mkv"}},
+		{`"filename":"épisode 1 — ça va"`, "mp4", workflows.JobOptions{Filename: "épisode 1 — ça va.mp4"}},
+		{`"download_thumbnail":true`, "mp4", workflows.JobOptions{Thumbnail: true}},
+		{`"clip_start":10,"clip_end":20.5`, "mp4", workflows.JobOptions{ClipStart: 10, ClipEnd: 20.5}},
+		{`"clip_start":"00:01:02.5","clip_end":"1:02:03"`, "mp4", workflows.JobOptions{ClipStart: 62.5, ClipEnd: 3723}},
+		{`"clip_start":1.23456`, "mp4", workflows.JobOptions{ClipStart: 1.235}},
+		{`"clip_end":"00:00:00.001"`, "mp4", workflows.JobOptions{ClipEnd: 0.001}},
+		{`"clip_start":null,"clip_end":null`, "mp4", workflows.JobOptions{}},
+		{`"max_duration":600`, "mp4", workflows.JobOptions{MaxDuration: 600}},
 	}
-	for _, format := range []string{"m4a", "mp3", "ogg", "opus"} {
-		rec := h.do(http.MethodPost, "/jobs", `{`+okURL+`,"format":"`+format+`"}`, testKey)
-		requireError(t, rec, http.StatusBadRequest, codeInvalidField, "format")
+	for _, tt := range tests {
+		in, e := decodeJobRequest(strings.NewReader(`{"url":"https://example.com/v",`+tt.body+`}`), g)
+		require.Nil(t, e, tt.body)
+		require.Equal(t, tt.format, in.Format, tt.body)
+		require.Equal(t, tt.opts, in.JobOptions, tt.body)
 	}
-	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+}
+
+// TestBatchTakesJobOptions: POST /batches validates the same options.
+func TestBatchTakesJobOptions(t *testing.T) {
+	g := netguard.New(nil)
+	in, e := decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","audio_only":true,`+
+		`"filename":"show","max_duration":3600,"download_thumbnail":true,"clip_end":"00:10:00","max_resolution":"480p"}`), g)
+	require.Nil(t, e)
+	require.Equal(t, "m4a", in.Format)
+	require.Equal(t, workflows.JobOptions{Filename: "show.m4a", MaxDuration: 3600, Thumbnail: true, ClipEnd: 600, MaxHeight: 480}, in.JobOptions)
+	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","clip_start":5,"clip_end":5}`), g)
+	require.NotNil(t, e)
+	require.Equal(t, "clip_end", e.Field)
 }

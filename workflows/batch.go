@@ -76,6 +76,7 @@ type BatchInput struct {
 	EnableProgressWebhook bool   `json:",omitempty"`
 	DownloadSubtitles     bool   `json:",omitempty"`
 	Format                string `json:",omitempty"`
+	JobOptions
 	// WindowSize is how many episodes run at once; PageSize how many
 	// episodes one run starts before it continues as new.
 	WindowSize int `json:",omitempty"`
@@ -233,7 +234,9 @@ func (b *batch) startEpisode(ctx workflow.Context, ep activities.Episode) {
 		JobID: jobID, URL: ep.URL, WebhookURL: b.in.WebhookURL, Folder: b.in.Folder,
 		EnableProgressWebhook: b.in.EnableProgressWebhook, DownloadSubtitles: b.in.DownloadSubtitles,
 		Format: b.in.Format, Title: ep.Title, Description: ep.Description, ReleaseDate: ep.ReleaseDate,
+		JobOptions: b.in.JobOptions,
 	}
+	in.Filename = EpisodeFilename(in.Filename, jobID)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: JobWorkflowID(jobID),
 		// Children outlive the run that started them (continue-as-new)

@@ -297,6 +297,42 @@ func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
 	require.Equal(t, float64(8), hooks[0]["failed_episodes"])
 }
 
+// TestBatchGivesEveryEpisodeTheJobOptions: the options reach each episode,
+// and a filename gets the episode's short job ID so episodes keep apart.
+func TestBatchGivesEveryEpisodeTheJobOptions(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Batch)
+	env.RegisterActivity(&activities.Activities{})
+	f := fakeManifest{n: 3}
+	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
+		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
+	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(&activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil)
+	var got []JobInput
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
+		got = append(got, in)
+		j := &job{in: in, state: JobState{JobID: in.JobID, Status: StatusCompleted}, logger: workflow.GetLogger(ctx)}
+		j.reportToBatch(ctx)
+		return &j.state, nil
+	}, workflow.RegisterOptions{Name: "Job"})
+	in := batchInput()
+	in.Format = "mp3"
+	in.JobOptions = JobOptions{Filename: "show.mp3", Thumbnail: true, MaxDuration: 600, ClipEnd: 30}
+	env.ExecuteWorkflow(Batch, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, got, 3)
+	names := map[string]bool{}
+	for _, ep := range got {
+		require.Equal(t, "mp3", ep.Format)
+		want := in.JobOptions
+		want.Filename = "show-" + ep.JobID[:8] + ".mp3"
+		require.Equal(t, want, ep.JobOptions)
+		names[ep.Filename] = true
+	}
+	require.Len(t, names, 3, "each episode has its own key")
+}
+
 func TestBatchRejectsMissingFields(t *testing.T) {
 	be := newBatchEnv(t, fakeManifest{})
 	be.env.ExecuteWorkflow(Batch, BatchInput{BatchID: testBatchID})

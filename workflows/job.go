@@ -91,6 +91,7 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 		if len(up.SubtitleKeys) > 0 {
 			j.state.SubtitleKey = up.SubtitleKeys[0]
 		}
+		j.state.ThumbnailKey = up.ThumbnailKey
 		j.state.ProgressPercent = webhook.StageCompleted.Percent
 		j.finish(ctx, StatusCompleted, "")
 		j.webhooks.send(webhook.TypeJobCompleted, j.eventID(webhook.TypeJobCompleted), webhook.JobCompleted{
@@ -104,6 +105,7 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 			Description:   nullable(dl.Description),
 			ReleaseDate:   nullable(dl.ReleaseDate),
 			SubtitleKey:   nullable(j.state.SubtitleKey),
+			ThumbnailKey:  nullable(j.state.ThumbnailKey),
 			S3Key:         up.Key,
 			S3URL:         up.URL,
 			FileSizeBytes: up.Bytes,
@@ -218,6 +220,8 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	dlCtx := workflow.WithActivityOptions(sess, j.transferOptions(downloadOptions))
 	err = workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
 		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles,
+		AudioOnly: activities.IsAudioFormat(j.in.Format), MaxHeight: j.in.MaxHeight,
+		MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
 	}).Get(ctx, &dl)
 	if err != nil {
 		return nil, nil, err
@@ -236,6 +240,7 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	err = workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
 		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
 		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description,
+		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
 	}).Get(ctx, &mux)
 	if err != nil {
 		return nil, nil, err
@@ -245,8 +250,8 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	j.step(ctx, StepUploading, webhook.StageUploading)
 	upCtx := workflow.WithActivityOptions(sess, j.transferOptions(uploadOptions))
 	err = workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
-		JobID: j.in.JobID, Path: mux.Path, Key: ObjectKey(j.in.Folder, dl.Title, j.in.JobID, j.in.Format),
-		Subtitles: dl.Subtitles,
+		JobID: j.in.JobID, Path: mux.Path, Key: j.objectKey(dl.Title),
+		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail,
 	}).Get(ctx, &up)
 	if err != nil {
 		return nil, nil, err
@@ -307,6 +312,34 @@ func (j *job) eventID(kind string) string {
 	return "evt_" + j.in.JobID + "_" + kind
 }
 
+// objectKey is where the media goes: the client's filename when it gave
+// one, else the title slug.
+func (j *job) objectKey(title string) string {
+	if j.in.Filename != "" {
+		return path.Join(j.in.Folder, j.in.Filename)
+	}
+	return ObjectKey(j.in.Folder, title, j.in.JobID, j.in.Format)
+}
+
+// EpisodeFilename is the filename of one episode of a batch that asked for
+// a filename: the episode's short job ID goes before the extension, so
+// episodes do not overwrite each other and a retry still lands on the same
+// key.
+func EpisodeFilename(name, jobID string) string {
+	if name == "" {
+		return ""
+	}
+	ext := path.Ext(name)
+	return strings.TrimSuffix(name, ext) + "-" + shortID(jobID) + ext
+}
+
+func shortID(jobID string) string {
+	if len(jobID) > 8 {
+		return jobID[:8]
+	}
+	return jobID
+}
+
 // ObjectKey is the deterministic S3 key of a job's media: a retried upload
 // overwrites the same object instead of adding another.
 func ObjectKey(folder, title, jobID, format string) string {
@@ -314,11 +347,7 @@ func ObjectKey(folder, title, jobID, format string) string {
 	if name == "" {
 		name = "media"
 	}
-	short := jobID
-	if len(short) > 8 {
-		short = short[:8]
-	}
-	return path.Join(folder, name+"-"+short+"."+format)
+	return path.Join(folder, name+"-"+shortID(jobID)+"."+format)
 }
 
 // slug keeps a title readable in a key (letters of any script, digits,

@@ -129,7 +129,7 @@ func TestJobHappyPathSendsProgressInOrderThenCompleted(t *testing.T) {
 		"type": "job_completed", "job_id": testJobID, "status": "completed",
 		"url": "https://media.example/show/ep1", "key": okUpload.Key, "folder": "my-folder",
 		"title": okDownload.Title, "description": okDownload.Description,
-		"release_date": okDownload.ReleaseDate, "subtitle_key": okUpload.SubtitleKeys[0],
+		"release_date": okDownload.ReleaseDate, "subtitle_key": okUpload.SubtitleKeys[0], "thumbnail_key": nil,
 		"s3_key": okUpload.Key, "s3_url": okUpload.URL, "file_size_bytes": float64(1200),
 	}, h.bodies[5])
 	// Every event has its own stable id.
@@ -163,7 +163,7 @@ func TestJobUnknownMetadataIsNullNotMissing(t *testing.T) {
 	env.ExecuteWorkflow(Job, in)
 	require.NoError(t, env.GetWorkflowError())
 	body := h.bodies[0]
-	for _, k := range []string{"folder", "title", "description", "release_date", "subtitle_key"} {
+	for _, k := range []string{"folder", "title", "description", "release_date", "subtitle_key", "thumbnail_key"} {
 		v, ok := body[k]
 		require.True(t, ok, "key %s missing", k)
 		require.Nil(t, v, "key %s", k)
@@ -423,4 +423,40 @@ func TestJobFeedMetadataWinsOverMediaTags(t *testing.T) {
 	require.Equal(t, in.ReleaseDate, body["release_date"])
 	require.Equal(t, okDownload.Description, body["description"], "media tags fill what the feed lacks")
 	require.Equal(t, in.Title, muxed.Title, "the file's own metadata matches the webhook")
+}
+
+// TestJobOptionsReachTheActivities: the job options travel in the activity
+// inputs (no new commands), the filename names the object and the
+// thumbnail's key is reported.
+func TestJobOptionsReachTheActivities(t *testing.T) {
+	env, h := newEnv(t)
+	in := testInput()
+	in.EnableProgressWebhook, in.DownloadSubtitles, in.Format = false, false, "mp3"
+	in.JobOptions = JobOptions{MaxHeight: 720, Filename: "talk.mp3", Thumbnail: true, ClipStart: 1.5, ClipEnd: 9, MaxDuration: 60}
+	dl := &activities.DownloadResult{Files: []string{"/w/src.a.webm"}, Thumbnail: "/w/thumb.webp", Title: "Talk"}
+	mux := &activities.MuxResult{Path: "/w/output.mp3", Bytes: 10, Thumbnail: "/w/thumb.webp"}
+	up := &activities.UploadResult{Key: "my-folder/talk.mp3", URL: "u", Bytes: 10, ThumbnailKey: "my-folder/talk.webp"}
+	env.OnActivity(a.Download, mock.Anything, activities.DownloadInput{
+		JobID: testJobID, URL: in.URL, AudioOnly: true, MaxHeight: 720, MaxDuration: 60, Thumbnail: true,
+	}).Return(dl, nil).Once()
+	env.OnActivity(a.Mux, mock.Anything, activities.MuxInput{
+		JobID: testJobID, Inputs: dl.Files, Format: "mp3", Title: "Talk",
+		ClipStart: 1.5, ClipEnd: 9, Thumbnail: true, ThumbnailPath: "/w/thumb.webp",
+	}).Return(mux, nil).Once()
+	env.OnActivity(a.Upload, mock.Anything, activities.UploadInput{
+		JobID: testJobID, Path: mux.Path, Key: "my-folder/talk.mp3", Thumbnail: "/w/thumb.webp",
+	}).Return(up, nil).Once()
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+	var st JobState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, "my-folder/talk.webp", st.ThumbnailKey)
+	require.Equal(t, "my-folder/talk.webp", h.bodies[0]["thumbnail_key"])
+	env.AssertExpectations(t)
+}
+
+func TestEpisodeFilenameKeepsEpisodesApart(t *testing.T) {
+	require.Equal(t, "show-3f1b0c8e.mp3", EpisodeFilename("show.mp3", testJobID))
+	require.Equal(t, "a.b-3f1b0c8e.mp4", EpisodeFilename("a.b.mp4", testJobID))
+	require.Empty(t, EpisodeFilename("", testJobID))
 }

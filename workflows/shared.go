@@ -91,8 +91,10 @@ type JobInput struct {
 	Folder                string `json:",omitempty"`
 	EnableProgressWebhook bool   `json:",omitempty"`
 	DownloadSubtitles     bool   `json:",omitempty"`
-	// Format is the output container; empty means DefaultFormat.
+	// Format is the output container (video or audio); empty means
+	// DefaultFormat.
 	Format string `json:",omitempty"`
+	JobOptions
 	// Title, Description and ReleaseDate (RFC 3339) come from a batch's
 	// feed or playlist; they fill in what the media itself does not say.
 	Title       string `json:",omitempty"`
@@ -100,6 +102,25 @@ type JobInput struct {
 	ReleaseDate string `json:",omitempty"`
 	// RetryOf is the job this one re-runs (POST /jobs/{id}/retry).
 	RetryOf string `json:",omitempty"`
+}
+
+// JobOptions are a job's optional settings beyond the format; a batch gives
+// them to every episode. The zero value asks for nothing, so inputs of jobs
+// started before they existed decode unchanged.
+type JobOptions struct {
+	// MaxHeight caps the video height (pixels) when picking among a
+	// source's renditions; 0: no cap.
+	MaxHeight int `json:",omitempty"`
+	// Filename replaces the title slug in the object key. The API has
+	// already given it the format's extension.
+	Filename string `json:",omitempty"`
+	// Thumbnail uploads a picture of the media beside it.
+	Thumbnail bool `json:",omitempty"`
+	// ClipStart and ClipEnd (seconds) cut the media; ClipEnd 0 is its end.
+	ClipStart float64 `json:",omitempty"`
+	ClipEnd   float64 `json:",omitempty"`
+	// MaxDuration (seconds) refuses longer media; 0: no limit.
+	MaxDuration int `json:",omitempty"`
 }
 
 // JobState is a job as clients see it. The workflow keeps it in its memo and
@@ -113,6 +134,7 @@ type JobState struct {
 	Folder          string    `json:"folder,omitempty"`
 	Key             string    `json:"key,omitempty"`
 	SubtitleKey     string    `json:"subtitle_key,omitempty"`
+	ThumbnailKey    string    `json:"thumbnail_key,omitempty"`
 	FileSizeBytes   int64     `json:"file_size_bytes,omitempty"`
 	Title           string    `json:"title,omitempty"`
 	Description     string    `json:"description,omitempty"`

@@ -230,21 +230,25 @@ func recordHistories(t *testing.T, tc client.Client, dir, batchID, jobID string)
 	slices.SortFunc(execs, func(a, b *workflowpb.WorkflowExecutionInfo) int {
 		return a.GetStartTime().AsTime().Compare(b.GetStartTime().AsTime())
 	})
-	write := func(name, id, runID string) {
-		var h historypb.History
-		it := tc.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			require.NoError(t, err)
-			h.Events = append(h.Events, ev)
-		}
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
-	}
+	write := func(name, id, runID string) { writeHistory(t, tc, filepath.Join(dir, name), id, runID) }
 	write("batch_first_run_v1.json", wid, execs[0].GetExecution().GetRunId())
 	write("batch_last_run_v1.json", wid, execs[len(execs)-1].GetExecution().GetRunId())
 	write("job_batch_episode_v1.json", workflows.JobWorkflowID(jobID), "")
+}
+
+// writeHistory writes one run's history (runID "" for the latest) to file.
+func writeHistory(t *testing.T, tc client.Client, file, id, runID string) {
+	t.Helper()
+	var h historypb.History
+	it := tc.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, b, 0o644))
 }
 
 // waitTerminals waits until n distinct episodes have a terminal webhook.

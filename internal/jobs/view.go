@@ -52,6 +52,7 @@ type View struct {
 	Description     *string `json:"description"`
 	ReleaseDate     *string `json:"release_date"`
 	SubtitleKey     *string `json:"subtitle_key"`
+	ThumbnailKey    *string `json:"thumbnail_key"`
 	Folder          *string `json:"folder"`
 	Error           *string `json:"error"`
 	// RetryOf is the job this one re-runs (POST /jobs/{id}/retry), or null.
@@ -167,6 +168,7 @@ func viewOfInfo(jobID string, info *workflowpb.WorkflowExecutionInfo, pending []
 		Description:     nullable(state.Description),
 		ReleaseDate:     nullable(state.ReleaseDate),
 		SubtitleKey:     nullable(state.SubtitleKey),
+		ThumbnailKey:    nullable(state.ThumbnailKey),
 		Folder:          nullable(state.Folder),
 		Error:           nullable(state.Error),
 		RetryOf:         nullable(state.RetryOf),

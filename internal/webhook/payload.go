@@ -44,6 +44,7 @@ type JobCompleted struct {
 	Description   *string `json:"description"`
 	ReleaseDate   *string `json:"release_date"`
 	SubtitleKey   *string `json:"subtitle_key"`
+	ThumbnailKey  *string `json:"thumbnail_key"`
 	S3Key         string  `json:"s3_key"`
 	S3URL         string  `json:"s3_url"`
 	FileSizeBytes int64   `json:"file_size_bytes"`

@@ -1,0 +1,240 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// Limits and choices of the job options.
+const (
+	maxFilenameChars = 255
+	// maxKeyBytes is S3's key limit; a batch episode's key is 9 bytes
+	// longer than its filename ("-" and the short job ID).
+	maxKeyBytes = 1024 - 9
+	// maxSeconds bounds clip times and max_duration: a week, far beyond
+	// any media, and far from overflowing a time.Duration.
+	maxSeconds = 7 * 24 * 3600
+	// defaultAudioFormat is what audio_only writes when no format is named.
+	defaultAudioFormat = "m4a"
+)
+
+// resolutions are the heights max_resolution accepts.
+var resolutions = []int{2160, 1440, 1080, 720, 480, 360, 240, 144}
+
+// filenameMediaExts are extensions a filename may carry that contradict the
+// format: they are replaced by the format's own. Any other extension is
+// part of the name, and the format's extension is added after it.
+var filenameMediaExts = []string{
+	"mp4", "mkv", "webm", "mov", "m4a", "mp3", "ogg", "opus",
+	"m4v", "avi", "wmv", "flv", "ts", "wav", "flac", "aac", "oga", "weba",
+}
+
+// jobOptions are the options a request adds to the job's format.
+type jobOptions struct {
+	AudioOnly         bool
+	MaxResolution     json.RawMessage
+	Filename          string
+	DownloadThumbnail bool
+	ClipStart         json.RawMessage
+	ClipEnd           json.RawMessage
+	MaxDuration       json.RawMessage
+}
+
+// resolveFormat settles the output format from format and audio_only.
+func resolveFormat(format string, audioOnly bool) (string, *apiError) {
+	if format == "" {
+		format = workflows.DefaultFormat
+		if audioOnly {
+			format = defaultAudioFormat
+		}
+	}
+	if _, ok := activities.Formats[format]; !ok {
+		return "", fieldError(codeInvalidField, "format", "format must be one of %s", strings.Join(formats, ", "))
+	}
+	if audioOnly && !activities.IsAudioFormat(format) {
+		return "", fieldError(codeInvalidField, "audio_only",
+			"audio_only conflicts with format %q, a video container: use an audio format (m4a, mp3, ogg, opus) or leave format out", format)
+	}
+	return format, nil
+}
+
+// validate turns the options into the workflow's, given the settled format
+// and folder.
+func (o *jobOptions) validate(format, folder string) (workflows.JobOptions, *apiError) {
+	var out workflows.JobOptions
+	var e *apiError
+	if out.MaxHeight, e = parseResolution(o.MaxResolution); e != nil {
+		return out, e
+	}
+	if out.Filename, e = cleanFilename(o.Filename, format, folder); e != nil {
+		return out, e
+	}
+	out.Thumbnail = o.DownloadThumbnail
+	if out.ClipStart, e = parseClipTime("clip_start", o.ClipStart); e != nil {
+		return out, e
+	}
+	if out.ClipEnd, e = parseClipTime("clip_end", o.ClipEnd); e != nil {
+		return out, e
+	}
+	if isSet(o.ClipEnd) && out.ClipEnd <= out.ClipStart {
+		return out, fieldError(codeInvalidField, "clip_end", "clip_end must be after clip_start")
+	}
+	if out.MaxDuration, e = parseMaxDuration(o.MaxDuration); e != nil {
+		return out, e
+	}
+	return out, nil
+}
+
+// isSet tells whether a raw field was given a value other than null.
+func isSet(raw json.RawMessage) bool {
+	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
+}
+
+// jsonValue decodes a raw field as a number or a string; isNum tells which.
+func jsonValue(raw json.RawMessage) (num float64, str string, isNum, ok bool) {
+	if raw[0] == '"' {
+		err := json.Unmarshal(raw, &str)
+		return 0, str, false, err == nil
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil {
+		return 0, "", false, false
+	}
+	// Out of float64's range is +/-Inf, which every range check refuses.
+	f, _ := n.Float64()
+	return f, "", true, true
+}
+
+// parseResolution reads max_resolution: one of resolutions, as a number
+// (720) or a string with a p (“720p”).
+func parseResolution(raw json.RawMessage) (int, *apiError) {
+	if !isSet(raw) {
+		return 0, nil
+	}
+	bad := fieldError(codeInvalidField, "max_resolution",
+		`max_resolution must be one of %s, as a number or a string like "1080p"`, joinInts(resolutions))
+	num, str, isNum, ok := jsonValue(raw)
+	switch {
+	case !ok:
+		return 0, fieldError(codeInvalidType, "max_resolution", `max_resolution must be a number or a string like "1080p"`)
+	case !isNum:
+		digits, found := strings.CutSuffix(str, "p")
+		n, err := strconv.Atoi(digits)
+		if !found || err != nil || strconv.Itoa(n) != digits || !slices.Contains(resolutions, n) {
+			return 0, bad
+		}
+		return n, nil
+	case num != math.Trunc(num) || !slices.Contains(resolutions, int(num)):
+		return 0, bad
+	}
+	return int(num), nil
+}
+
+// clockTime is HH:MM:SS with an optional fraction of up to 3 digits.
+var clockTime = regexp.MustCompile(`^([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])(\.[0-9]{1,3})?$`)
+
+// parseClipTime reads a clip time: seconds as a number (fractions to the
+// millisecond) or an "HH:MM:SS(.mmm)" string.
+func parseClipTime(field string, raw json.RawMessage) (float64, *apiError) {
+	if !isSet(raw) {
+		return 0, nil
+	}
+	num, str, isNum, ok := jsonValue(raw)
+	if !ok {
+		return 0, fieldError(codeInvalidType, field, `%s must be a number of seconds or a string "HH:MM:SS(.mmm)"`, field)
+	}
+	if !isNum {
+		m := clockTime.FindStringSubmatch(str)
+		if m == nil {
+			return 0, fieldError(codeInvalidField, field, `%s must be a number of seconds or a string "HH:MM:SS(.mmm)"`, field)
+		}
+		h, _ := strconv.Atoi(m[1])
+		mi, _ := strconv.Atoi(m[2])
+		s, _ := strconv.ParseFloat(m[3]+m[4], 64)
+		num = float64(h*3600+mi*60) + s
+	}
+	if !(num >= 0 && num <= maxSeconds) {
+		return 0, fieldError(codeInvalidField, field, "%s must be between 0 and %d seconds", field, maxSeconds)
+	}
+	return math.Round(num*1000) / 1000, nil
+}
+
+// parseMaxDuration reads max_duration: a whole, positive number of seconds.
+func parseMaxDuration(raw json.RawMessage) (int, *apiError) {
+	if !isSet(raw) {
+		return 0, nil
+	}
+	num, _, isNum, ok := jsonValue(raw)
+	if !ok || !isNum {
+		return 0, fieldError(codeInvalidType, "max_duration", "max_duration must be a number of seconds")
+	}
+	if num != math.Trunc(num) || num < 1 || num > maxSeconds {
+		return 0, fieldError(codeInvalidField, "max_duration", "max_duration must be a whole number of seconds from 1 to %d", maxSeconds)
+	}
+	return int(num), nil
+}
+
+// cleanFilename validates a filename for the object key and gives it the
+// format's extension: appended when it has none (or one that is no media
+// extension), replacing a media extension that names another format.
+func cleanFilename(s, format, folder string) (string, *apiError) {
+	if s == "" {
+		return "", nil
+	}
+	bad := func(msg string, args ...any) (string, *apiError) {
+		return "", fieldError(codeInvalidField, "filename", msg, args...)
+	}
+	switch {
+	case utf8.RuneCountInString(s) > maxFilenameChars:
+		return bad("filename must be at most %d characters", maxFilenameChars)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return bad("filename must not contain control characters")
+	case strings.ContainsFunc(s, invisible):
+		return bad("filename must not contain invisible formatting characters")
+	case strings.ContainsAny(s, `/\`):
+		return bad("filename must not contain / or \\")
+	case strings.Contains(s, ".."):
+		return bad("filename must not contain '..'")
+	case strings.HasPrefix(s, "."):
+		return bad("filename must not start with a dot")
+	}
+	stem, ext := s, "."+format
+	if e := path.Ext(s); slices.Contains(filenameMediaExts, strings.ToLower(strings.TrimPrefix(e, "."))) {
+		stem = strings.TrimSuffix(s, e)
+		if strings.EqualFold(e, ext) {
+			ext = e // the client's spelling of the right extension
+		}
+	}
+	stem = strings.TrimRight(stem, ".")
+	if strings.TrimSpace(stem) == "" {
+		return bad("filename must have a name before its extension")
+	}
+	return checkKeyLength(stem+ext, folder)
+}
+
+func checkKeyLength(name, folder string) (string, *apiError) {
+	if len(path.Join(folder, name)) > maxKeyBytes {
+		return "", fieldError(codeInvalidField, "filename",
+			"filename and folder together must be at most %d bytes in UTF-8 (S3 keys hold 1024, batch episodes add 9)", maxKeyBytes)
+	}
+	return name, nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
