@@ -54,6 +54,12 @@ type Activities struct {
 	DiskFree     func(dir string) (int64, error)
 	// Manifests stores batch episode lists (ResolveBatch, BatchEpisodes).
 	Manifests ManifestStore
+	// Spotify lists Spotify shows and looks up episodes; nil when no
+	// credentials are configured, which makes Spotify URLs fail clearly.
+	Spotify *SpotifyClient
+	// Workflows describes episode workflows for batch reconciliation
+	// (client.Client satisfies it); set by the worker.
+	Workflows WorkflowDescriber
 
 	cacheOnce sync.Once
 	cache     *manifestCache

@@ -63,7 +63,7 @@ type ResolveBatchInput struct {
 type ResolveBatchResult struct {
 	ManifestKey string
 	Total       int
-	// Source is "feed" or "ytdlp".
+	// Source is "feed", "spotify" or "ytdlp".
 	Source string
 }
 
@@ -141,6 +141,12 @@ func (a *Activities) loadManifest(ctx context.Context, key string) (*Manifest, e
 // resolve picks the lister: a feed when the URL or the answer's content
 // type says so, yt-dlp for everything else (playlists, channels).
 func (a *Activities) resolve(ctx context.Context, showURL string) (*Manifest, error) {
+	if id, ok := SpotifyShowID(showURL); ok {
+		return a.spotifyManifest(ctx, showURL, id)
+	}
+	if IsSpotifyURL(showURL) {
+		return nil, permanent(ErrTypeUnsupported, "%s is not a Spotify show URL (https://open.spotify.com/show/<id>)", showURL)
+	}
 	if !IsPlaylistHost(showURL) {
 		feed, err := a.fetchFeed(ctx, showURL)
 		if err != nil {

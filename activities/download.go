@@ -47,6 +47,10 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadR
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, permanent(ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
 	}
+	if id, ok := SpotifyEpisodeID(in.URL); ok {
+		// Never downloadable: the outcome is the skip (or lookup) error.
+		return nil, a.spotifyEpisodeOutcome(ctx, id)
+	}
 	// jobDir keeps only the base name; these would make it the work
 	// directory itself or its parent, which Cleanup then deletes.
 	switch filepath.Base(in.JobID) {

@@ -52,6 +52,10 @@ func (s *server) createBatch(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	if e := s.checkSpotify(in.URL, "show_url"); e != nil {
+		abort(c, e)
+		return
+	}
 	s.startBatch(c, in, "show_url")
 }
 
@@ -66,7 +70,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 	bin := workflows.BatchInput{
 		BatchID: id.String(), ShowURL: in.URL, WebhookURL: in.WebhookURL, Folder: in.Folder,
 		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
-		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize,
+		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize, ReconcileEvery: s.BatchReconcileEvery,
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
@@ -250,6 +254,16 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, *apiError) {
 	return n, nil
 }
 
+// checkSpotify refuses Spotify URLs when no Spotify credentials are
+// configured: the worker could only fail them.
+func (s *server) checkSpotify(raw, field string) *apiError {
+	if s.SpotifyConfigured || !activities.IsSpotifyURL(raw) {
+		return nil
+	}
+	return fieldError(codeInvalidField, field,
+		"%s is a Spotify URL, and this server has no Spotify Web API credentials (RIPTIDE_SPOTIFY_CLIENT_ID, RIPTIDE_SPOTIFY_CLIENT_SECRET)", field)
+}
+
 // mediaExts are extensions that name a media file, never a show.
 var mediaExts = map[string]bool{
 	".mp3": true, ".m4a": true, ".mp4": true, ".m4v": true, ".mkv": true, ".webm": true, ".mov": true,
@@ -260,6 +274,9 @@ var mediaExts = map[string]bool{
 // the URL first, then, for URLs that name no media file, by the content
 // type of a short HEAD request when feed probing is on.
 func (s *server) isShowURL(ctx context.Context, raw string) bool {
+	if _, spotify := activities.SpotifyShowID(raw); spotify {
+		return true
+	}
 	if activities.IsPlaylistHost(raw) || activities.LooksLikeFeedURL(raw) {
 		return true
 	}

@@ -252,3 +252,38 @@ func TestCancelBatch(t *testing.T) {
 		Return(batchDescribe(t, testBatchID, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, workflows.BatchState{BatchID: testBatchID, Status: "completed", Resolved: true, Total: 5}), nil).Once()
 	requireError(t, h.do(http.MethodDelete, "/batches/"+testBatchID, "", testKey), http.StatusConflict, codeConflict, "")
 }
+
+func TestSpotifyShowURLStartsBatch(t *testing.T) {
+	h := newBatchHarness(t)
+	h.router = NewRouter(Deps{Temporal: h.tc, TaskQueue: testQueue, Keys: []string{testKey},
+		BatchListWait: 300 * time.Millisecond, BatchReconcileEvery: 7 * time.Second, SpotifyConfigured: true})
+	show := "https://open.spotify.com/intl-de/show/4rOoJ6Egrf8K2IrywzwOMk?si=abc"
+	in := expectBatchStart(t, h, show, func(id string) *workflowservice.DescribeWorkflowExecutionResponse {
+		return batchDescribe(t, id, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, workflows.BatchState{BatchID: id, Status: workflows.BatchResolving})
+	})
+	rec := h.do(http.MethodPost, "/jobs", `{"url":"`+show+`"}`, testKey)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	require.Equal(t, in.BatchID, decodeBody(t, rec)["batch_id"])
+	require.Equal(t, 7*time.Second, in.ReconcileEvery)
+}
+
+// TestSpotifyURLsNeedCredentials: without Spotify credentials a Spotify URL
+// is refused up front, naming the field, and nothing starts.
+func TestSpotifyURLsNeedCredentials(t *testing.T) {
+	h := newBatchHarness(t)
+	for _, c := range []struct{ path, body, field string }{
+		{"/jobs", `{"url":"https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk"}`, "url"},
+		{"/jobs", `{"url":"https://open.spotify.com/episode/329nSfeZ5vRoJooKsZh9kH"}`, "url"},
+		{"/batches", `{"show_url":"https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk"}`, "show_url"},
+	} {
+		rec := h.do(http.MethodPost, c.path, c.body, testKey)
+		require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+		m := decodeBody(t, rec)
+		require.Equal(t, c.field, m["field"])
+		require.Contains(t, m["message"], "RIPTIDE_SPOTIFY_CLIENT_ID")
+	}
+	rec := h.do(http.MethodPost, "/jobs/bulk", `{"jobs":[{"url":"https://open.spotify.com/episode/329nSfeZ5vRoJooKsZh9kH"}]}`, testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Body.String(), `"field":"url"`)
+	h.tc.AssertNotCalled(t, "ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
+}

@@ -77,6 +77,9 @@ func (s *server) createJobsBulk(c *gin.Context) {
 func (s *server) startBulkItem(ctx context.Context, i int, item json.RawMessage) bulkResult {
 	fail := func(e *apiError) bulkResult { return bulkResult{Index: i, Error: e, Status: e.Status} }
 	in, e := decodeJobRequest(bytes.NewReader(item), s.Guard)
+	if e == nil {
+		e = s.checkSpotify(in.URL, "url")
+	}
 	if e != nil {
 		return fail(e)
 	}

@@ -26,6 +26,10 @@ func (s *server) createJob(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	if e := s.checkSpotify(in.URL, "url"); e != nil {
+		abort(c, e)
+		return
+	}
 	if s.isShowURL(c.Request.Context(), in.URL) {
 		s.startBatch(c, in, "url")
 		return

@@ -44,6 +44,12 @@ type Deps struct {
 	BatchWindow   int
 	BatchPageSize int
 	BatchListWait time.Duration
+	// BatchReconcileEvery is how often a batch checks for episodes that
+	// closed without reporting (0: the workflow's default).
+	BatchReconcileEvery time.Duration
+	// SpotifyConfigured tells whether the workers have Spotify Web API
+	// credentials; without them Spotify URLs get a 400.
+	SpotifyConfigured bool
 	// FeedProbe, when set, sends a HEAD request for a POST /jobs URL that
 	// names no media file, to recognise feeds by content type.
 	FeedProbe *http.Client

@@ -3,6 +3,7 @@ package workflows
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,7 +49,14 @@ const (
 	// episodeFetchSize is how many episodes one BatchEpisodes call returns:
 	// small enough that a page is a few tens of KiB of history.
 	episodeFetchSize = 100
+	// DefaultReconcileEvery is how often a batch looks for episodes that
+	// closed without reporting.
+	DefaultReconcileEvery = 5 * time.Minute
 )
+
+// reconcileChange versions the periodic check for episodes that closed
+// without reporting (workflow.GetVersion).
+const reconcileChange = "reconcile-closed-episodes"
 
 // BatchWorkflowID is the workflow ID of the batch with the given ID.
 func BatchWorkflowID(batchID string) string { return batchWorkflowIDPrefix + batchID }
@@ -81,6 +89,9 @@ type BatchInput struct {
 	// episodes one run starts before it continues as new.
 	WindowSize int `json:",omitempty"`
 	PageSize   int `json:",omitempty"`
+	// ReconcileEvery is how often the batch asks Temporal whether episodes
+	// it counts as running have closed without reporting.
+	ReconcileEvery time.Duration `json:",omitempty"`
 
 	ManifestKey string   `json:",omitempty"`
 	Total       int      `json:",omitempty"`
@@ -147,6 +158,13 @@ func Batch(ctx workflow.Context, in BatchInput) (*BatchState, error) {
 		return nil, err
 	}
 	workflow.Go(ctx, b.pumpSignals)
+	// Runs that started before reconciliation existed replay without it.
+	if workflow.GetVersion(ctx, reconcileChange, workflow.DefaultVersion, 1) == 1 {
+		if b.in.ReconcileEvery <= 0 {
+			b.in.ReconcileEvery = DefaultReconcileEvery
+		}
+		workflow.Go(ctx, b.reconcile)
+	}
 	return b.run(ctx)
 }
 
@@ -285,6 +303,48 @@ func (b *batch) pumpSignals(ctx workflow.Context) {
 			b.requestCancel()
 		})
 		sel.Select(ctx)
+	}
+}
+
+// reconcile counts as failed the episodes that closed without reporting
+// their end: an episode workflow terminated by hand (or timed out) never
+// signals, and the batch would wait for it forever. Every ReconcileEvery,
+// while episodes run, it asks Temporal which of them have closed. A child
+// signals before it closes, so by the time the answer arrives any report of
+// a closed child is already in the signal channel: drained first, it is
+// counted as reported, and done ignores the second count.
+func (b *batch) reconcile(ctx workflow.Context) {
+	actx := workflow.WithActivityOptions(ctx, reconcileOptions)
+	for {
+		_ = workflow.Await(ctx, func() bool { return len(b.running) > 0 })
+		if err := workflow.Sleep(ctx, b.in.ReconcileEvery); err != nil {
+			return
+		}
+		ids := make([]string, 0, len(b.running))
+		for _, id := range b.running {
+			ids = append(ids, JobWorkflowID(id))
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		var closed []activities.ClosedWorkflow
+		if err := workflow.ExecuteActivity(actx, a.ClosedWorkflows, ids).Get(ctx, &closed); err != nil {
+			b.logger.Warn("Checking running episodes failed", "error", err)
+			continue
+		}
+		if len(closed) == 0 {
+			continue
+		}
+		b.drainSignals()
+		for _, c := range closed {
+			jobID := strings.TrimPrefix(c.WorkflowID, jobWorkflowIDPrefix)
+			if !slices.Contains(b.running, jobID) {
+				continue
+			}
+			b.logger.Warn("Episode closed without reporting; counting it failed", "job_id", jobID, "workflow_status", c.Status)
+			b.done(EpisodeDone{JobID: jobID, Status: StatusFailed})
+		}
+		b.saveState(ctx)
 	}
 }
 

@@ -104,6 +104,7 @@ func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
 		return &activities.UploadResult{Key: in.Key, URL: "https://s3.local/" + in.Key, Bytes: 10}, nil
 	}).Maybe()
 	env.OnActivity(a.Cleanup, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	return be
 }
 
@@ -264,6 +265,7 @@ func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
 		hooks = append(hooks, body)
 		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 	})
+	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	// A slow episode that reports like the real Job when cancelled.
 	started, cancelled := 0, 0
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
@@ -351,4 +353,105 @@ func TestEpisodeJobIDIsStableAndDistinct(t *testing.T) {
 		require.Equal(t, id, EpisodeJobID(testBatchID, i))
 	}
 	require.NotEqual(t, EpisodeJobID(testBatchID, 0), EpisodeJobID("7d0e4a52-9a3c-4c1e-8f57-2b6a1d3c9e11", 0))
+}
+
+// TestBatchCountsEpisodeClosedWithoutReport: an episode workflow that ends
+// without signalling (terminated by hand) is found by reconciliation and
+// counted failed, so batch_completed still goes out, once, with the right
+// counts; episodes that did report are not counted twice although
+// reconciliation sees them closed too.
+func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Batch)
+	env.RegisterActivity(&activities.Activities{})
+	f := fakeManifest{n: 6}
+	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
+		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
+	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	var hooks []map[string]any
+	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(in.Body, &body))
+		hooks = append(hooks, body)
+		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+	})
+	silent := EpisodeJobID(testBatchID, 2)
+	closed := map[string]string{}
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
+		if err := workflow.Sleep(ctx, 10*time.Minute); err != nil {
+			return nil, err
+		}
+		if in.JobID == silent {
+			// Terminated: it never reaches reportToBatch.
+			closed[JobWorkflowID(in.JobID)] = "Terminated"
+			return nil, nil
+		}
+		j := &job{in: in, state: JobState{JobID: in.JobID, Status: StatusCompleted}, logger: workflow.GetLogger(ctx)}
+		j.reportToBatch(ctx)
+		closed[JobWorkflowID(in.JobID)] = "Completed"
+		return &j.state, nil
+	}, workflow.RegisterOptions{Name: "Job"})
+	checks := 0
+	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(func(_ context.Context, ids []string) ([]activities.ClosedWorkflow, error) {
+		checks++
+		var out []activities.ClosedWorkflow
+		for _, id := range ids {
+			if st, ok := closed[id]; ok {
+				out = append(out, activities.ClosedWorkflow{WorkflowID: id, Status: st})
+			}
+		}
+		return out, nil
+	})
+	in := batchInput()
+	in.WindowSize = 3
+	in.ReconcileEvery = 3 * time.Minute
+	env.ExecuteWorkflow(Batch, in)
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var st BatchState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, BatchFinished, st.Status)
+	require.Equal(t, 5, st.Completed)
+	require.Equal(t, 1, st.Failed)
+	require.Zero(t, st.Running)
+	require.Positive(t, checks)
+	require.Len(t, hooks, 1)
+	require.Equal(t, "batch_completed", hooks[0]["type"])
+	require.Equal(t, float64(5), hooks[0]["completed_episodes"])
+	require.Equal(t, float64(1), hooks[0]["failed_episodes"])
+}
+
+// TestBatchWithoutReconciliationWaitsForSilentEpisode shows what the
+// reconciliation fixes: with the check failing, a silent episode keeps the
+// batch running.
+func TestBatchWithoutReconciliationWaitsForSilentEpisode(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Batch)
+	env.RegisterActivity(&activities.Activities{})
+	f := fakeManifest{n: 2}
+	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
+		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
+	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewApplicationError("Temporal unreachable", activities.ErrTypeTechnical))
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
+		return nil, nil // ends without reporting
+	}, workflow.RegisterOptions{Name: "Job"})
+	env.SetTestTimeout(10 * time.Second)
+	env.RegisterDelayedCallback(func() {
+		var st BatchState
+		v, err := env.QueryWorkflow(BatchStateQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&st))
+		require.Equal(t, BatchRunning, st.Status)
+		require.Equal(t, 2, st.Running)
+		env.CancelWorkflow()
+	}, 10*time.Minute)
+	in := batchInput()
+	in.WebhookURL = ""
+	env.ExecuteWorkflow(Batch, in)
+	require.True(t, env.IsWorkflowCompleted())
 }

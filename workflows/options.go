@@ -113,4 +113,9 @@ var (
 			NonRetryableErrorTypes: activities.PermanentErrorTypes,
 		},
 	}
+	// reconcileOptions: one try per tick; the next tick tries again.
+	reconcileOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
 )

@@ -18,8 +18,10 @@ import (
 //
 // The batch histories (batch_*_run, job_batch_episode) are recorded by the
 // restart test: RIPTIDE_RECORD_HISTORIES=workflows/testdata (an absolute
-// path) go test -run TestBatchSurvives ./internal/e2e; job_cancelled_downloading
-// and job_retry_completed likewise by -run 'TestCancelRunningDownload|TestRetryFailed'.
+// path) go test -run TestBatchSurvives ./internal/e2e; batch_reconciled_episode
+// (an episode terminated by hand, found by reconciliation) likewise by
+// -run TestBatchCountsTerminatedEpisodeFailed, and job_cancelled_downloading
+// and job_retry_completed by -run 'TestCancelRunningDownload|TestRetryFailed'.
 func TestReplayCommittedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)

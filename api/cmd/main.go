@@ -84,6 +84,7 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 			RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,
 			Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
 			BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
+			BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
 			FeedProbe: feedProbe(cfg.Batch.FeedProbe, guard),
 		})),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -29,6 +29,9 @@ import (
 // WebhookTimeout is the per-attempt delivery limit of the hosted service.
 const WebhookTimeout = 30 * time.Second
 
+// SpotifyTimeout bounds one Spotify Web API request.
+const SpotifyTimeout = 30 * time.Second
+
 // Store is what the activities need of S3: media uploads and batch
 // manifests. *storage.Store satisfies it.
 type Store interface {
@@ -53,8 +56,20 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the yt-dlp proxy: %w", err)
 	}
+	var spotify *activities.SpotifyClient
+	if cfg.Spotify.Configured() {
+		// Through the guard too: the host is the operator's setting, but
+		// one guarded path for every outbound connection is simpler to
+		// trust (tests allow the loopback fake explicitly).
+		spotify = &activities.SpotifyClient{
+			ClientID: cfg.Spotify.ClientID, ClientSecret: cfg.Spotify.ClientSecret,
+			APIURL: cfg.Spotify.APIURL, AccountsURL: cfg.Spotify.AccountsURL, Market: cfg.Spotify.Market,
+			HTTP: &http.Client{Transport: guard.Transport(), Timeout: SpotifyTimeout},
+		}
+	}
 	return &activities.Activities{
 		Store:      store,
+		Spotify:    spotify,
 		Manifests:  store,
 		HTTP:       &http.Client{Transport: guard.Transport()},
 		Webhook:    &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout},
@@ -84,6 +99,10 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		slog.Warn("Search attributes not checked", "error", err)
 	} else if err != nil {
 		return nil, err
+	}
+	if acts.Workflows == nil {
+		// Batches describe their episodes' workflows through it.
+		acts.Workflows = c
 	}
 	if err := resetDir(acts.WorkDir); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)

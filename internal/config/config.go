@@ -28,6 +28,7 @@ type Config struct {
 	// know (RIPTIDE_YTDLP_PATH, not RIPTIDE_MEDIA_YTDLP_PATH).
 	Media
 	Batch   Batch
+	Spotify Spotify
 	Log     Log
 	Webhook Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
@@ -125,7 +126,27 @@ type Batch struct {
 	// FeedProbe lets POST /jobs send a HEAD request for URLs that name no
 	// media file, to recognise feeds by their content type.
 	FeedProbe bool `split_words:"true" default:"true"`
+	// ReconcileEvery is how often a batch asks Temporal whether episodes it
+	// still counts as running have closed without reporting (terminated
+	// by hand, timed out), to count them failed.
+	ReconcileEvery time.Duration `split_words:"true" default:"5m"`
 }
+
+// Spotify holds the Spotify Web API client credentials that list Spotify
+// shows; without them Spotify URLs are refused. The base URLs are
+// settings so tests can point them at a fake.
+type Spotify struct {
+	ClientID     string `envconfig:"CLIENT_ID"`
+	ClientSecret string `envconfig:"CLIENT_SECRET"`
+	APIURL       string `envconfig:"API_URL" default:"https://api.spotify.com"`
+	AccountsURL  string `envconfig:"ACCOUNTS_URL" default:"https://accounts.spotify.com"`
+	// Market is the country whose catalogue is listed (ISO 3166-1 alpha-2):
+	// with client credentials Spotify knows no user country.
+	Market string `default:"US"`
+}
+
+// Configured reports whether both credentials are set.
+func (s Spotify) Configured() bool { return s.ClientID != "" && s.ClientSecret != "" }
 
 // Media locates the external programs.
 type Media struct {
@@ -183,6 +204,9 @@ func Load() (*Config, error) {
 	}
 	if c.Batch.Window < 1 || c.Batch.PageSize < 1 {
 		return nil, fmt.Errorf("config: %s_BATCH_WINDOW and %s_BATCH_PAGE_SIZE must be at least 1", Prefix, Prefix)
+	}
+	if c.Batch.ReconcileEvery < time.Second {
+		return nil, fmt.Errorf("config: %s_BATCH_RECONCILE_EVERY must be at least 1s", Prefix)
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)

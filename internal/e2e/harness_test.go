@@ -52,6 +52,8 @@ var stack struct {
 	skipWhy  string
 	// metricsURL serves the worker's and the API's Prometheus metrics.
 	metricsURL string
+	// spotify fakes the Spotify Web API the worker is configured with.
+	spotify *fakeSpotify
 }
 
 func TestMain(m *testing.M) {
@@ -125,6 +127,12 @@ func runMain(m *testing.M) (int, error) {
 		// Two secrets, as while a receiver rotates: both sign every delivery.
 		Webhook: config.Webhook{Secrets: testWebhookSecrets},
 	}
+	stack.spotify = &fakeSpotify{}
+	spotifySrv := serve(stack.spotify)
+	defer spotifySrv.Close()
+	stack.spotify.base = spotifySrv.URL
+	cfg.Spotify = config.Spotify{ClientID: "e2e-client", ClientSecret: "e2e-secret", Market: "US",
+		APIURL: spotifySrv.URL, AccountsURL: spotifySrv.URL}
 	stack.cfg = cfg
 	guard, err := cfg.Guard()
 	if err != nil {
