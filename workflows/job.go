@@ -218,11 +218,11 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 
 	j.step(ctx, StepDownloading, webhook.StageDownloading)
 	dlCtx := workflow.WithActivityOptions(sess, j.transferOptions(downloadOptions))
-	err = workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
+	err = j.result(ctx, sess, workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
 		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles,
 		AudioOnly: activities.IsAudioFormat(j.in.Format), MaxHeight: j.in.MaxHeight,
 		MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
-	}).Get(ctx, &dl)
+	}), &dl)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,11 +237,11 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	j.step(ctx, StepMuxing, webhook.StageMuxing)
 	var mux activities.MuxResult
 	muxCtx := workflow.WithActivityOptions(sess, j.transferOptions(muxOptions))
-	err = workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
+	err = j.result(ctx, sess, workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
 		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
 		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description,
 		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
-	}).Get(ctx, &mux)
+	}), &mux)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -249,10 +249,10 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 
 	j.step(ctx, StepUploading, webhook.StageUploading)
 	upCtx := workflow.WithActivityOptions(sess, j.transferOptions(uploadOptions))
-	err = workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
+	err = j.result(ctx, sess, workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
 		JobID: j.in.JobID, Path: mux.Path, Key: j.objectKey(dl.Title),
 		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail,
-	}).Get(ctx, &up)
+	}), &up)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,6 +265,26 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 func (j *job) transferOptions(o workflow.ActivityOptions) workflow.ActivityOptions {
 	o.WaitForCancellation = j.lifecycle
 	return o
+}
+
+// result waits for a transfer activity's result. A cancelled job waits
+// until the activity has stopped (transferOptions), but not when the
+// session's worker is gone: the activity's retry would wait on the dead
+// worker's queue forever, so the lost session ends the wait (and the chain
+// restarts elsewhere, or the cancelled job ends).
+func (j *job) result(ctx, sess workflow.Context, f workflow.Future, out any) error {
+	if !j.lifecycle {
+		return f.Get(ctx, out)
+	}
+	// Await on ctx would return at once once the job is cancelled.
+	wait, _ := workflow.NewDisconnectedContext(ctx)
+	_ = workflow.Await(wait, func() bool {
+		return f.IsReady() || workflow.GetSessionInfo(sess).SessionState == workflow.SessionStateFailed
+	})
+	if !f.IsReady() {
+		return errSessionLost
+	}
+	return f.Get(wait, out)
 }
 
 // step records a new step in the memo and announces its stage.
