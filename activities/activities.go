@@ -43,6 +43,9 @@ type Activities struct {
 	WorkDir string
 	// Paths of the external programs.
 	Ytdlp, Ffmpeg, Ffprobe string
+	// YtdlpFragments is yt-dlp's --concurrent-fragments (0 or 1: one at a
+	// time).
+	YtdlpFragments int
 	// YtdlpProxy, when set, is the URL of the proxy yt-dlp must connect
 	// through: a netguard.Proxy that refuses non-public addresses.
 	YtdlpProxy string
@@ -110,6 +113,8 @@ type DownloadResult struct {
 	ReleaseDate string
 	// Source is "http" for the native downloader, else yt-dlp's extractor.
 	Source string
+	// Media describes Files[0] when the downloader probed it.
+	Media *MediaInfo `json:",omitempty"`
 }
 
 // Progress is the heartbeat detail of the transfer activities. The API reads
@@ -132,6 +137,9 @@ type MuxInput struct {
 	Title       string
 	ReleaseDate string
 	Description string
+	// Media is DownloadResult.Media: it spares the mux a probe and tells
+	// when the download already is the requested file.
+	Media *MediaInfo `json:",omitempty"`
 	// ClipStart and ClipEnd (seconds) cut the media; ClipEnd 0 is its end.
 	ClipStart float64 `json:",omitempty"`
 	ClipEnd   float64 `json:",omitempty"`
@@ -147,6 +155,9 @@ type MuxResult struct {
 	Path      string
 	Bytes     int64
 	Thumbnail string `json:",omitempty"`
+	// Kept is true when the download already was the requested file and
+	// Path is that file, not rewritten.
+	Kept bool `json:",omitempty"`
 }
 
 // UploadInput is the input of Upload.

@@ -86,7 +86,11 @@ func (a *Activities) downloadDirect(ctx context.Context, dir string, u *url.URL,
 	if err != nil || maxDuration == 0 || known {
 		return res, err
 	}
-	if err := checkDuration(a.probeDuration(ctx, res.Files[0]).Seconds(), maxDuration); err != nil {
+	var d float64
+	if res.Media != nil {
+		d = res.Media.Duration // probed already
+	}
+	if err := checkDuration(d, maxDuration); err != nil {
 		return nil, err
 	}
 	return res, nil

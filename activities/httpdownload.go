@@ -1,9 +1,7 @@
 package activities
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -124,7 +121,9 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 	activity.RecordHeartbeat(ctx, newProgress(n, n))
 
 	res := &DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
-	a.probeTags(ctx, dst, res)
+	if res.Media = a.probeMedia(ctx, dst); res.Media != nil {
+		res.Title, res.Description, res.ReleaseDate = res.Media.Title, res.Media.Description, res.Media.ReleaseDate
+	}
 	return res, nil
 }
 
@@ -320,36 +319,6 @@ func fileExt(u *url.URL, contentType string) string {
 		return exts[0][1:]
 	}
 	return "bin"
-}
-
-// probeTags fills res's metadata from the file's container tags. It is best
-// effort: files without tags, or that ffprobe cannot read, keep them empty.
-func (a *Activities) probeTags(ctx context.Context, file string, res *DownloadResult) {
-	if a.Ffprobe == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, a.Ffprobe, "-v", "error", "-print_format", "json", "-show_format", file).Output()
-	if err != nil {
-		return
-	}
-	var probe struct {
-		Format struct {
-			Tags map[string]string `json:"tags"`
-		} `json:"format"`
-	}
-	if json.Unmarshal(out, &probe) != nil {
-		return
-	}
-	// Tag case varies by container (Matroska and Vorbis use upper case).
-	tags := make(map[string]string, len(probe.Format.Tags))
-	for k, v := range probe.Format.Tags {
-		tags[strings.ToLower(k)] = strings.TrimSpace(v)
-	}
-	res.Title = tags["title"]
-	res.Description = cmp.Or(tags["description"], tags["comment"])
-	res.ReleaseDate = normalizeDate(tags["date"])
 }
 
 // normalizeDate turns a date tag into RFC 3339 in UTC, midnight when it

@@ -67,6 +67,18 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	if in.ClipStart < 0 || (in.ClipEnd != 0 && in.ClipEnd <= in.ClipStart) {
 		return nil, permanent(ErrTypeInvalidInput, "bad clip %g–%g s", in.ClipStart, in.ClipEnd)
 	}
+	if alreadyMuxed(in, format) {
+		st, err := os.Stat(in.Inputs[0])
+		if err != nil {
+			return nil, technical(err, "downloaded file: %v", err)
+		}
+		activity.GetLogger(ctx).Debug("Download already is the requested file; not rewriting it", "format", format)
+		res := &MuxResult{Path: in.Inputs[0], Bytes: st.Size(), Kept: true, Thumbnail: in.ThumbnailPath}
+		if in.Thumbnail && res.Thumbnail == "" {
+			res.Thumbnail = a.grabFrame(ctx, in, time.Duration(in.Media.Duration*float64(time.Second)))
+		}
+		return res, nil
+	}
 	out := filepath.Join(a.jobDir(in.JobID), "output."+format)
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"}
 	for _, f := range in.Inputs {
@@ -107,7 +119,12 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	}
 	args = append(args, "-f", muxer, out)
 
-	duration := a.probeDuration(ctx, in.Inputs[0])
+	var duration time.Duration
+	if in.Media != nil && len(in.Inputs) == 1 {
+		duration = time.Duration(in.Media.Duration * float64(time.Second))
+	} else {
+		duration = a.probeDuration(ctx, in.Inputs[0])
+	}
 	if duration > 0 && in.ClipStart >= duration.Seconds() {
 		// ffmpeg would write an empty file and call it a success.
 		return nil, permanent(ErrTypeInvalidInput, "clip_start (%s s) is past the end of the media (%s s)",

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -223,6 +224,7 @@ func (a *Activities) ytdlpFetch(ctx context.Context, dir, infoPath string, forma
 		"-f", strings.Join(formats, ","),
 		"-P", dir, "-o", "src.%(format_id)s.%(ext)s",
 		"--fixup", "never", // fixups remux with ffmpeg
+		"--concurrent-fragments", strconv.Itoa(max(a.YtdlpFragments, 1)),
 		"--newline", "--progress", "--progress-template", "download:PROG %(progress)j",
 		"--print", "after_move:FILE %(format_id)s %(filepath)s")
 	if err != nil {

@@ -239,7 +239,7 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 	muxCtx := workflow.WithActivityOptions(sess, j.transferOptions(muxOptions))
 	err = j.result(ctx, sess, workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
 		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
-		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description,
+		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description, Media: dl.Media,
 		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
 	}), &mux)
 	if err != nil {

@@ -77,9 +77,12 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 		WorkDir:    cfg.Worker.WorkDir,
 		Ytdlp:      cfg.Media.YtdlpPath,
 		YtdlpProxy: proxy.URL(),
-		Ffmpeg:     cfg.Media.FfmpegPath,
-		Ffprobe:    cfg.Media.FfprobePath,
-		Stderr:     stderr,
+		// Fragmented streams are many small requests; a few at once
+		// hide each one's latency.
+		YtdlpFragments: cfg.Media.YtdlpConcurrentFragments,
+		Ffmpeg:         cfg.Media.FfmpegPath,
+		Ffprobe:        cfg.Media.FfprobePath,
+		Stderr:         stderr,
 
 		MinFreeBytes: cfg.Worker.MinFreeBytes,
 	}, func() { _ = proxy.Close() }, nil

@@ -76,8 +76,8 @@ type S3 struct {
 	// self-hosted S3 servers need.
 	PathStyle  bool          `split_words:"true"`
 	PresignTTL time.Duration `split_words:"true" default:"24h"`
-	// PartSize and Concurrency bound the memory of one upload:
-	// (Concurrency+1) x PartSize bytes, whatever the file size.
+	// PartSize and Concurrency shape multipart uploads. Parts are read
+	// straight from the file, so neither costs memory.
 	PartSize    int64 `split_words:"true" default:"16777216"`
 	Concurrency int   `default:"4"`
 }
@@ -153,6 +153,9 @@ type Media struct {
 	YtdlpPath   string `envconfig:"YTDLP_PATH" default:"yt-dlp"`
 	FfmpegPath  string `envconfig:"FFMPEG_PATH" default:"ffmpeg"`
 	FfprobePath string `envconfig:"FFPROBE_PATH" default:"ffprobe"`
+	// YtdlpConcurrentFragments is yt-dlp's --concurrent-fragments: how
+	// many fragments of an HLS or DASH stream it fetches at once.
+	YtdlpConcurrentFragments int `envconfig:"YTDLP_CONCURRENT_FRAGMENTS" default:"4"`
 }
 
 // Webhook configures webhook signing.

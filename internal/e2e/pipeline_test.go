@@ -170,6 +170,11 @@ func TestDirectMediaURLUsesNativeDownload(t *testing.T) {
 	require.EqualValues(t, len(obj), done.Body["file_size_bytes"])
 	require.Nil(t, done.Body["folder"])
 	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, obj))
+	// The sample already is an MP4 with one video and one audio stream:
+	// the mux keeps it, so the object is the source byte for byte.
+	src, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(src, obj), "object differs from the source (%d vs %d bytes)", len(obj), len(src))
 }
 
 func TestMissingSourceFailsWithJobFailed(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	tm "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -24,11 +23,13 @@ import (
 
 // Store uploads to and signs URLs for one bucket.
 type Store struct {
-	client     *s3.Client
-	presign    *s3.PresignClient
-	uploader   *tm.Client
-	bucket     string
-	presignTTL time.Duration
+	client  *s3.Client
+	presign *s3.PresignClient
+	bucket  string
+	// Multipart settings.
+	partSize    int64
+	concurrency int
+	presignTTL  time.Duration
 }
 
 // New builds a Store from the S3 settings. Credentials come from the settings
@@ -54,18 +55,12 @@ func New(ctx context.Context, c config.S3) (*Store, error) {
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	return &Store{
-		client:  client,
-		presign: s3.NewPresignClient(client),
-		uploader: tm.New(client, func(o *tm.Options) {
-			o.PartSizeBytes = c.PartSize
-			o.Concurrency = c.Concurrency
-			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-			// Abort a failed multipart upload even when the activity's
-			// context was cancelled, so no parts are left behind.
-			o.FailTimeout = 30 * time.Second
-		}),
-		bucket:     c.Bucket,
-		presignTTL: c.PresignTTL,
+		client:      client,
+		presign:     s3.NewPresignClient(client),
+		bucket:      c.Bucket,
+		presignTTL:  c.PresignTTL,
+		partSize:    c.PartSize,
+		concurrency: max(c.Concurrency, 1),
 	}, nil
 }
 
@@ -88,27 +83,10 @@ func (s *Store) Upload(ctx context.Context, key, path, contentType string, onPro
 	if err != nil {
 		return 0, err
 	}
-	in := &tm.UploadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: f}
-	if contentType != "" {
-		in.ContentType = aws.String(contentType)
-	}
-	var sent progressListener
-	sent.fn = onProgress
-	_, err = s.uploader.UploadObject(ctx, in, func(o *tm.Options) {
-		o.ObjectProgressListeners.Register(&sent)
-	})
-	if err != nil {
+	if err := s.uploadFile(ctx, key, f, st.Size(), contentType, onProgress); err != nil {
 		return 0, fmt.Errorf("upload s3://%s/%s: %w", s.bucket, key, err)
 	}
 	return st.Size(), nil
-}
-
-type progressListener struct{ fn func(int64) }
-
-func (p *progressListener) OnObjectBytesTransferred(_ context.Context, e *tm.ObjectBytesTransferredEvent) {
-	if p.fn != nil {
-		p.fn(e.BytesTransferred)
-	}
 }
 
 // PresignGet returns a GET URL for key valid for the configured TTL.

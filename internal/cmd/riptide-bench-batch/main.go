@@ -145,6 +145,10 @@ func run(o options, logger *slog.Logger) error {
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(dir, "work"),
 		"RIPTIDE_WORKER_CONCURRENCY=" + strconv.Itoa(o.concurrency),
 		"RIPTIDE_LOG_LEVEL=warn",
+		// The feed, its media and S3 are on loopback, which the SSRF guard
+		// refuses by default; make dev may hold the metrics port.
+		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8",
+		"RIPTIDE_WORKER_METRICS_ADDR=",
 	}, logs)
 	if err != nil {
 		return err

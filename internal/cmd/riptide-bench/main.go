@@ -24,6 +24,8 @@ type options struct {
 	tinyConcurrency          int
 	workerConcurrency        int
 	concurrency              []int
+	fragSeconds              int
+	fragConcurrency          []int
 	partSizeMB               int64
 	s3Concurrency            int
 	out                      string
@@ -38,22 +40,19 @@ func main() {
 	flag.Int64Var(&o.concMB, "conc-mb", 256, "size of each file in the concurrency runs (MiB)")
 	flag.IntVar(&o.jobs, "jobs", 1000, "tiny jobs in the orchestration run")
 	flag.IntVar(&o.submitters, "submitters", 64, "parallel API clients in the orchestration run")
-	flag.IntVar(&o.tinyConcurrency, "tiny-worker-concurrency", 8, "RIPTIDE_WORKER_CONCURRENCY in the orchestration run")
+	flag.IntVar(&o.tinyConcurrency, "tiny-worker-concurrency", 32, "RIPTIDE_WORKER_CONCURRENCY in the orchestration run")
 	flag.IntVar(&o.workerConcurrency, "worker-concurrency", 4, "RIPTIDE_WORKER_CONCURRENCY in the concurrency runs")
 	flag.StringVar(&conc, "concurrency", "1,4,16", "concurrent large jobs per run")
 	flag.Int64Var(&o.partSizeMB, "part-size-mb", 16, "RIPTIDE_S3_PART_SIZE (MiB), for the worker and the raw baseline")
 	flag.IntVar(&o.s3Concurrency, "s3-concurrency", 4, "RIPTIDE_S3_CONCURRENCY, for the worker and the raw baseline")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "file receiving the results (empty: stdout only)")
-	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency", "sections to run")
+	var frag string
+	flag.IntVar(&o.fragSeconds, "frag-seconds", 120, "length of the HLS stream in the fragments run (half-second fragments)")
+	flag.StringVar(&frag, "fragments", "1,4,8", "RIPTIDE_YTDLP_CONCURRENT_FRAGMENTS values in the fragments run")
+	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments", "sections to run")
 	flag.Parse()
-	for _, s := range strings.Split(conc, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(os.Stderr, "-concurrency: %q is not a positive number\n", s)
-			os.Exit(2)
-		}
-		o.concurrency = append(o.concurrency, n)
-	}
+	o.fragConcurrency = counts("fragments", frag)
+	o.concurrency = counts("concurrency", conc)
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
 		o.only[strings.TrimSpace(s)] = true
@@ -92,6 +91,7 @@ func run(ctx context.Context, o options) error {
 		{"memory", benchMemory},
 		{"orchestration", benchOrchestration},
 		{"concurrency", benchConcurrency},
+		{"fragments", benchFragments},
 	}
 	for _, s := range steps {
 		if !o.only[s.name] {
@@ -138,6 +138,21 @@ func maxInt(xs []int) int {
 		m = max(m, x)
 	}
 	return m
+}
+
+// counts parses a flag's comma-separated positive numbers, exiting on
+// anything else.
+func counts(flagName, list string) []int {
+	var ns []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "-%s: %q is not a positive number\n", flagName, s)
+			os.Exit(2)
+		}
+		ns = append(ns, n)
+	}
+	return ns
 }
 
 func logf(format string, args ...any) {

@@ -97,16 +97,20 @@ func benchOrchestration(ctx context.Context, st *stack, o options, r *report) er
 	if err != nil {
 		return err
 	}
+	before := st.cpu(w)
 	tiny, failed, err := st.runTiny(ctx, st.mediaURL+"/"+filepath.Base(src), o.jobs, o.submitters)
+	tinyCPU := st.cpu(w).sub(before).perItem(o.jobs)
 	w.Stop(10 * time.Second)
 	if err != nil {
 		return err
 	}
+	before = st.cpu(nil)
 	bare, err := st.runBare(ctx, o.jobs, o.submitters)
 	if err != nil {
 		return err
 	}
-	r.orchestration = &orchestrationResult{jobs: o.jobs, failed: failed, tiny: tiny, bare: bare}
+	bareCPU := st.cpu(nil).sub(before).perItem(o.jobs)
+	r.orchestration = &orchestrationResult{jobs: o.jobs, failed: failed, tiny: tiny, bare: bare, tinyCPU: tinyCPU, bareCPU: bareCPU}
 	logf("tiny %s, bare %s", tiny, bare)
 	return nil
 }

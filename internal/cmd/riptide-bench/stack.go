@@ -26,6 +26,10 @@ import (
 
 const benchAPIKey = "sk_bench"
 
+// benchAllowedNetworks lets the worker and the API reach the loopback media
+// server and S3 despite the SSRF guard.
+const benchAllowedNetworks = "127.0.0.0/8"
+
 // stack is the same system the e2e tests run: the Temporal dev server,
 // versitygw, the API in-process, media served by http.FileServer, and
 // worker processes started from the real worker binary.
@@ -40,6 +44,8 @@ type stack struct {
 	workerBin string
 	logs      *os.File
 	closers   []func()
+	// The servers, for their CPU use.
+	temporalProc, s3Proc *devstack.Proc
 }
 
 func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error) {
@@ -66,6 +72,7 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 	if err != nil {
 		return nil, err
 	}
+	st.temporalProc = tp
 	st.closers = append(st.closers, func() { tp.Stop(10 * time.Second) })
 	s3Port, err := devstack.FreePort()
 	if err != nil {
@@ -78,14 +85,20 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 	if err != nil {
 		return st, err
 	}
+	st.s3Proc = sp
 	st.closers = append(st.closers, func() { sp.Stop(10 * time.Second) })
 
 	s3cfg.Endpoint, s3cfg.Region, s3cfg.Bucket = "http://"+s3Addr, "us-east-1", "bench"
 	s3cfg.AccessKeyID, s3cfg.SecretAccessKey, s3cfg.PathStyle, s3cfg.PresignTTL = "bench", "bench-secret", true, time.Hour
 	st.cfg = &config.Config{
-		Temporal: config.Temporal{Address: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default", TaskQueue: "riptide-bench"},
-		S3:       s3cfg,
-		API:      config.API{Keys: []string{benchAPIKey}, MaxBodyBytes: 64 << 10},
+		Temporal:             config.Temporal{Address: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default", TaskQueue: "riptide-bench"},
+		S3:                   s3cfg,
+		API:                  config.API{Keys: []string{benchAPIKey}, MaxBodyBytes: 64 << 10},
+		AllowPrivateNetworks: []string{benchAllowedNetworks},
+	}
+	guard, err := st.cfg.Guard()
+	if err != nil {
+		return st, err
 	}
 	if st.store, err = storage.New(ctx, st.cfg.S3); err != nil {
 		return st, err
@@ -117,7 +130,7 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 	gin.SetMode(gin.ReleaseMode)
 	apiURL, stop, err := serve(api.NewRouter(api.Deps{
 		Temporal: st.temporal, TaskQueue: st.cfg.Temporal.TaskQueue, Store: st.store,
-		Keys: st.cfg.API.Keys, MaxBodyBytes: st.cfg.API.MaxBodyBytes, Logger: logger,
+		Keys: st.cfg.API.Keys, MaxBodyBytes: st.cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
 	}))
 	if err != nil {
 		return st, err
@@ -153,7 +166,7 @@ type workerProc struct {
 	*devstack.Proc
 }
 
-func (st *stack) startWorker(ctx context.Context, name string, concurrency int) (*workerProc, error) {
+func (st *stack) startWorker(ctx context.Context, name string, concurrency int, extraEnv ...string) (*workerProc, error) {
 	c := st.cfg
 	env := []string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + c.Temporal.Address,
@@ -169,7 +182,11 @@ func (st *stack) startWorker(ctx context.Context, name string, concurrency int) 
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(st.dir, "work-"+name),
 		"RIPTIDE_LOG_LEVEL=warn",
 		"RIPTIDE_WORKER_METRICS_ADDR=", // several workers, and maybe make dev, share the host
+		// The media server and S3 are on loopback, which the SSRF guard
+		// refuses by default.
+		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + benchAllowedNetworks,
 	}
+	env = append(env, extraEnv...)
 	p, err := devstack.StartProcess(name, st.workerBin, env, st.logs)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,107 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestContainerOf(t *testing.T) {
+	const isoBMFF = "mov,mp4,m4a,3gp,3g2,mj2"
+	for _, tc := range []struct {
+		format, brand, ext string
+		codecs             []string
+		want               string
+	}{
+		{isoBMFF, "isom", "mp4", []string{"h264", "aac"}, "mp4"},
+		{isoBMFF, "mp42", "bin", []string{"h264"}, "mp4"},
+		{isoBMFF, "qt  ", "mov", []string{"prores"}, "mov"},
+		{isoBMFF, "M4A ", "m4a", []string{"aac"}, "m4a"},
+		{isoBMFF, "3gp4", "mp4", []string{"h263"}, ""}, // 3GP is not MP4
+		{isoBMFF, "", "mp4", []string{"h264"}, ""},     // no brand: not certain
+		{"matroska,webm", "", "mkv", []string{"h264", "aac"}, "mkv"},
+		{"matroska,webm", "", "webm", []string{"vp9", "opus"}, "webm"},
+		{"matroska,webm", "", "webm", []string{"h264", "opus"}, ""}, // not a valid WebM
+		{"matroska,webm", "", "bin", []string{"vp9"}, ""},
+		{"mp3", "", "mp3", []string{"mp3"}, "mp3"},
+		{"avi", "", "avi", []string{"mpeg4"}, ""},
+	} {
+		codecs := map[string]bool{}
+		for _, c := range tc.codecs {
+			codecs[c] = true
+		}
+		if got := containerOf(tc.format, tc.brand, tc.ext, codecs); got != tc.want {
+			t.Errorf("containerOf(%q, %q, %q, %v) = %q, want %q", tc.format, tc.brand, tc.ext, tc.codecs, got, tc.want)
+		}
+	}
+}
+
+func TestAlreadyMuxed(t *testing.T) {
+	media := &MediaInfo{Container: "mp4", Video: 1, Audio: 1, Title: "Pilot"}
+	base := MuxInput{Inputs: []string{"source.mp4"}, Format: "mp4", Title: "Pilot", Media: media}
+	require.True(t, alreadyMuxed(base, "mp4"))
+	// Tags alone never make a rewrite: a feed's title goes to the job and
+	// its webhook, not into the publisher's file.
+	retitled := base
+	retitled.Title, retitled.ReleaseDate = "Episode 1: Pilot", "2026-01-19T06:00:00Z"
+	require.True(t, alreadyMuxed(retitled, "mp4"))
+	for name, change := range map[string]func(*MuxInput){
+		"other container":     func(in *MuxInput) { in.Media = &MediaInfo{Container: "mkv", Video: 1, Audio: 1, Title: "Pilot"} },
+		"not probed":          func(in *MuxInput) { in.Media = nil },
+		"two inputs":          func(in *MuxInput) { in.Inputs = append(in.Inputs, "audio.m4a") },
+		"second audio stream": func(in *MuxInput) { in.Media = &MediaInfo{Container: "mp4", Video: 1, Audio: 2, Title: "Pilot"} },
+		"data stream": func(in *MuxInput) {
+			in.Media = &MediaInfo{Container: "mp4", Video: 1, Audio: 1, Other: 1, Title: "Pilot"}
+		},
+		"no media streams": func(in *MuxInput) { in.Media = &MediaInfo{Container: "mp4", Title: "Pilot"} },
+	} {
+		in := base
+		change(&in)
+		if alreadyMuxed(in, "mp4") {
+			t.Errorf("%s: alreadyMuxed = true, want a remux", name)
+		}
+	}
+}
+
+// The mux keeps a download that already is the requested file, byte for
+// byte, and rewrites one that is not, with the probe the download made.
+func TestMuxKeepsADownloadThatIsAlreadyTheRequestedFile(t *testing.T) {
+	requireTools(t, "ffmpeg", "ffprobe")
+	work := t.TempDir()
+	job := filepath.Join(work, "job4")
+	require.NoError(t, os.MkdirAll(job, 0o755))
+	src := filepath.Join(job, "source.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", "-metadata", "title=Pilot", src)
+	before := sha256File(t, src)
+
+	a := &Activities{WorkDir: work, Ffmpeg: "ffmpeg", Ffprobe: "ffprobe"}
+	media := a.probeMedia(context.Background(), src)
+	require.NotNil(t, media)
+	require.Equal(t, &MediaInfo{Container: "mp4", Duration: media.Duration, Video: 1, Audio: 1, Title: "Pilot"}, media)
+	require.InDelta(t, 1.0, media.Duration, 0.2)
+
+	res, err := runMux(t, work, MuxInput{JobID: "job4", Inputs: []string{src}, Format: "mp4", Title: "Pilot", Media: media})
+	require.NoError(t, err)
+	require.True(t, res.Kept)
+	require.Equal(t, src, res.Path)
+	require.Equal(t, before, sha256File(t, src), "kept file must be untouched")
+
+	// Another container needs a new file, with the job's metadata.
+	res, err = runMux(t, work, MuxInput{JobID: "job4", Inputs: []string{src}, Format: "mkv", Title: "Episode 1: Pilot", Media: media})
+	require.NoError(t, err)
+	require.False(t, res.Kept)
+	require.Equal(t, filepath.Join(job, "output.mkv"), res.Path)
+	require.Contains(t, probe(t, res.Path, "format_tags=title"), "TAG:title=Episode 1: Pilot")
+}
+
+func sha256File(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return sha256.Sum256(b)
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/riptide-dev/riptide/internal/devstack"
+)
+
+// seedClientReport is what testdata/seed-client.js prints.
+type seedClientReport struct {
+	Why  string `json:"why"`
+	Jobs struct {
+		Plain, Progress, Failing struct {
+			JobID string `json:"job_id"`
+		}
+		Batch struct {
+			BatchID string `json:"batch_id"`
+		}
+	} `json:"jobs"`
+	Seen struct {
+		Completed map[string]struct {
+			Status string `json:"status"`
+			Key    string `json:"key"`
+			S3URL  string `json:"s3_url"`
+		} `json:"completed"`
+		Failed   map[string]struct{ Status, Error string } `json:"failed"`
+		Progress map[string][][2]any                       `json:"progress"`
+		Batches  map[string]struct {
+			Status                   string
+			Total, Completed, Failed int
+			Folder                   string
+		} `json:"batches"`
+		Other []string `json:"other"`
+	} `json:"seen"`
+}
+
+// A client written only from the hosted service's documentation (the seed's
+// curl requests and Node.js handler, in testdata/seed-client.js) works
+// against riptide with nothing changed but the base URL: jobs, progress
+// webhooks, a failure and a podcast batch.
+func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("RIPTIDE_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("node is needed: %v", err)
+		}
+		t.Skip("node not installed")
+	}
+	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	const episodes = 3
+	feed := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/feed.xml" {
+			w.Header().Set("Content-Type", "application/rss+xml")
+			var b strings.Builder
+			b.WriteString(`<?xml version="1.0"?><rss version="2.0"><channel><title>Seed Show</title>`)
+			for i := range episodes {
+				fmt.Fprintf(&b, `<item><title>Seed Episode %d</title><enclosure url="/ep/%d.mp4" type="video/mp4"/></item>`, i, i)
+			}
+			b.WriteString(`</channel></rss>`)
+			_, _ = w.Write([]byte(b.String()))
+			return
+		}
+		w.Header().Set("Content-Type", "video/mp4")
+		http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(clip))
+	}))
+	defer feed.Close()
+
+	cmd := exec.Command(node, "testdata/seed-client.js")
+	cmd.Env = append(os.Environ(),
+		"BASE_URL="+stack.apiURL, "API_KEY="+testAPIKey,
+		"MEDIA_URL="+stack.media+"/"+devstack.SampleMP4,
+		"MISSING_URL="+stack.media+"/missing.mp4",
+		"FEED_URL="+feed.URL+"/feed.xml",
+		fmt.Sprintf("TIMEOUT_MS=%d", jobTimeout.Milliseconds()))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "seed client: %s %s", out, stderr.String())
+	var rep seedClientReport
+	require.NoError(t, json.Unmarshal(out, &rep), "%s", out)
+	require.Equal(t, "done", rep.Why, "%s", out)
+
+	for _, id := range []string{rep.Jobs.Plain.JobID, rep.Jobs.Progress.JobID} {
+		c := rep.Seen.Completed[id]
+		require.Equal(t, "completed", c.Status)
+		require.True(t, bytes.Equal(clip, stored(t, c.Key)), "object %s is the clip", c.Key)
+		require.Equal(t, clip, fetch(t, c.S3URL), "s3_url serves the object")
+	}
+	f := rep.Seen.Failed[rep.Jobs.Failing.JobID]
+	require.Equal(t, "failed", f.Status)
+	require.Contains(t, f.Error, "404")
+
+	var stages []string
+	for _, p := range rep.Seen.Progress[rep.Jobs.Progress.JobID] {
+		stages = append(stages, fmt.Sprint(p[0], " ", p[1]))
+	}
+	require.Equal(t, []string{"downloading 0", "download_complete 33", "muxing 33", "mux_complete 66", "uploading 66"}, stages)
+	require.Empty(t, rep.Seen.Progress[rep.Jobs.Plain.JobID], "progress only when asked for")
+
+	b := rep.Seen.Batches[rep.Jobs.Batch.BatchID]
+	require.Equal(t, "completed", b.Status)
+	require.Equal(t, episodes, b.Total)
+	require.Equal(t, episodes, b.Completed)
+	require.Zero(t, b.Failed)
+	require.Equal(t, "my-podcast-2024", b.Folder)
+	require.Empty(t, rep.Seen.Other, "only documented webhook types")
+}
