@@ -45,7 +45,8 @@ func TestCancelDuringMultipartUpload(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	// A file over the transfer manager's 16 MiB multipart threshold.
+	// A file of several parts (over 16 MiB, so multipart whichever the
+	// threshold).
 	media := filepath.Join(dir, "big.mp4")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
 		"-f", "lavfi", "-i", "sine=frequency=440", "-t", "14", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
