@@ -207,11 +207,13 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 		}
 		// Temporary files go on success and on failure.
 		cleanupCtx := workflow.WithActivityOptions(sess, cleanupOptions)
-		if j.lifecycle {
+		if j.lifecycle && ctx.Err() != nil {
 			// A cancelled job cleans up too; the context keeps the session.
 			cleanupCtx, _ = workflow.NewDisconnectedContext(cleanupCtx)
 		}
-		if cerr := workflow.ExecuteActivity(cleanupCtx, a.Cleanup, j.in.JobID).Get(cleanupCtx, nil); cerr != nil {
+		// result ends the wait if the session fails meanwhile: Cleanup
+		// would wait forever on a dead worker's queue.
+		if cerr := j.result(cleanupCtx, sess, workflow.ExecuteActivity(cleanupCtx, a.Cleanup, j.in.JobID), nil); cerr != nil {
 			j.logger.Warn("Cleanup failed", "error", cerr)
 		}
 	}()
