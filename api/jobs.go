@@ -160,19 +160,7 @@ func (s *server) getJob(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v.S3URL = nil
-	if s.TemporalUI != "" {
-		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
-		v.TemporalUIURL = &u
-	}
-	if v.Key != nil && s.Store != nil {
-		if u, err := s.Store.PresignGet(ctx, *v.Key); err != nil {
-			// The rest of the job is still worth returning.
-			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "error", err)
-		} else {
-			v.S3URL = &u
-		}
-	}
+	s.decorate(ctx, v)
 	c.JSON(http.StatusOK, v)
 }
 

@@ -154,7 +154,7 @@ func TestAuthAcceptsEveryConfiguredKey(t *testing.T) {
 func TestUnknownRouteAndMethod(t *testing.T) {
 	h := newHarness(t, nil)
 	requireError(t, h.do(http.MethodGet, "/nowhere", "", testKey), http.StatusNotFound, codeNotFound, "")
-	requireError(t, h.do(http.MethodDelete, "/jobs/"+testJobID, "", testKey), http.StatusMethodNotAllowed, codeMethodNotAllowed, "")
+	requireError(t, h.do(http.MethodPut, "/jobs/"+testJobID, "", testKey), http.StatusMethodNotAllowed, codeMethodNotAllowed, "")
 }
 
 // isJobWorkflow matches the workflow argument of ExecuteWorkflow: functions

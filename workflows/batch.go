@@ -263,6 +263,9 @@ func (b *batch) startEpisode(ctx workflow.Context, ep activities.Episode) {
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		// A cancelled episode runs its own clean-up and still reports.
 		WaitForCancellation: true,
+		// Replay matches a child's start by workflow type only, so adding
+		// search attributes changes no command of running batches.
+		TypedSearchAttributes: JobSearchAttributes(b.in.Folder, b.in.BatchID),
 		Memo: map[string]any{MemoKey: JobState{
 			JobID: jobID, URL: ep.URL, Folder: b.in.Folder, Status: StatusPending, Step: StepQueued,
 			Title: ep.Title, Description: ep.Description, ReleaseDate: ep.ReleaseDate, UpdatedAt: workflow.Now(ctx),

@@ -23,6 +23,12 @@ var a *activities.Activities
 // creation (workflow.GetVersion).
 const retrySessionCreationChange = "retry-session-creation"
 
+// lifecycleChange versions what jobs started before cancellation and
+// listing existed do not do: upsert RiptideStatus as the status changes, and
+// on cancellation wait for the transfer activity to stop, clean up from a
+// disconnected context and end as Cancelled.
+const lifecycleChange = "job-lifecycle"
+
 // errSessionLost marks a chain that stopped because its worker went away.
 var errSessionLost = errors.New("the worker running this job's transfers stopped")
 
@@ -42,6 +48,7 @@ func Job(ctx workflow.Context, in JobInput) (*JobState, error) {
 			JobID:     in.JobID,
 			URL:       in.URL,
 			Folder:    in.Folder,
+			RetryOf:   in.RetryOf,
 			Status:    StatusPending,
 			Step:      StepQueued,
 			UpdatedAt: workflow.Now(ctx),
@@ -50,6 +57,10 @@ func Job(ctx workflow.Context, in JobInput) (*JobState, error) {
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (JobState, error) { return j.state, nil }); err != nil {
 		return nil, err
 	}
+	// Started with RiptideStatus Pending (jobs.StartOptions, the batch's
+	// child options).
+	j.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, 1) == 1
+	j.indexed = StatusPending
 	j.webhooks = newNotifier(ctx, in.WebhookURL, j.logger, &j.state.Webhooks, j.saveState)
 	return j.run(ctx)
 }
@@ -62,10 +73,17 @@ type job struct {
 	// sent records progress stages already announced, so a chain restarted
 	// on another worker does not announce them twice.
 	sent map[string]bool
+	// lifecycle is set for jobs started after lifecycleChange; indexed is
+	// the status last written to the RiptideStatus search attribute.
+	lifecycle bool
+	indexed   string
 }
 
 func (j *job) run(ctx workflow.Context) (*JobState, error) {
 	up, dl, err := j.transfer(ctx)
+	if err != nil && ctx.Err() != nil && j.lifecycle {
+		return nil, j.cancelled(ctx)
+	}
 	switch errType := applicationErrorType(err); {
 	case err == nil:
 		j.state.Key = up.Key
@@ -124,6 +142,16 @@ func (j *job) run(ctx workflow.Context) (*JobState, error) {
 	return &j.state, nil
 }
 
+// cancelled ends a job cancelled before it finished: its transfer stopped
+// and its files are gone (chain). No webhook: the hosted service has no
+// cancellation event, and the client asked for the cancellation.
+func (j *job) cancelled(ctx workflow.Context) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	j.finish(dctx, StatusCancelled, "cancelled")
+	j.reportToBatch(ctx)
+	return temporal.NewCanceledError()
+}
+
 // reportToBatch tells the batch that started this job how it ended. Jobs
 // started through the API have no parent and send nothing, so their command
 // sequence (and the committed histories) are unchanged. The batch's
@@ -179,18 +207,24 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 		}
 		// Temporary files go on success and on failure.
 		cleanupCtx := workflow.WithActivityOptions(sess, cleanupOptions)
-		if cerr := workflow.ExecuteActivity(cleanupCtx, a.Cleanup, j.in.JobID).Get(cleanupCtx, nil); cerr != nil {
+		if j.lifecycle && ctx.Err() != nil {
+			// A cancelled job cleans up too; the context keeps the session.
+			cleanupCtx, _ = workflow.NewDisconnectedContext(cleanupCtx)
+		}
+		// result ends the wait if the session fails meanwhile: Cleanup
+		// would wait forever on a dead worker's queue.
+		if cerr := j.result(cleanupCtx, sess, workflow.ExecuteActivity(cleanupCtx, a.Cleanup, j.in.JobID), nil); cerr != nil {
 			j.logger.Warn("Cleanup failed", "error", cerr)
 		}
 	}()
 
 	j.step(ctx, StepDownloading, webhook.StageDownloading)
-	dlCtx := workflow.WithActivityOptions(sess, downloadOptions)
-	err = workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
+	dlCtx := workflow.WithActivityOptions(sess, j.transferOptions(downloadOptions))
+	err = j.result(ctx, sess, workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
 		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles,
 		AudioOnly: activities.IsAudioFormat(j.in.Format), MaxHeight: j.in.MaxHeight,
 		MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
-	}).Get(ctx, &dl)
+	}), &dl)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -204,27 +238,55 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 
 	j.step(ctx, StepMuxing, webhook.StageMuxing)
 	var mux activities.MuxResult
-	muxCtx := workflow.WithActivityOptions(sess, muxOptions)
-	err = workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
+	muxCtx := workflow.WithActivityOptions(sess, j.transferOptions(muxOptions))
+	err = j.result(ctx, sess, workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
 		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
 		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description, Media: dl.Media,
 		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
-	}).Get(ctx, &mux)
+	}), &mux)
 	if err != nil {
 		return nil, nil, err
 	}
 	j.progress(ctx, webhook.StageMuxComplete)
 
 	j.step(ctx, StepUploading, webhook.StageUploading)
-	upCtx := workflow.WithActivityOptions(sess, uploadOptions)
-	err = workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
+	upCtx := workflow.WithActivityOptions(sess, j.transferOptions(uploadOptions))
+	err = j.result(ctx, sess, workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
 		JobID: j.in.JobID, Path: mux.Path, Key: j.objectKey(dl.Title),
 		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail,
-	}).Get(ctx, &up)
+	}), &up)
 	if err != nil {
 		return nil, nil, err
 	}
 	return up, dl, nil
+}
+
+// transferOptions makes a cancellation wait until the transfer activity
+// has stopped: only then may Cleanup remove its files, and an upload has
+// aborted its multipart upload.
+func (j *job) transferOptions(o workflow.ActivityOptions) workflow.ActivityOptions {
+	o.WaitForCancellation = j.lifecycle
+	return o
+}
+
+// result waits for a transfer activity's result. A cancelled job waits
+// until the activity has stopped (transferOptions), but not when the
+// session's worker is gone: the activity's retry would wait on the dead
+// worker's queue forever, so the lost session ends the wait (and the chain
+// restarts elsewhere, or the cancelled job ends).
+func (j *job) result(ctx, sess workflow.Context, f workflow.Future, out any) error {
+	if !j.lifecycle {
+		return f.Get(ctx, out)
+	}
+	// Await on ctx would return at once once the job is cancelled.
+	wait, _ := workflow.NewDisconnectedContext(ctx)
+	_ = workflow.Await(wait, func() bool {
+		return f.IsReady() || workflow.GetSessionInfo(sess).SessionState == workflow.SessionStateFailed
+	})
+	if !f.IsReady() {
+		return errSessionLost
+	}
+	return f.Get(wait, out)
 }
 
 // step records a new step in the memo and announces its stage.
@@ -258,6 +320,12 @@ func (j *job) saveState(ctx workflow.Context) {
 	j.state.UpdatedAt = workflow.Now(ctx)
 	if err := workflow.UpsertMemo(ctx, map[string]any{MemoKey: j.state}); err != nil {
 		j.logger.Error("Saving job state to memo failed", "error", err)
+	}
+	if j.lifecycle && j.state.Status != j.indexed {
+		j.indexed = j.state.Status
+		if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(j.state.Status)); err != nil {
+			j.logger.Error("Indexing job status failed", "error", err)
+		}
 	}
 }
 

@@ -20,7 +20,8 @@ import (
 // restart test: RIPTIDE_RECORD_HISTORIES=workflows/testdata (an absolute
 // path) go test -run TestBatchSurvives ./internal/e2e; batch_reconciled_episode
 // (an episode terminated by hand, found by reconciliation) likewise by
-// -run TestBatchCountsTerminatedEpisodeFailed.
+// -run TestBatchCountsTerminatedEpisodeFailed, and job_cancelled_downloading
+// and job_retry_completed by -run 'TestCancelRunningDownload|TestRetryFailed'.
 func TestReplayCommittedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)

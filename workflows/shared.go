@@ -3,7 +3,11 @@
 // and committed histories depend on them, so they never change silently.
 package workflows
 
-import "time"
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
 
 const (
 	// StatusQuery returns the job's JobState.
@@ -27,7 +31,44 @@ const (
 	StatusFailed     = "Failed"
 	StatusWarning    = "Warning"
 	StatusSkipped    = "Skipped"
+	// StatusCancelled: cancelled through DELETE /jobs/{id} (or with its
+	// batch) before it ended.
+	StatusCancelled = "Cancelled"
 )
+
+// Custom search attributes (type Keyword) of Job workflows, which GET /jobs
+// filters on. They must be registered in the namespace before a worker runs
+// (README: An existing Temporal cluster): upserting an unknown one fails the workflow task.
+const (
+	// SearchAttrStatus is the job's JobState.Status, upserted as it changes.
+	SearchAttrStatus = "RiptideStatus"
+	// SearchAttrFolder is the job's folder, set at start.
+	SearchAttrFolder = "RiptideFolder"
+	// SearchAttrBatchID is the batch of an episode job, set at start.
+	SearchAttrBatchID = "RiptideBatchID"
+)
+
+// SearchAttributes lists the custom search attributes riptide needs.
+var SearchAttributes = []string{SearchAttrStatus, SearchAttrFolder, SearchAttrBatchID}
+
+// Typed keys of the search attributes.
+var (
+	StatusKey  = temporal.NewSearchAttributeKeyKeyword(SearchAttrStatus)
+	FolderKey  = temporal.NewSearchAttributeKeyKeyword(SearchAttrFolder)
+	BatchIDKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrBatchID)
+)
+
+// JobSearchAttributes are the search attributes a job starts with.
+func JobSearchAttributes(folder, batchID string) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(StatusPending)}
+	if folder != "" {
+		updates = append(updates, FolderKey.ValueSet(folder))
+	}
+	if batchID != "" {
+		updates = append(updates, BatchIDKey.ValueSet(batchID))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
 
 // Job steps.
 const (
@@ -59,6 +100,8 @@ type JobInput struct {
 	Title       string `json:",omitempty"`
 	Description string `json:",omitempty"`
 	ReleaseDate string `json:",omitempty"`
+	// RetryOf is the job this one re-runs (POST /jobs/{id}/retry).
+	RetryOf string `json:",omitempty"`
 }
 
 // JobOptions are a job's optional settings beyond the format; a batch gives
@@ -97,6 +140,7 @@ type JobState struct {
 	Description     string    `json:"description,omitempty"`
 	ReleaseDate     string    `json:"release_date,omitempty"`
 	Error           string    `json:"error,omitempty"`
+	RetryOf         string    `json:"retry_of,omitempty"`
 	UpdatedAt       time.Time `json:"updated_at"`
 	// Webhooks records each event's delivery attempts.
 	Webhooks []WebhookEvent `json:"webhooks,omitempty"`

@@ -4,8 +4,11 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -89,7 +92,17 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 // workflow and activity registered. The work directory is emptied: files
 // left there belong to sessions that died with the previous process, and
 // their jobs have already restarted elsewhere.
+//
+// It refuses to build a worker when the namespace lacks riptide's search
+// attributes (CheckSearchAttributes).
 func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) (worker.Worker, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := CheckSearchAttributes(ctx, c, cfg.Temporal.Namespace); errors.Is(err, ErrCannotCheckSearchAttributes) {
+		slog.Warn("Search attributes not checked", "error", err)
+	} else if err != nil {
+		return nil, err
+	}
 	if acts.Workflows == nil {
 		// Batches describe their episodes' workflows through it.
 		acts.Workflows = c

@@ -28,7 +28,7 @@ func TestComposeFileValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	services := strings.Fields(string(out))
-	for _, want := range []string{"postgresql", "temporal", "temporal-ui", "temporal-admin-tools", "riptide-worker", "riptide-api"} {
+	for _, want := range []string{"postgresql", "temporal", "temporal-ui", "temporal-admin-tools", "riptide-search-attributes", "riptide-worker", "riptide-api"} {
 		if !contains(services, want) {
 			t.Errorf("service %s missing from %v", want, services)
 		}

@@ -15,7 +15,11 @@ import (
 	"syscall"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // Environment variables naming the tool binaries; the Makefile sets them to
@@ -117,6 +121,11 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Proc, error) {
 		// WAL with normal sync halves the dev server's write latency and
 		// still survives a crash of the process.
 		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
+	// On a new database, registered before the server answers; see
+	// ensureSearchAttributes for an existing one.
+	for _, name := range workflows.SearchAttributes {
+		args = append(args, "--search-attribute", name+"=Keyword")
+	}
 	if o.UIPort > 0 {
 		args = append(args, "--ui-port", strconv.Itoa(o.UIPort))
 	} else {
@@ -139,11 +148,49 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Proc, error) {
 		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	})
+	if err == nil {
+		err = ensureSearchAttributes(ctx, addr, o.Namespace)
+	}
 	if err != nil {
 		p.Kill()
 		return nil, fmt.Errorf("temporal dev server on %s: %w", addr, err)
 	}
 	return p, nil
+}
+
+// ensureSearchAttributes registers riptide's Keyword search attributes that
+// the namespace lacks. start-dev's --search-attribute flag is not enough:
+// it registers nothing when the database already exists, and `make dev`
+// keeps its database across runs (made before riptide used them).
+func ensureSearchAttributes(ctx context.Context, addr, namespace string) error {
+	if namespace == "" {
+		namespace = "default"
+	}
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: namespace, Logger: quietLogger{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("listing search attributes: %w", err)
+	}
+	add := map[string]enumspb.IndexedValueType{}
+	for _, name := range workflows.SearchAttributes {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			add[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: add,
+	})
+	if err != nil {
+		return fmt.Errorf("adding search attributes: %w", err)
+	}
+	return nil
 }
 
 // S3Options configure the local S3 server.

@@ -61,11 +61,14 @@ func StartOptions(taskQueue string, in workflows.JobInput, now time.Time) client
 		// A running job with the same ID is an error too, not a handle on
 		// it: the idempotency check relies on seeing every duplicate.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		// What GET /jobs filters on; the workflow keeps the status current.
+		TypedSearchAttributes: workflows.JobSearchAttributes(in.Folder, ""),
 		Memo: map[string]any{
 			workflows.MemoKey: workflows.JobState{
 				JobID:     in.JobID,
 				URL:       in.URL,
 				Folder:    in.Folder,
+				RetryOf:   in.RetryOf,
 				Status:    workflows.StatusPending,
 				Step:      workflows.StepQueued,
 				UpdatedAt: now.UTC(),

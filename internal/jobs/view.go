@@ -21,9 +21,10 @@ import (
 	"github.com/riptide-dev/riptide/workflows"
 )
 
-// StatusCancelled is reported for a job whose workflow was cancelled. The
-// workflow never sets it itself: only Temporal knows about a cancellation.
-const StatusCancelled = "Cancelled"
+// StatusCancelled is reported for a job whose workflow was cancelled. Jobs
+// started before the workflow recorded it are Cancelled by Temporal's
+// verdict alone.
+const StatusCancelled = workflows.StatusCancelled
 
 // Errors reported for workflows that ended without recording why.
 const (
@@ -39,26 +40,28 @@ var ErrNotFound = errors.New("job not found")
 // View is a job as GET /jobs/{id} returns it. Every key is always present;
 // pointers are null when the value is unknown.
 type View struct {
-	ID              string     `json:"id"`
-	URL             string     `json:"url"`
-	Status          string     `json:"status"`
-	Step            string     `json:"step"`
-	ProgressPercent int        `json:"progress_percent"`
-	Key             *string    `json:"key"`
-	S3URL           *string    `json:"s3_url"`
-	FileSizeBytes   *int64     `json:"file_size_bytes"`
-	Title           *string    `json:"title"`
-	Description     *string    `json:"description"`
-	ReleaseDate     *string    `json:"release_date"`
-	SubtitleKey     *string    `json:"subtitle_key"`
-	ThumbnailKey    *string    `json:"thumbnail_key"`
-	Folder          *string    `json:"folder"`
-	Error           *string    `json:"error"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
-	CompletedAt     *time.Time `json:"completed_at"`
-	WorkflowID      string     `json:"workflow_id"`
-	RunID           string     `json:"run_id"`
+	ID              string  `json:"id"`
+	URL             string  `json:"url"`
+	Status          string  `json:"status"`
+	Step            string  `json:"step"`
+	ProgressPercent int     `json:"progress_percent"`
+	Key             *string `json:"key"`
+	S3URL           *string `json:"s3_url"`
+	FileSizeBytes   *int64  `json:"file_size_bytes"`
+	Title           *string `json:"title"`
+	Description     *string `json:"description"`
+	ReleaseDate     *string `json:"release_date"`
+	SubtitleKey     *string `json:"subtitle_key"`
+	ThumbnailKey    *string `json:"thumbnail_key"`
+	Folder          *string `json:"folder"`
+	Error           *string `json:"error"`
+	// RetryOf is the job this one re-runs (POST /jobs/{id}/retry), or null.
+	RetryOf     *string    `json:"retry_of"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	WorkflowID  string     `json:"workflow_id"`
+	RunID       string     `json:"run_id"`
 	// TemporalUIURL opens the job's workflow in the Temporal Web UI; null
 	// when no UI is configured.
 	TemporalUIURL *string `json:"temporal_ui_url"`
@@ -135,7 +138,12 @@ func Get(ctx context.Context, c client.Client, jobID string) (*View, error) {
 
 // viewOf maps a DescribeWorkflowExecution response to a View.
 func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionResponse) (*View, error) {
-	info := resp.GetWorkflowExecutionInfo()
+	return viewOfInfo(jobID, resp.GetWorkflowExecutionInfo(), resp.GetPendingActivities())
+}
+
+// viewOfInfo maps a workflow's execution info (from Describe or a list) to a
+// View; pending activities, when known, add the live transfer progress.
+func viewOfInfo(jobID string, info *workflowpb.WorkflowExecutionInfo, pending []*workflowpb.PendingActivityInfo) (*View, error) {
 	if info == nil {
 		return nil, fmt.Errorf("describe job %s: response has no execution info", jobID)
 	}
@@ -163,6 +171,7 @@ func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionRespons
 		ThumbnailKey:    nullable(state.ThumbnailKey),
 		Folder:          nullable(state.Folder),
 		Error:           nullable(state.Error),
+		RetryOf:         nullable(state.RetryOf),
 		CreatedAt:       timeOf(info.GetStartTime()),
 		UpdatedAt:       state.UpdatedAt.UTC(),
 		WorkflowID:      info.GetExecution().GetWorkflowId(),
@@ -208,7 +217,7 @@ func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionRespons
 		v.Status, v.Error = workflows.StatusFailed, nil
 		finish(v, info, errTimedOut)
 	default: // running (or paused): add the live progress of the transfer
-		liveProgress(v, resp.GetPendingActivities())
+		liveProgress(v, pending)
 	}
 	return v, nil
 }

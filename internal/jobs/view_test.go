@@ -258,7 +258,7 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(raw, &m))
 	want := []string{"id", "url", "status", "step", "progress_percent", "key", "s3_url", "file_size_bytes",
-		"title", "description", "release_date", "subtitle_key", "thumbnail_key", "folder", "error",
+		"title", "description", "release_date", "subtitle_key", "thumbnail_key", "folder", "error", "retry_of",
 		"created_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status"}
 	got := make([]string, 0, len(m))
 	for k := range m {

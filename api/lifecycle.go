@@ -1,0 +1,174 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/riptide-dev/riptide/internal/jobs"
+)
+
+// GET /jobs paging.
+const (
+	defaultJobPage = 50
+	maxJobPage     = 100
+	// maxCursor bounds the cursor a client sends back: Temporal's tokens
+	// are a few hundred bytes.
+	maxCursor = 4096
+)
+
+// listParams are the query parameters GET /jobs accepts.
+var listParams = []string{"status", "folder", "batch_id", "limit", "cursor"}
+
+// listJobs handles GET /jobs: jobs newest first, filtered by status, folder
+// or batch, a page at a time.
+func (s *server) listJobs(c *gin.Context) {
+	f, limit, token, e := parseListQuery(c)
+	if e != nil {
+		abort(c, e)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	page, err := jobs.List(ctx, s.Temporal, f, limit, token)
+	if errors.Is(err, jobs.ErrBadCursor) {
+		abort(c, fieldError(codeInvalidField, "cursor", "cursor must be a next_cursor this API returned"))
+		return
+	}
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "Listing jobs failed", "error", err)
+		abort(c, temporalError(err))
+		return
+	}
+	for _, v := range page.Jobs {
+		s.decorate(ctx, v)
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// parseListQuery validates GET /jobs's query string. An unknown or repeated
+// parameter is an error rather than a filter silently not applied.
+func parseListQuery(c *gin.Context) (f jobs.Filter, limit int, token []byte, e *apiError) {
+	q := c.Request.URL.Query()
+	for name, vals := range q {
+		if !slices.Contains(listParams, name) {
+			return f, 0, nil, fieldError(codeUnknownField, name, "unknown query parameter %q; accepted: %s",
+				name, strings.Join(listParams, ", "))
+		}
+		if len(vals) > 1 {
+			return f, 0, nil, fieldError(codeInvalidField, name, "%s must be given once", name)
+		}
+	}
+	if raw := q.Get("status"); raw != "" {
+		i := slices.IndexFunc(jobs.Statuses, func(st string) bool { return strings.EqualFold(st, raw) })
+		if i < 0 {
+			return f, 0, nil, fieldError(codeInvalidField, "status", "status must be one of %s",
+				strings.Join(jobs.Statuses, ", "))
+		}
+		f.Status = jobs.Statuses[i]
+	}
+	if f.Folder, e = cleanFolder(q.Get("folder")); e != nil {
+		return f, 0, nil, e
+	}
+	if raw := q.Get("batch_id"); raw != "" {
+		id, ok := parseJobID(raw)
+		if !ok {
+			return f, 0, nil, fieldError(codeInvalidField, "batch_id", "batch_id must be a batch id (a UUID)")
+		}
+		f.BatchID = id
+	}
+	if limit, e = intParam(c, "limit", defaultJobPage, 1, maxJobPage); e != nil {
+		return f, 0, nil, e
+	}
+	if raw, ok := c.GetQuery("cursor"); ok {
+		var err error
+		if len(raw) > maxCursor {
+			err = jobs.ErrBadCursor
+		} else {
+			token, err = jobs.DecodeCursor(raw)
+		}
+		if err != nil {
+			return f, 0, nil, fieldError(codeInvalidField, "cursor", "cursor must be a next_cursor this API returned")
+		}
+	}
+	return f, limit, token, nil
+}
+
+// decorate adds what a view read from Temporal lacks: the link to the
+// Temporal UI and a freshly signed URL of the media.
+func (s *server) decorate(ctx context.Context, v *jobs.View) {
+	v.S3URL = nil
+	if s.TemporalUI != "" {
+		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
+		v.TemporalUIURL = &u
+	}
+	if v.Key != nil && s.Store != nil {
+		if u, err := s.Store.PresignGet(ctx, *v.Key); err != nil {
+			// The rest of the job is still worth returning.
+			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "error", err)
+		} else {
+			v.S3URL = &u
+		}
+	}
+}
+
+// cancelJob handles DELETE /jobs/:id: a pending or running job is
+// cancelled; 202 with its view, which turns Cancelled once its transfer
+// has stopped and its files are cleaned up.
+func (s *server) cancelJob(c *gin.Context) {
+	id, ok := parseJobID(c.Param("id"))
+	if !ok {
+		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	v, err := jobs.Cancel(ctx, s.Temporal, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))
+	case errors.Is(err, jobs.ErrFinished):
+		abort(c, newError(http.StatusConflict, codeConflict, "the job has already finished (status %s)", v.Status))
+	case err != nil:
+		s.Logger.ErrorContext(ctx, "Cancelling job failed", "job_id", id, "error", err)
+		abort(c, temporalError(err))
+	default:
+		s.Logger.InfoContext(ctx, "Job cancellation requested", "job_id", id)
+		s.decorate(ctx, v)
+		c.JSON(http.StatusAccepted, v)
+	}
+}
+
+// retryJob handles POST /jobs/:id/retry: a Failed, Cancelled or Skipped job
+// runs again, with the same options, as a new job. Repeating the request
+// answers the same new job.
+func (s *server) retryJob(c *gin.Context) {
+	id, ok := parseJobID(c.Param("id"))
+	if !ok {
+		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	defer cancel()
+	newID, started, err := jobs.Retry(ctx, s.Temporal, s.TaskQueue, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))
+	case errors.Is(err, jobs.ErrNotRetryable):
+		abort(c, newError(http.StatusConflict, codeConflict, "%v", err))
+	case err != nil:
+		s.Logger.ErrorContext(ctx, "Retrying job failed", "job_id", id, "error", err)
+		abort(c, temporalError(err))
+	case !started:
+		c.Header("Location", "/jobs/"+newID)
+		c.JSON(http.StatusOK, gin.H{"job_id": newID, "retry_of": id, "cached": true})
+	default:
+		s.Logger.InfoContext(ctx, "Job retried", "job_id", id, "retry_job_id", newID)
+		c.Header("Location", "/jobs/"+newID)
+		c.JSON(http.StatusAccepted, gin.H{"job_id": newID, "retry_of": id})
+	}
+}

@@ -1,0 +1,154 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// Statuses are the job statuses GET /jobs filters on.
+var Statuses = []string{
+	workflows.StatusPending, workflows.StatusProcessing, workflows.StatusCompleted, workflows.StatusFailed,
+	workflows.StatusWarning, workflows.StatusSkipped, workflows.StatusCancelled,
+}
+
+// ErrBadCursor means a list cursor was not one List returned.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// Filter narrows a job list; empty fields match every job.
+type Filter struct {
+	// Status is one of Statuses.
+	Status  string
+	Folder  string
+	BatchID string
+}
+
+// Page is one page of a job list.
+type Page struct {
+	Jobs []*View `json:"jobs"`
+	// NextCursor fetches the next page; null on the last one.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// statusClauses say, in visibility terms, when a job has each status as
+// View reports it. A finished job's status is the one it recorded in
+// RiptideStatus, except that Temporal's verdict wins for failed, terminated,
+// timed out and cancelled workflows, so those need no search attribute
+// (and match jobs started before riptide recorded one). A workflow still
+// running after its outcome (delivering its last webhook) already has its
+// final status.
+var statusClauses = map[string]string{
+	workflows.StatusPending:    "ExecutionStatus = 'Running' AND RiptideStatus = 'Pending'",
+	workflows.StatusProcessing: "ExecutionStatus = 'Running' AND RiptideStatus = 'Processing'",
+	workflows.StatusCompleted:  "ExecutionStatus IN ('Running', 'Completed') AND RiptideStatus = 'Completed'",
+	workflows.StatusWarning:    "ExecutionStatus IN ('Running', 'Completed') AND RiptideStatus = 'Warning'",
+	workflows.StatusSkipped:    "ExecutionStatus IN ('Running', 'Completed') AND RiptideStatus = 'Skipped'",
+	workflows.StatusFailed: "(ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut') OR " +
+		"(ExecutionStatus = 'Running' AND RiptideStatus = 'Failed'))",
+	workflows.StatusCancelled: "(ExecutionStatus = 'Canceled' OR " +
+		"(ExecutionStatus = 'Running' AND RiptideStatus = 'Cancelled'))",
+}
+
+// Query is the visibility query listing the jobs f matches. Values are
+// quoted as string literals, so no filter value can change the query.
+func Query(f Filter) (string, error) {
+	parts := []string{"WorkflowType = 'Job'"}
+	if f.Status != "" {
+		clause, ok := statusClauses[f.Status]
+		if !ok {
+			return "", fmt.Errorf("unknown status %q", f.Status)
+		}
+		parts = append(parts, clause)
+	}
+	if f.Folder != "" {
+		parts = append(parts, workflows.SearchAttrFolder+" = "+quote(f.Folder))
+	}
+	if f.BatchID != "" {
+		parts = append(parts, workflows.SearchAttrBatchID+" = "+quote(f.BatchID))
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+// quote makes s a string literal of Temporal's list query language, whose
+// parser takes backslash escapes inside single quotes.
+func quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// A cursor is Temporal's opaque next-page token, base64url-encoded, with a
+// checksum: the server does not refuse a garbled token, it fails with an
+// internal error the client retries until its deadline, so a damaged
+// cursor must be caught here.
+const cursorSum = 8
+
+func cursorChecksum(token []byte) []byte {
+	sum := sha256.Sum256(append([]byte("riptide-cursor-v1:"), token...))
+	return sum[:cursorSum]
+}
+
+// EncodeCursor turns a next-page token into a URL-safe cursor.
+func EncodeCursor(token []byte) string {
+	return base64.RawURLEncoding.EncodeToString(append(slices.Clone(token), cursorChecksum(token)...))
+}
+
+// DecodeCursor returns the page token of cursor, ErrBadCursor when it is not
+// one EncodeCursor made.
+func DecodeCursor(cursor string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) <= cursorSum {
+		return nil, ErrBadCursor
+	}
+	token, sum := b[:len(b)-cursorSum], b[len(b)-cursorSum:]
+	if !bytes.Equal(sum, cursorChecksum(token)) {
+		return nil, ErrBadCursor
+	}
+	return token, nil
+}
+
+// List returns one page of jobs matching f, from Temporal's visibility
+// store: running jobs first, newest first, then finished jobs, most
+// recently finished first (the order of Temporal's SQL visibility). Views
+// come from the memo in the list results, without one Describe per job, so
+// they lack the live progress inside a stage that Get adds.
+func List(ctx context.Context, c client.Client, f Filter, limit int, token []byte) (*Page, error) {
+	q, err := Query(f)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		PageSize: int32(limit), NextPageToken: token, Query: q,
+	})
+	if err != nil {
+		var invalid *serviceerror.InvalidArgument
+		if len(token) > 0 && errors.As(err, &invalid) {
+			// The query is ours and valid; the token is what was refused.
+			return nil, ErrBadCursor
+		}
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	page := &Page{Jobs: make([]*View, 0, len(resp.GetExecutions()))}
+	for _, info := range resp.GetExecutions() {
+		id := strings.TrimPrefix(info.GetExecution().GetWorkflowId(), workflows.JobWorkflowID(""))
+		v, err := viewOfInfo(id, info, nil)
+		if err != nil {
+			return nil, err
+		}
+		page.Jobs = append(page.Jobs, v)
+	}
+	if next := resp.GetNextPageToken(); len(next) > 0 {
+		s := EncodeCursor(next)
+		page.NextCursor = &s
+	}
+	return page, nil
+}
