@@ -69,13 +69,41 @@ func (s *Store) uploadFile(ctx context.Context, key string, f *os.File, size int
 		// stop taking space (and money) in the bucket.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 		defer cancel()
-		if _, aerr := s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-			Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: uploadID,
-		}); aerr != nil {
+		if aerr := s.abort(actx, key, uploadID); aerr != nil {
 			err = errors.Join(err, fmt.Errorf("aborting multipart upload %s: %w", aws.ToString(uploadID), aerr))
 		}
 	}
 	return err
+}
+
+// abort aborts a multipart upload until it stays gone. A part upload the
+// server was still handling when the abort arrived can bring the upload
+// back (S3 documents this; versitygw does it), so abort checks with
+// ListParts and aborts again.
+func (s *Store) abort(ctx context.Context, key string, uploadID *string) error {
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: uploadID,
+		})
+		var gone *types.NoSuchUpload
+		if err != nil && !errors.As(err, &gone) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		_, err = s.client.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: uploadID})
+		if errors.As(err, &gone) {
+			return nil
+		}
+		if attempt == 5 {
+			return fmt.Errorf("upload still present after %d aborts (last check: %v)", attempt, err)
+		}
+		wait *= 2
+	}
 }
 
 // uploadParts sends the file's parts with s.concurrency requests in flight
