@@ -41,10 +41,12 @@ func TestWorkerSIGTERMFinishesActivityAndJobMovesOn(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(transferWorkers(t, in.JobID)["Download"]) > 0 },
 		time.Minute, 50*time.Millisecond, "download never started")
-	second := startWorkerProcess(t, bin, "worker-b", queue)
-
+	// SIGTERM before worker-b starts: worker-a stops taking tasks at once,
+	// so whatever follows its download must run on worker-b however fast
+	// the download ends (the mux of this file takes no time at all).
 	stopped := make(chan struct{})
 	go func() { first.Stop(time.Minute); close(stopped) }()
+	second := startWorkerProcess(t, bin, "worker-b", queue)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var st workflows.JobState
