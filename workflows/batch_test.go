@@ -250,21 +250,8 @@ func TestBatchContinuesAsNewAndCarriesState(t *testing.T) {
 // slow episodes run: they are asked to stop and report, the episodes never
 // started count as failed, and batch_completed still goes out once.
 func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	f := fakeManifest{n: 8}
-	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
-		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
-	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
-	var hooks []map[string]any
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
-		var body map[string]any
-		require.NoError(t, json.Unmarshal(in.Body, &body))
-		hooks = append(hooks, body)
-		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
-	})
+	env := newBatchWithFakeEpisodes(fakeManifest{n: 8})
+	recorded := recordWebhooks(t, env)
 	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	// A slow episode that reports like the real Job when cancelled.
 	started, cancelled := 0, 0
@@ -294,6 +281,7 @@ func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
 	require.Equal(t, 8, st.Failed)
 	require.Equal(t, 2, started, "only the window started")
 	require.Equal(t, 2, cancelled, "running episodes were cancelled")
+	hooks := *recorded
 	require.Len(t, hooks, 1)
 	require.Equal(t, "batch_completed", hooks[0]["type"])
 	require.Equal(t, float64(8), hooks[0]["failed_episodes"])
@@ -302,14 +290,7 @@ func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
 // TestBatchGivesEveryEpisodeTheJobOptions: the options reach each episode,
 // and a filename gets the episode's short job ID so episodes keep apart.
 func TestBatchGivesEveryEpisodeTheJobOptions(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	f := fakeManifest{n: 3}
-	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
-		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
-	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	env := newBatchWithFakeEpisodes(fakeManifest{n: 3})
 	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(&activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil)
 	var got []JobInput
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
@@ -361,21 +342,8 @@ func TestEpisodeJobIDIsStableAndDistinct(t *testing.T) {
 // counts; episodes that did report are not counted twice although
 // reconciliation sees them closed too.
 func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	f := fakeManifest{n: 6}
-	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
-		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
-	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
-	var hooks []map[string]any
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
-		var body map[string]any
-		require.NoError(t, json.Unmarshal(in.Body, &body))
-		hooks = append(hooks, body)
-		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
-	})
+	env := newBatchWithFakeEpisodes(fakeManifest{n: 6})
+	recorded := recordWebhooks(t, env)
 	silent := EpisodeJobID(testBatchID, 2)
 	closed := map[string]string{}
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
@@ -417,6 +385,7 @@ func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 	require.Equal(t, 1, st.Failed)
 	require.Zero(t, st.Running)
 	require.Positive(t, checks)
+	hooks := *recorded
 	require.Len(t, hooks, 1)
 	require.Equal(t, "batch_completed", hooks[0]["type"])
 	require.Equal(t, float64(5), hooks[0]["completed_episodes"])
@@ -427,14 +396,7 @@ func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 // reconciliation fixes: with the check failing, a silent episode keeps the
 // batch running.
 func TestBatchWithoutReconciliationWaitsForSilentEpisode(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	f := fakeManifest{n: 2}
-	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
-		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
-	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	env := newBatchWithFakeEpisodes(fakeManifest{n: 2})
 	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).
 		Return(nil, temporal.NewApplicationError("Temporal unreachable", activities.ErrTypeTechnical))
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
@@ -454,4 +416,30 @@ func TestBatchWithoutReconciliationWaitsForSilentEpisode(t *testing.T) {
 	in.WebhookURL = ""
 	env.ExecuteWorkflow(Batch, in)
 	require.True(t, env.IsWorkflowCompleted())
+}
+
+// newBatchWithFakeEpisodes is a test environment for the Batch workflow
+// alone, over a manifest of f's episodes; the test registers its own "Job".
+func newBatchWithFakeEpisodes(f fakeManifest) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Batch)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
+		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
+	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	return env
+}
+
+// recordWebhooks delivers every webhook successfully and keeps its body,
+// in order; read the slice once the workflow has run.
+func recordWebhooks(t *testing.T, env *testsuite.TestWorkflowEnvironment) *[]map[string]any {
+	hooks := &[]map[string]any{}
+	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(in.Body, &body))
+		*hooks = append(*hooks, body)
+		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+	})
+	return hooks
 }
