@@ -167,6 +167,11 @@ func TestCreateBatchValidation(t *testing.T) {
 	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":"https://x/y","url":"https://x"}`, testKey), http.StatusBadRequest, codeUnknownField, "url")
 	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":"https://x/y","folder":"../up"}`, testKey), http.StatusBadRequest, codeInvalidField, "folder")
 	requireError(t, h.do(http.MethodPost, "/batches", `[]`, testKey), http.StatusBadRequest, codeInvalidJSON, "")
+	// Type errors name the field as the client sent it, for the show URL
+	// and for the options a batch shares with a job alike.
+	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":7}`, testKey), http.StatusBadRequest, codeInvalidType, "show_url")
+	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":"https://x/y","folder":7}`, testKey), http.StatusBadRequest, codeInvalidType, "folder")
+	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":"https://x/y","audio_only":"yes"}`, testKey), http.StatusBadRequest, codeInvalidType, "audio_only")
 	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
 }
 

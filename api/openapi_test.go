@@ -62,9 +62,10 @@ func TestOpenAPIRequestFieldsMatchTheDecoders(t *testing.T) {
 	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
 	for schema, req := range map[string]any{"CreateJob": createJobRequest{}, "CreateBatch": createBatchRequest{}} {
 		var fields []string
-		typ := reflect.TypeOf(req)
-		for i := range typ.NumField() {
-			fields = append(fields, strings.Split(typ.Field(i).Tag.Get("json"), ",")[0])
+		for _, f := range reflect.VisibleFields(reflect.TypeOf(req)) {
+			if !f.Anonymous {
+				fields = append(fields, strings.Split(f.Tag.Get("json"), ",")[0])
+			}
 		}
 		var documented []string
 		for p := range doc.Components.Schemas[schema].Properties {

@@ -29,7 +29,13 @@ var formats = []string{"mp4", "mkv", "webm", "mov", "m4a", "mp3", "ogg", "opus"}
 
 // createJobRequest is the body of POST /jobs.
 type createJobRequest struct {
-	URL                   string          `json:"url"`
+	URL string `json:"url"`
+	jobOptionsRequest
+}
+
+// jobOptionsRequest are the fields a job and a batch share: everything but
+// the source URL.
+type jobOptionsRequest struct {
 	WebhookURL            string          `json:"webhook_url"`
 	Folder                string          `json:"folder"`
 	EnableProgressWebhook bool            `json:"enable_progress_webhook"`
@@ -57,19 +63,8 @@ func decodeJobRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInput
 // createBatchRequest is the body of POST /batches: a show URL and the
 // options every episode's job gets.
 type createBatchRequest struct {
-	ShowURL               string          `json:"show_url"`
-	WebhookURL            string          `json:"webhook_url"`
-	Folder                string          `json:"folder"`
-	EnableProgressWebhook bool            `json:"enable_progress_webhook"`
-	DownloadSubtitles     bool            `json:"download_subtitles"`
-	Format                string          `json:"format"`
-	AudioOnly             bool            `json:"audio_only"`
-	MaxResolution         json.RawMessage `json:"max_resolution"`
-	Filename              string          `json:"filename"`
-	DownloadThumbnail     bool            `json:"download_thumbnail"`
-	ClipStart             json.RawMessage `json:"clip_start"`
-	ClipEnd               json.RawMessage `json:"clip_end"`
-	MaxDuration           json.RawMessage `json:"max_duration"`
+	ShowURL string `json:"show_url"`
+	jobOptionsRequest
 }
 
 // decodeBatchRequest reads and validates a POST /batches body. The
@@ -79,12 +74,7 @@ func decodeBatchRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInp
 	if e := decodeObject(body, &req); e != nil {
 		return workflows.JobInput{}, e
 	}
-	job := createJobRequest{
-		URL: req.ShowURL, WebhookURL: req.WebhookURL, Folder: req.Folder,
-		EnableProgressWebhook: req.EnableProgressWebhook, DownloadSubtitles: req.DownloadSubtitles, Format: req.Format,
-		AudioOnly: req.AudioOnly, MaxResolution: req.MaxResolution, Filename: req.Filename,
-		DownloadThumbnail: req.DownloadThumbnail, ClipStart: req.ClipStart, ClipEnd: req.ClipEnd, MaxDuration: req.MaxDuration,
-	}
+	job := createJobRequest{URL: req.ShowURL, jobOptionsRequest: req.jobOptionsRequest}
 	return job.validate("show_url", guard)
 }
 
@@ -126,7 +116,11 @@ func decodeError(err error) *apiError {
 		return newError(http.StatusRequestEntityTooLarge, codeBodyTooLarge,
 			"request body must be at most %d bytes", tooLarge.Limit)
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fieldError(codeInvalidType, typeErr.Field, "%s must be %s", typeErr.Field, kindName(typeErr.Type))
+		// Field is a dotted path that names an embedded struct by its Go
+		// type (jobOptionsRequest.folder); request bodies are flat, so the
+		// last element is the field the client sent.
+		field := typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:]
+		return fieldError(codeInvalidType, field, "%s must be %s", field, kindName(typeErr.Type))
 	case errors.As(err, &typeErr):
 		return newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object")
 	case errors.As(err, &syntaxErr):
