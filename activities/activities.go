@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"github.com/riptide-dev/riptide/internal/webhook"
@@ -63,6 +62,11 @@ type Activities struct {
 	// Workflows describes episode workflows for batch reconciliation
 	// (client.Client satisfies it); set by the worker.
 	Workflows WorkflowDescriber
+	// HostQueue is this worker's own task queue, which Download returns
+	// so the job's mux and upload follow its files here (host.go).
+	HostQueue string
+	// Holds bounds the jobs whose files this worker holds; nil: no limit.
+	Holds *Holds
 
 	cacheOnce sync.Once
 	cache     *manifestCache
@@ -70,7 +74,12 @@ type Activities struct {
 
 // jobDir is the directory holding one job's temporary files on this worker.
 func (a *Activities) jobDir(jobID string) string {
-	return filepath.Join(a.WorkDir, filepath.Base(jobID))
+	return filepath.Join(a.WorkDir, jobKey(jobID))
+}
+
+// jobKey names a job on this worker: its directory and its hold.
+func jobKey(jobID string) string {
+	return filepath.Base(jobID)
 }
 
 // DownloadInput is the input of Download.
@@ -115,6 +124,8 @@ type DownloadResult struct {
 	Source string
 	// Media describes Files[0] when the downloader probed it.
 	Media *MediaInfo `json:",omitempty"`
+	// HostQueue is the task queue of the worker holding the files.
+	HostQueue string `json:",omitempty"`
 }
 
 // Progress is the heartbeat detail of the transfer activities. The API reads
@@ -169,6 +180,9 @@ type UploadInput struct {
 	Subtitles []Subtitle
 	// Thumbnail goes beside the media as "<key without extension>.<ext>".
 	Thumbnail string `json:",omitempty"`
+	// Cleanup removes the job's files once everything is uploaded, which
+	// spares a job that succeeded a Cleanup activity.
+	Cleanup bool `json:",omitempty"`
 }
 
 // UploadResult says where the media went.
@@ -190,5 +204,5 @@ type WebhookInput struct {
 
 // Cleanup deletes the job's temporary files on this worker.
 func (a *Activities) Cleanup(_ context.Context, jobID string) error {
-	return os.RemoveAll(a.jobDir(jobID))
+	return a.removeJobDir(jobID)
 }

@@ -43,6 +43,36 @@ var manifestTypes = map[string]bool{
 // Download fetches the media at in.URL into the job directory: natively when
 // the URL is a media file, otherwise through yt-dlp.
 func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadResult, error) {
+	// jobDir keeps only the base name; these would make it the work
+	// directory itself or its parent, which Cleanup then deletes.
+	key := jobKey(in.JobID)
+	switch key {
+	case ".", "..", string(filepath.Separator):
+		return nil, permanent(ErrTypeInvalidInput, "invalid job ID %q", in.JobID)
+	}
+	defer a.Holds.use(key)()
+	if err := a.Holds.acquire(ctx, key); err != nil {
+		return nil, err
+	}
+	res, err := a.download(ctx, in)
+	if err != nil {
+		if isFinal(ctx, err) {
+			// The workflow cannot tell which worker to clean up after a
+			// failed download, so the download does.
+			_ = a.removeJobDir(in.JobID)
+		} else {
+			// The partial file stays for a retry that lands here (the
+			// HTTP downloader resumes it); SweepWorkDir removes it if none
+			// does. It holds no room meanwhile.
+			a.Holds.release(key)
+		}
+		return nil, err
+	}
+	res.HostQueue = a.HostQueue
+	return res, nil
+}
+
+func (a *Activities) download(ctx context.Context, in DownloadInput) (*DownloadResult, error) {
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, permanent(ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
@@ -50,12 +80,6 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadR
 	if id, ok := SpotifyEpisodeID(in.URL); ok {
 		// Never downloadable: the outcome is the skip (or lookup) error.
 		return nil, a.spotifyEpisodeOutcome(ctx, id)
-	}
-	// jobDir keeps only the base name; these would make it the work
-	// directory itself or its parent, which Cleanup then deletes.
-	switch filepath.Base(in.JobID) {
-	case ".", "..", string(filepath.Separator):
-		return nil, permanent(ErrTypeInvalidInput, "invalid job ID %q", in.JobID)
 	}
 	dir := a.jobDir(in.JobID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -16,6 +16,18 @@ import (
 // ("<key without extension>.<lang>.<ext>"), then presigns a GET URL for the
 // media. Keys are fixed by the workflow, so a retry overwrites, never adds.
 func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+	if err := requireFiles(in.Path); err != nil {
+		return nil, err
+	}
+	defer a.Holds.use(jobKey(in.JobID))()
+	res, err := a.upload(ctx, in)
+	if err == nil && in.Cleanup {
+		_ = a.removeJobDir(in.JobID)
+	}
+	return res, err
+}
+
+func (a *Activities) upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
 	var sent atomic.Int64
 	stop := heartbeatEvery(ctx, time.Second, func() Progress {
 		return Progress{Bytes: sent.Load()}
