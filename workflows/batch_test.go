@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riptide-dev/riptide/activities"
@@ -58,7 +57,6 @@ func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
 	var s testsuite.WorkflowTestSuite
 	be := &batchEnv{env: s.NewTestWorkflowEnvironment()}
 	env := be.env
-	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
 	env.RegisterWorkflow(Job)
 	env.RegisterWorkflow(Batch)
 	env.RegisterActivity(&activities.Activities{})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -28,6 +29,13 @@ const retrySessionCreationChange = "retry-session-creation"
 // on cancellation wait for the transfer activity to stop, clean up from a
 // disconnected context and end as Cancelled.
 const lifecycleChange = "job-lifecycle"
+
+// hostQueueChange versions the end of worker sessions: jobs started after
+// it send the mux, the upload and the clean-up to the task queue of the
+// worker that downloaded (activities/host.go). A session cost a creation
+// activity, a signal, a cancellation and a completion activity per job:
+// three workflow tasks of eight.
+const hostQueueChange = "host-task-queue"
 
 // errSessionLost marks a chain that stopped because its worker went away.
 var errSessionLost = errors.New("the worker running this job's transfers stopped")
@@ -60,6 +68,8 @@ func Job(ctx workflow.Context, in JobInput) (*JobState, error) {
 	// Started with RiptideStatus Pending (jobs.StartOptions, the batch's
 	// child options).
 	j.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, 1) == 1
+	// Jobs started with it also have lifecycleChange.
+	j.hostQueue = workflow.GetVersion(ctx, hostQueueChange, workflow.DefaultVersion, 1) == 1
 	j.indexed = StatusPending
 	j.webhooks = newNotifier(ctx, in.WebhookURL, j.logger, &j.state.Webhooks, j.saveState)
 	return j.run(ctx)
@@ -77,6 +87,8 @@ type job struct {
 	// the status last written to the RiptideStatus search attribute.
 	lifecycle bool
 	indexed   string
+	// hostQueue is set for jobs started after hostQueueChange.
+	hostQueue bool
 }
 
 func (j *job) run(ctx workflow.Context) (*JobState, error) {
@@ -175,8 +187,12 @@ func (j *job) reportToBatch(ctx workflow.Context) {
 // transfer runs download → mux → upload on one worker, starting the chain
 // again on another worker when the first one dies.
 func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activities.DownloadResult, error) {
+	chain := j.chain
+	if j.hostQueue {
+		chain = j.hostChain
+	}
 	for attempt := 1; ; attempt++ {
-		up, dl, err := j.chain(ctx)
+		up, dl, err := chain(ctx)
 		if !errors.Is(err, errSessionLost) || attempt == maxChainAttempts {
 			return up, dl, err
 		}
@@ -184,6 +200,108 @@ func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activit
 	}
 }
 
+// hostChain downloads on any worker with room (TransferQueue), then muxes
+// and uploads on that worker through its own task queue. The upload removes
+// the files; a failure or a cancellation after the download removes them
+// with Cleanup there. A download cleans up after its own failure.
+func (j *job) hostChain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
+	j.step(ctx, StepDownloading, webhook.StageDownloading)
+	dlOpts := j.transferOptions(downloadOptions)
+	dlOpts.TaskQueue = TransferQueue(workflow.GetInfo(ctx).TaskQueueName)
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dlOpts), a.Download, j.downloadInput()).Get(ctx, &dl)
+	if err != nil {
+		return nil, nil, err
+	}
+	host := dl.HostQueue
+	defer func() {
+		if err = hostLost(err); err == nil || errors.Is(err, errSessionLost) {
+			// Uploaded and removed; or the worker is gone, and its files
+			// with it (a worker empties its work directory as it starts).
+			return
+		}
+		cleanupCtx := workflow.WithActivityOptions(ctx, onHost(cleanupOptions, host))
+		if ctx.Err() != nil {
+			cleanupCtx, _ = workflow.NewDisconnectedContext(cleanupCtx)
+		}
+		if cerr := workflow.ExecuteActivity(cleanupCtx, a.Cleanup, j.in.JobID).Get(cleanupCtx, nil); cerr != nil {
+			j.logger.Warn("Cleanup failed", "error", cerr)
+		}
+	}()
+	j.mergeMetadata(ctx, dl)
+
+	j.step(ctx, StepMuxing, webhook.StageMuxing)
+	var mux activities.MuxResult
+	muxCtx := workflow.WithActivityOptions(ctx, onHost(j.transferOptions(muxOptions), host))
+	if err = workflow.ExecuteActivity(muxCtx, a.Mux, j.muxInput(dl)).Get(ctx, &mux); err != nil {
+		return nil, nil, err
+	}
+	j.progress(ctx, webhook.StageMuxComplete)
+
+	j.step(ctx, StepUploading, webhook.StageUploading)
+	upCtx := workflow.WithActivityOptions(ctx, onHost(j.transferOptions(uploadOptions), host))
+	upIn := j.uploadInput(dl, &mux)
+	upIn.Cleanup = true
+	if err = workflow.ExecuteActivity(upCtx, a.Upload, upIn).Get(ctx, &up); err != nil {
+		return nil, nil, err
+	}
+	return up, dl, nil
+}
+
+// onHost sends an activity to the worker holding the job's files.
+func onHost(o workflow.ActivityOptions, queue string) workflow.ActivityOptions {
+	o.TaskQueue = queue
+	o.ScheduleToStartTimeout = hostScheduleToStart
+	return o
+}
+
+// hostLost tells a dead worker from other failures: its queue is never
+// polled again, so the activity timed out waiting to start, or the files
+// are gone from it.
+func hostLost(err error) error {
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) && timeoutErr.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START ||
+		applicationErrorType(err) == activities.ErrTypeFilesGone {
+		return fmt.Errorf("%w: %v", errSessionLost, err)
+	}
+	return err
+}
+
+func (j *job) downloadInput() activities.DownloadInput {
+	return activities.DownloadInput{
+		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles,
+		AudioOnly: activities.IsAudioFormat(j.in.Format), MaxHeight: j.in.MaxHeight,
+		MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
+	}
+}
+
+// mergeMetadata announces the end of the download with the job's metadata:
+// a batch's feed describes its episodes better than the media's own tags
+// (often just "Episode 12"); the tags fill in what it lacks.
+func (j *job) mergeMetadata(ctx workflow.Context, dl *activities.DownloadResult) {
+	dl.Title = cmp.Or(j.in.Title, dl.Title)
+	dl.Description = cmp.Or(j.in.Description, dl.Description)
+	dl.ReleaseDate = cmp.Or(j.in.ReleaseDate, dl.ReleaseDate)
+	j.state.Title, j.state.Description, j.state.ReleaseDate = dl.Title, dl.Description, dl.ReleaseDate
+	j.progress(ctx, webhook.StageDownloadComplete)
+}
+
+func (j *job) muxInput(dl *activities.DownloadResult) activities.MuxInput {
+	return activities.MuxInput{
+		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
+		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description, Media: dl.Media,
+		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
+	}
+}
+
+func (j *job) uploadInput(dl *activities.DownloadResult, mux *activities.MuxResult) activities.UploadInput {
+	return activities.UploadInput{
+		JobID: j.in.JobID, Path: mux.Path, Key: j.objectKey(dl.Title),
+		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail,
+	}
+}
+
+// chain runs download → mux → upload in a worker session: jobs started
+// before hostQueueChange.
 func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
 	sess, err := workflow.CreateSession(ctx, &sessionOptions)
 	if err != nil {
@@ -220,30 +338,16 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 
 	j.step(ctx, StepDownloading, webhook.StageDownloading)
 	dlCtx := workflow.WithActivityOptions(sess, j.transferOptions(downloadOptions))
-	err = j.result(ctx, sess, workflow.ExecuteActivity(dlCtx, a.Download, activities.DownloadInput{
-		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles,
-		AudioOnly: activities.IsAudioFormat(j.in.Format), MaxHeight: j.in.MaxHeight,
-		MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
-	}), &dl)
+	err = j.result(ctx, sess, workflow.ExecuteActivity(dlCtx, a.Download, j.downloadInput()), &dl)
 	if err != nil {
 		return nil, nil, err
 	}
-	// A batch's feed describes its episodes better than the media's own
-	// tags (often just "Episode 12"); the tags fill in what it lacks.
-	dl.Title = cmp.Or(j.in.Title, dl.Title)
-	dl.Description = cmp.Or(j.in.Description, dl.Description)
-	dl.ReleaseDate = cmp.Or(j.in.ReleaseDate, dl.ReleaseDate)
-	j.state.Title, j.state.Description, j.state.ReleaseDate = dl.Title, dl.Description, dl.ReleaseDate
-	j.progress(ctx, webhook.StageDownloadComplete)
+	j.mergeMetadata(ctx, dl)
 
 	j.step(ctx, StepMuxing, webhook.StageMuxing)
 	var mux activities.MuxResult
 	muxCtx := workflow.WithActivityOptions(sess, j.transferOptions(muxOptions))
-	err = j.result(ctx, sess, workflow.ExecuteActivity(muxCtx, a.Mux, activities.MuxInput{
-		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
-		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description, Media: dl.Media,
-		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
-	}), &mux)
+	err = j.result(ctx, sess, workflow.ExecuteActivity(muxCtx, a.Mux, j.muxInput(dl)), &mux)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -251,10 +355,7 @@ func (j *job) chain(ctx workflow.Context) (up *activities.UploadResult, dl *acti
 
 	j.step(ctx, StepUploading, webhook.StageUploading)
 	upCtx := workflow.WithActivityOptions(sess, j.transferOptions(uploadOptions))
-	err = j.result(ctx, sess, workflow.ExecuteActivity(upCtx, a.Upload, activities.UploadInput{
-		JobID: j.in.JobID, Path: mux.Path, Key: j.objectKey(dl.Title),
-		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail,
-	}), &up)
+	err = j.result(ctx, sess, workflow.ExecuteActivity(upCtx, a.Upload, j.uploadInput(dl, &mux)), &up)
 	if err != nil {
 		return nil, nil, err
 	}

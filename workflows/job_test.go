@@ -9,9 +9,10 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/riptide-dev/riptide/activities"
 )
@@ -38,6 +39,7 @@ var (
 		Description: "The first one",
 		ReleaseDate: "2026-01-19T06:00:00Z",
 		Source:      "generic",
+		HostQueue:   testHostQueue,
 	}
 	okMux    = &activities.MuxResult{Path: "/w/output.mp4", Bytes: 1200}
 	okUpload = &activities.UploadResult{
@@ -50,6 +52,8 @@ var (
 type hooks struct {
 	ids    []string
 	bodies []map[string]any
+	// cleanups records the task queue of each Cleanup.
+	cleanups []string
 }
 
 func (h *hooks) types() []string {
@@ -68,7 +72,6 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *hooks) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
 	env.RegisterWorkflow(Job)
 	env.RegisterActivity(&activities.Activities{})
 	h := &hooks{}
@@ -80,8 +83,22 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *hooks) {
 			h.bodies = append(h.bodies, body)
 			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 		}).Maybe()
-	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil).Once()
+	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(func(ctx context.Context, _ string) error {
+		h.cleanups = append(h.cleanups, activity.GetInfo(ctx).TaskQueue)
+		return nil
+	}).Maybe()
 	return env, h
+}
+
+// testHostQueue is the task queue of the worker holding the job's files.
+const testHostQueue = "riptide-host-test"
+
+// onQueue asserts that an activity runs on the task queue q.
+func onQueue[In, Out any](t *testing.T, q string, out Out, err error) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, _ In) (Out, error) {
+		require.Equal(t, q, activity.GetInfo(ctx).TaskQueue, activity.GetInfo(ctx).ActivityType.Name)
+		return out, err
+	}
 }
 
 func mockPipeline(env *testsuite.TestWorkflowEnvironment) {
@@ -94,7 +111,7 @@ func mockPipeline(env *testsuite.TestWorkflowEnvironment) {
 	}).Return(okMux, nil).Once()
 	env.OnActivity(a.Upload, mock.Anything, activities.UploadInput{
 		JobID: testJobID, Path: okMux.Path, Key: "my-folder/episode-one-pilot-3f1b0c8e.mp4",
-		Subtitles: okDownload.Subtitles,
+		Subtitles: okDownload.Subtitles, Cleanup: true,
 	}).Return(okUpload, nil).Once()
 }
 
@@ -242,7 +259,6 @@ func TestJobDRMIsSkipped(t *testing.T) {
 func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
 	env.RegisterWorkflow(Job)
 	env.RegisterActivity(&activities.Activities{})
 	var attempts []string
@@ -255,7 +271,6 @@ func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
 			}
 			return &activities.WebhookAttempt{Error: "connection refused"}, nil
 		})
-	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil)
 	mockPipeline(env)
 	env.ExecuteWorkflow(Job, testInput())
 
@@ -286,7 +301,6 @@ func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
 func TestJobWebhookGoneStopsAndRetryAfterIsRecorded(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.SetWorkerOptions(worker.Options{EnableSessionWorker: true})
 	env.RegisterWorkflow(Job)
 	env.RegisterActivity(&activities.Activities{})
 	calls := 0
@@ -298,7 +312,6 @@ func TestJobWebhookGoneStopsAndRetryAfterIsRecorded(t *testing.T) {
 			}
 			return &activities.WebhookAttempt{StatusCode: 410, Error: "gone", Final: true}, nil
 		})
-	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(nil)
 	mockPipeline(env)
 	in := testInput()
 	in.EnableProgressWebhook = false
@@ -433,7 +446,7 @@ func TestJobOptionsReachTheActivities(t *testing.T) {
 	in := testInput()
 	in.EnableProgressWebhook, in.DownloadSubtitles, in.Format = false, false, "mp3"
 	in.JobOptions = JobOptions{MaxHeight: 720, Filename: "talk.mp3", Thumbnail: true, ClipStart: 1.5, ClipEnd: 9, MaxDuration: 60}
-	dl := &activities.DownloadResult{Files: []string{"/w/src.a.webm"}, Thumbnail: "/w/thumb.webp", Title: "Talk"}
+	dl := &activities.DownloadResult{Files: []string{"/w/src.a.webm"}, Thumbnail: "/w/thumb.webp", Title: "Talk", HostQueue: testHostQueue}
 	mux := &activities.MuxResult{Path: "/w/output.mp3", Bytes: 10, Thumbnail: "/w/thumb.webp"}
 	up := &activities.UploadResult{Key: "my-folder/talk.mp3", URL: "u", Bytes: 10, ThumbnailKey: "my-folder/talk.webp"}
 	env.OnActivity(a.Download, mock.Anything, activities.DownloadInput{
@@ -444,7 +457,7 @@ func TestJobOptionsReachTheActivities(t *testing.T) {
 		ClipStart: 1.5, ClipEnd: 9, Thumbnail: true, ThumbnailPath: "/w/thumb.webp",
 	}).Return(mux, nil).Once()
 	env.OnActivity(a.Upload, mock.Anything, activities.UploadInput{
-		JobID: testJobID, Path: mux.Path, Key: "my-folder/talk.mp3", Thumbnail: "/w/thumb.webp",
+		JobID: testJobID, Path: mux.Path, Key: "my-folder/talk.mp3", Thumbnail: "/w/thumb.webp", Cleanup: true,
 	}).Return(up, nil).Once()
 	env.ExecuteWorkflow(Job, in)
 	require.NoError(t, env.GetWorkflowError())
@@ -459,4 +472,75 @@ func TestEpisodeFilenameKeepsEpisodesApart(t *testing.T) {
 	require.Equal(t, "show-3f1b0c8e.mp3", EpisodeFilename("show.mp3", testJobID))
 	require.Equal(t, "a.b-3f1b0c8e.mp4", EpisodeFilename("a.b.mp4", testJobID))
 	require.Empty(t, EpisodeFilename("", testJobID))
+}
+
+// TestJobChainFollowsItsFilesToTheHost: the download waits on the transfer
+// queue for any worker with room; the mux and the upload go to the queue of
+// the worker that downloaded, and the upload removes the files (no
+// Cleanup).
+func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(
+		onQueue[activities.DownloadInput](t, TransferQueue("default-test-taskqueue"), okDownload, nil)).Once()
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(onQueue[activities.MuxInput](t, testHostQueue, okMux, nil)).Once()
+	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool { return in.Cleanup })).
+		Return(onQueue[activities.UploadInput](t, testHostQueue, okUpload, nil)).Once()
+	env.ExecuteWorkflow(Job, testInput())
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+	require.Empty(t, h.cleanups)
+}
+
+// TestJobLostHostRestartsTheChain: when the worker holding the files is
+// gone (here: its files are), the chain starts again from the download,
+// and progress is not announced twice.
+func TestJobLostHostRestartsTheChain(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil).Twice()
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("the job's files are no longer on this worker", activities.ErrTypeFilesGone, nil)).Once()
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(okMux, nil).Once()
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil).Once()
+	env.ExecuteWorkflow(Job, testInput())
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+	require.Empty(t, h.cleanups, "a lost worker's files went with it")
+	require.Equal(t, []string{
+		"progress:downloading", "progress:download_complete", "progress:muxing",
+		"progress:mux_complete", "progress:uploading", "job_completed",
+	}, h.types())
+}
+
+// TestJobMuxFailureCleansUpOnTheHost: a failure after the download removes
+// the files on the worker holding them, then reports job_failed.
+func TestJobMuxFailureCleansUpOnTheHost(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil).Once()
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("no audio stream", activities.ErrTypeUnsupported, nil)).Once()
+	in := testInput()
+	in.EnableProgressWebhook = false
+	env.ExecuteWorkflow(Job, in)
+	require.Error(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+	require.Equal(t, []string{testHostQueue}, h.cleanups)
+	require.Equal(t, []string{"job_failed"}, h.types())
+}
+
+func TestHostLost(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		lost bool
+	}{
+		{"schedule-to-start timeout", temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil), true},
+		{"files gone", temporal.NewNonRetryableApplicationError("gone", activities.ErrTypeFilesGone, nil), true},
+		{"heartbeat timeout", temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_HEARTBEAT, nil), false},
+		{"technical", temporal.NewApplicationError("503", activities.ErrTypeTechnical), false},
+		{"none", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.lost, errors.Is(hostLost(tc.err), errSessionLost))
+		})
+	}
 }

@@ -36,7 +36,8 @@ func TestJobIndexesStatusOnlyWhenItChanges(t *testing.T) {
 }
 
 // TestJobCancelledDuringDownload cancels the workflow while its download
-// runs: Cleanup still runs and the job ends Cancelled without a webhook.
+// runs: the job ends Cancelled without a webhook. The download removes its
+// own files: no worker holds the job's files yet, so no Cleanup runs.
 // (The test environment resolves a cancelled activity at once; that the
 // workflow waits for it to stop is shown end to end in internal/e2e.)
 func TestJobCancelledDuringDownload(t *testing.T) {
@@ -52,7 +53,8 @@ func TestJobCancelledDuringDownload(t *testing.T) {
 
 	require.True(t, env.IsWorkflowCompleted())
 	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
-	env.AssertExpectations(t) // Cleanup ran once
+	env.AssertExpectations(t)
+	require.Empty(t, h.cleanups)
 	require.Equal(t, []string{"progress:downloading"}, h.types(), "no terminal webhook")
 	require.Equal(t, []string{StatusProcessing, StatusCancelled}, *indexed)
 	v, err := env.QueryWorkflow(StatusQuery)
@@ -61,4 +63,22 @@ func TestJobCancelledDuringDownload(t *testing.T) {
 	require.NoError(t, v.Get(&st))
 	require.Equal(t, StatusCancelled, st.Status)
 	require.Equal(t, StepFinished, st.Step)
+}
+
+// TestJobCancelledDuringMuxCleansUpOnTheHost cancels the workflow while its
+// mux runs on the worker holding the files: Cleanup runs there.
+func TestJobCancelledDuringMuxCleansUpOnTheHost(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil).Once()
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, _ activities.MuxInput) (*activities.MuxResult, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}).Once()
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
+	env.ExecuteWorkflow(Job, testInput())
+
+	require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
+	env.AssertExpectations(t)
+	require.Equal(t, []string{testHostQueue}, h.cleanups)
 }

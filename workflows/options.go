@@ -85,6 +85,11 @@ var (
 		ExecutionTimeout: 12 * time.Hour,
 		HeartbeatTimeout: transferHeartbeat,
 	}
+	// hostScheduleToStart is how long an activity may wait in the queue
+	// of the worker holding the job's files (activities/host.go) before
+	// the workflow takes that worker for dead. A live worker takes its
+	// tasks at once: they never wait for a slot in the queue.
+	hostScheduleToStart = 30 * time.Second
 	// maxChainAttempts bounds how often the download→mux→upload chain is
 	// started again on another worker after its worker died.
 	maxChainAttempts = 5

@@ -20,6 +20,14 @@ const (
 	jobWorkflowIDPrefix = "job-"
 )
 
+// TransferQueueSuffix names the task queue downloads wait on, beside the
+// workflows' queue: each worker takes only as many as it has room for
+// (RIPTIDE_WORKER_CONCURRENCY), so waiting downloads go to idle workers.
+const TransferQueueSuffix = "-transfers"
+
+// TransferQueue is the download queue of workflows on taskQueue.
+func TransferQueue(taskQueue string) string { return taskQueue + TransferQueueSuffix }
+
 // JobWorkflowID is the workflow ID of the job with the given ID.
 func JobWorkflowID(jobID string) string { return jobWorkflowIDPrefix + jobID }
 

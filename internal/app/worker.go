@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
@@ -88,14 +90,37 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 	}, func() { _ = proxy.Close() }, nil
 }
 
+// Worker is one worker process's pollers, sharing one set of activities:
+// the workflows' queue (workflows, webhooks, batch activities), the
+// transfer queue (downloads, as many at once as the worker has room for)
+// and the worker's own queue (the mux, upload and clean-up of the jobs
+// whose files it holds; activities/host.go).
+type Worker struct {
+	workers []worker.Worker
+	acts    *activities.Activities
+	stop    chan struct{}
+	swept   chan struct{}
+	fatal   chan error
+}
+
+// Sweeping of abandoned job files (activities.SweepWorkDir).
+const (
+	sweepEvery = 30 * time.Second
+	// holdAge: a live job's next activity arrives within seconds.
+	holdAge = 2 * time.Minute
+	// dirAge: partial downloads kept for a retry that may land here.
+	dirAge = time.Hour
+)
+
 // NewWorker prepares the work directory and returns a worker with every
 // workflow and activity registered. The work directory is emptied: files
-// left there belong to sessions that died with the previous process, and
-// their jobs have already restarted elsewhere.
+// left there belong to jobs whose chains died with the previous process and
+// have already restarted elsewhere (the new process has a new queue of its
+// own, so nothing is sent here for them).
 //
 // It refuses to build a worker when the namespace lacks riptide's search
 // attributes (CheckSearchAttributes).
-func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) (worker.Worker, error) {
+func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) (*Worker, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := CheckSearchAttributes(ctx, c, cfg.Temporal.Namespace); errors.Is(err, ErrCannotCheckSearchAttributes) {
@@ -110,16 +135,117 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	if err := resetDir(acts.WorkDir); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
-		EnableSessionWorker:               true,
-		MaxConcurrentSessionExecutionSize: cfg.Worker.Concurrency,
+	acts.HostQueue = HostQueue(cfg.Temporal.TaskQueue)
+	acts.Holds = activities.NewHolds(cfg.Worker.Concurrency)
+	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1)}
+	base := worker.Options{
+		OnFatalError: func(err error) {
+			select {
+			case w.fatal <- err:
+			default:
+			}
+		},
 		// Lets running activities finish (or heartbeat their progress) on
 		// SIGTERM before the worker exits.
 		WorkerStopTimeout: 30 * time.Second,
 		Interceptors:      []interceptor.WorkerInterceptor{metrics.NewInterceptor()},
-	})
-	workflows.Register(w, acts)
+	}
+	main := base
+	// Sessions serve jobs started before workflows' hostQueueChange that
+	// are still running; new jobs do not use them.
+	main.EnableSessionWorker = true
+	main.MaxConcurrentSessionExecutionSize = cfg.Worker.Concurrency
+	transfers := base
+	transfers.DisableWorkflowWorker = true
+	// A worker with no room takes no download: another worker will.
+	transfers.MaxConcurrentActivityExecutionSize = cfg.Worker.Concurrency
+	host := base
+	host.DisableWorkflowWorker = true
+
+	mw := worker.New(c, cfg.Temporal.TaskQueue, main)
+	workflows.Register(mw, acts)
+	w.workers = append(w.workers, mw)
+	for q, opts := range map[string]worker.Options{
+		workflows.TransferQueue(cfg.Temporal.TaskQueue): transfers,
+		acts.HostQueue: host,
+	} {
+		qw := worker.New(c, q, opts)
+		// Every activity on every queue: tasks of a type land only on
+		// the queue the workflow sends them to.
+		qw.RegisterActivity(acts)
+		w.workers = append(w.workers, qw)
+	}
 	return w, nil
+}
+
+// HostQueue is a new name for a worker process's own task queue. Unique per
+// process: a restarted worker must not receive the tasks of jobs whose
+// files its previous life held.
+func HostQueue(taskQueue string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-host-%s-%s", taskQueue, host, uuid.NewString()[:8])
+}
+
+// Start starts polling every queue and sweeping the work directory.
+func (w *Worker) Start() error {
+	for i, qw := range w.workers {
+		if err := qw.Start(); err != nil {
+			for _, started := range w.workers[:i] {
+				started.Stop()
+			}
+			return err
+		}
+	}
+	go w.sweep()
+	return nil
+}
+
+// Stop stops polling and waits (WorkerStopTimeout) for running activities.
+func (w *Worker) Stop() {
+	close(w.stop)
+	var wg sync.WaitGroup
+	for _, qw := range w.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qw.Stop()
+		}()
+	}
+	wg.Wait()
+	<-w.swept
+}
+
+// Run starts the worker and stops it when interruptCh delivers or a poller
+// fails for good (the namespace is gone, say).
+func (w *Worker) Run(interruptCh <-chan any) error {
+	if err := w.Start(); err != nil {
+		return err
+	}
+	var err error
+	select {
+	case <-interruptCh:
+	case err = <-w.fatal:
+	}
+	w.Stop()
+	return err
+}
+
+func (w *Worker) sweep() {
+	defer close(w.swept)
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-t.C:
+			if n, err := w.acts.SweepWorkDir(now, holdAge, dirAge); err != nil {
+				slog.Warn("Sweeping the work directory failed", "error", err)
+			} else if n > 0 {
+				slog.Info("Removed abandoned job files", "jobs", n)
+			}
+		}
+	}
 }
 
 func resetDir(dir string) error {
