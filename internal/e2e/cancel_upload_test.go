@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -35,6 +36,37 @@ func (s *slowReader) Read(p []byte) (int, error) {
 
 func (s *slowReader) Close() error { return s.r.Close() }
 
+// bigMedia writes big.mp4 to dir: a file of several parts (over 16 MiB,
+// so multipart whichever the threshold).
+func bigMedia(t *testing.T, dir string) string {
+	t.Helper()
+	media := filepath.Join(dir, "big.mp4")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440", "-t", "14", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+		"-c:a", "aac", "-shortest", media).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	st, err := os.Stat(media)
+	require.NoError(t, err)
+	require.Greater(t, st.Size(), int64(16<<20), "the upload must be multipart")
+	return media
+}
+
+// throttledS3 is the test S3 server behind a proxy that slows the body of
+// every part upload to a crawl.
+func throttledS3() *httptest.Server {
+	target, err := url.Parse(stack.cfg.S3.Endpoint)
+	if err != nil {
+		panic(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	return serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
+			r.Body = &slowReader{r: r.Body, n: 16 << 10, tick: 100 * time.Millisecond}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+}
+
 // TestCancelDuringMultipartUpload cancels a job while its upload's parts
 // crawl to S3 through a throttling proxy: the upload aborts its multipart
 // upload, so neither an object nor uploaded parts stay behind, and the
@@ -45,29 +77,10 @@ func TestCancelDuringMultipartUpload(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	// A file of several parts (over 16 MiB, so multipart whichever the
-	// threshold).
-	media := filepath.Join(dir, "big.mp4")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
-		"-f", "lavfi", "-i", "sine=frequency=440", "-t", "14", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
-		"-c:a", "aac", "-shortest", media).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	st, err := os.Stat(media)
-	require.NoError(t, err)
-	require.Greater(t, st.Size(), int64(16<<20), "the upload must be multipart")
+	bigMedia(t, dir)
 	src := serve(http.FileServer(http.Dir(dir)))
 	defer src.Close()
-
-	// S3 through a proxy that slows the body of every part to a crawl.
-	target, err := url.Parse(stack.cfg.S3.Endpoint)
-	require.NoError(t, err)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	proxy := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.URL.Query().Has("partNumber") {
-			r.Body = &slowReader{r: r.Body, n: 16 << 10, tick: 100 * time.Millisecond}
-		}
-		rp.ServeHTTP(w, r)
-	}))
+	proxy := throttledS3()
 	defer proxy.Close()
 
 	// A worker of its own that uploads through the proxy.
@@ -109,4 +122,5 @@ func TestCancelDuringMultipartUpload(t *testing.T) {
 	require.Zero(t, uploads, "multipart upload aborted")
 	_, err = os.Stat(filepath.Join(cfg.Worker.WorkDir, id))
 	require.True(t, os.IsNotExist(err), "temporary files removed: %v", err)
+	recordHistory(t, "job_cancelled_uploading_v1.json", id)
 }

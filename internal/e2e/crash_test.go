@@ -121,3 +121,57 @@ func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
 	require.Len(t, stack.hooks.forJob(in.JobID), 1, "one terminal webhook, no duplicates")
 	require.True(t, strings.HasPrefix(st.Key, "e2e/crash/"))
 }
+
+// TestWorkerCrashAfterDownloadRestartsChainElsewhere kills the worker with
+// SIGKILL while it uploads (parts crawl through a throttling S3 proxy), when
+// the job's files exist only on its disk. The upload's retry waits on the
+// dead worker's own queue until its schedule-to-start timeout; the workflow
+// then runs the whole chain again on a second worker. Nothing is lost,
+// nothing is stored twice.
+func TestWorkerCrashAfterDownloadRestartsChainElsewhere(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	dir := t.TempDir()
+	media := bigMedia(t, dir)
+	var requests atomic.Int32
+	files := http.FileServer(http.Dir(dir))
+	src := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		files.ServeHTTP(w, r)
+	}))
+	defer src.Close()
+	proxy := throttledS3()
+	defer proxy.Close()
+
+	queue := "riptide-crash-upload-" + uuid.NewString()[:8]
+	first := startWorkerProcess(t, bin, "worker-a", queue, "RIPTIDE_S3_ENDPOINT="+proxy.URL)
+	folder := "e2e/crash-upload-" + uuid.NewString()[:8]
+	in := workflows.JobInput{JobID: uuid.NewString(), URL: src.URL + "/big.mp4", WebhookURL: stack.hookURL, Folder: folder}
+	run, err := jobs.Start(context.Background(), stack.temporal, queue, in)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool {
+		_, uploads := objectsUnder(t, folder+"/")
+		return uploads > 0
+	}, 2*time.Minute, 100*time.Millisecond, "the upload never started")
+	first.Kill()
+	startWorkerProcess(t, bin, "worker-b", queue)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var st workflows.JobState
+	require.NoError(t, run.Get(ctx, &st))
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+	require.GreaterOrEqual(t, requests.Load(), int32(2), "the second worker downloaded again")
+	want, err := os.ReadFile(media)
+	require.NoError(t, err)
+	require.Equal(t, want, stored(t, st.Key), "the source byte for byte")
+	objects, _ := objectsUnder(t, folder+"/")
+	require.Equal(t, 1, objects, "one object")
+
+	done := stack.hooks.waitTerminal(t, in.JobID, time.Minute)
+	require.Equal(t, "job_completed", done.Body["type"])
+	require.Len(t, stack.hooks.forJob(in.JobID), 1, "one terminal webhook, no duplicates")
+	recordHistory(t, "job_worker_lost_after_download_v1.json", in.JobID)
+}

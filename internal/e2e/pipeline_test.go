@@ -136,6 +136,7 @@ func TestDASHJobMergesStreamsAndSendsEveryWebhook(t *testing.T) {
 	require.Equal(t, key, job["key"])
 	require.EqualValues(t, len(obj), job["file_size_bytes"])
 	require.Equal(t, obj, fetch(t, job["s3_url"].(string)))
+	recordHistory(t, "job_completed_host_queue_v1.json", id)
 }
 
 func TestPageJobExtractsMetadataAndSubtitles(t *testing.T) {
