@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/jobs"
@@ -108,18 +109,25 @@ func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
 	first.Kill()
 	startWorkerProcess(t, bin, "worker-b", queue)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	st := completedOnce(t, run, in.JobID, 3*time.Minute)
+	require.GreaterOrEqual(t, requests.Load(), int32(2), "the second worker downloaded again")
+	require.Equal(t, len(media), len(stored(t, st.Key)))
+	require.True(t, strings.HasPrefix(st.Key, "e2e/crash/"))
+}
+
+// completedOnce waits for a job's workflow to complete and for its one
+// job_completed webhook.
+func completedOnce(t *testing.T, run client.WorkflowRun, jobID string, timeout time.Duration) workflows.JobState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var st workflows.JobState
 	require.NoError(t, run.Get(ctx, &st))
 	require.Equal(t, workflows.StatusCompleted, st.Status)
-	require.GreaterOrEqual(t, requests.Load(), int32(2), "the second worker downloaded again")
-	require.Equal(t, len(media), len(stored(t, st.Key)))
-
-	done := stack.hooks.waitTerminal(t, in.JobID, time.Minute)
+	done := stack.hooks.waitTerminal(t, jobID, time.Minute)
 	require.Equal(t, "job_completed", done.Body["type"])
-	require.Len(t, stack.hooks.forJob(in.JobID), 1, "one terminal webhook, no duplicates")
-	require.True(t, strings.HasPrefix(st.Key, "e2e/crash/"))
+	require.Len(t, stack.hooks.forJob(jobID), 1, "one terminal webhook, no duplicates")
+	return st
 }
 
 // TestWorkerCrashAfterDownloadRestartsChainElsewhere kills the worker with
@@ -158,20 +166,12 @@ func TestWorkerCrashAfterDownloadRestartsChainElsewhere(t *testing.T) {
 	first.Kill()
 	startWorkerProcess(t, bin, "worker-b", queue)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	var st workflows.JobState
-	require.NoError(t, run.Get(ctx, &st))
-	require.Equal(t, workflows.StatusCompleted, st.Status)
+	st := completedOnce(t, run, in.JobID, 4*time.Minute)
 	require.GreaterOrEqual(t, requests.Load(), int32(2), "the second worker downloaded again")
 	want, err := os.ReadFile(media)
 	require.NoError(t, err)
 	require.Equal(t, want, stored(t, st.Key), "the source byte for byte")
 	objects, _ := objectsUnder(t, folder+"/")
 	require.Equal(t, 1, objects, "one object")
-
-	done := stack.hooks.waitTerminal(t, in.JobID, time.Minute)
-	require.Equal(t, "job_completed", done.Body["type"])
-	require.Len(t, stack.hooks.forJob(in.JobID), 1, "one terminal webhook, no duplicates")
 	recordHistory(t, "job_worker_lost_after_download_v1.json", in.JobID)
 }
