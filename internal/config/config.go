@@ -101,8 +101,9 @@ type API struct {
 
 // Worker configures the Temporal worker.
 type Worker struct {
-	// Concurrency is how many jobs (download→mux→upload chains) one worker
-	// runs at once.
+	// Concurrency is how many jobs one worker holds files for at once,
+	// from the start of the download to the upload's end (activities.Holds),
+	// and how many downloads it takes at once.
 	Concurrency int `default:"2"`
 	// WorkDir holds temporary media files; default DataDir/work. Each worker
 	// process needs its own: it is emptied at start-up.
