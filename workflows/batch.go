@@ -186,7 +186,7 @@ func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
 	if b.in.ManifestKey == "" {
 		b.saveState(ctx)
 		var res activities.ResolveBatchResult
-		rctx := workflow.WithActivityOptions(ctx, resolveOptions)
+		rctx := workflow.WithActivityOptions(ctx, onControl(ctx, resolveOptions))
 		if err := workflow.ExecuteActivity(rctx, a.ResolveBatch, activities.ResolveBatchInput{
 			BatchID: b.in.BatchID, ShowURL: b.in.ShowURL,
 		}).Get(ctx, &res); err != nil {
@@ -233,7 +233,7 @@ func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
 // fetch reads the next episodes from the manifest.
 func (b *batch) fetch(ctx workflow.Context, limit int) ([]activities.Episode, error) {
 	var page []activities.Episode
-	pctx := workflow.WithActivityOptions(ctx, pageOptions)
+	pctx := workflow.WithActivityOptions(ctx, onControl(ctx, pageOptions))
 	err := workflow.ExecuteActivity(pctx, a.BatchEpisodes, activities.BatchEpisodesInput{
 		ManifestKey: b.in.ManifestKey, Offset: b.in.Offset, Limit: limit,
 	}).Get(ctx, &page)
@@ -314,7 +314,7 @@ func (b *batch) pumpSignals(ctx workflow.Context) {
 // a closed child is already in the signal channel: drained first, it is
 // counted as reported, and done ignores the second count.
 func (b *batch) reconcile(ctx workflow.Context) {
-	actx := workflow.WithActivityOptions(ctx, reconcileOptions)
+	actx := workflow.WithActivityOptions(ctx, onControl(ctx, reconcileOptions))
 	for {
 		_ = workflow.Await(ctx, func() bool { return len(b.running) > 0 })
 		if err := workflow.Sleep(ctx, b.in.ReconcileEvery); err != nil {

@@ -200,15 +200,15 @@ func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activit
 	}
 }
 
-// hostChain downloads on any worker with room (TransferQueue), then muxes
-// and uploads on that worker through its own task queue. The upload removes
+// hostChain downloads on any worker with room (the workflows' queue, whose
+// activity slots are that room: ControlQueue), then muxes and uploads on
+// that worker through its own task queue. The upload removes
 // the files; a failure or a cancellation after the download removes them
 // with Cleanup there. A download cleans up after its own failure.
 func (j *job) hostChain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
 	j.step(ctx, StepDownloading, webhook.StageDownloading)
-	dlOpts := j.transferOptions(downloadOptions)
-	dlOpts.TaskQueue = TransferQueue(workflow.GetInfo(ctx).TaskQueueName)
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dlOpts), a.Download, j.downloadInput()).Get(ctx, &dl)
+	dlCtx := workflow.WithActivityOptions(ctx, j.transferOptions(downloadOptions))
+	err = workflow.ExecuteActivity(dlCtx, a.Download, j.downloadInput()).Get(ctx, &dl)
 	if err != nil {
 		return nil, nil, err
 	}

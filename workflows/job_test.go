@@ -52,8 +52,9 @@ var (
 type hooks struct {
 	ids    []string
 	bodies []map[string]any
-	// cleanups records the task queue of each Cleanup.
-	cleanups []string
+	// cleanups records the task queue of each Cleanup, queues that of
+	// each webhook delivery.
+	cleanups, queues []string
 }
 
 func (h *hooks) types() []string {
@@ -76,9 +77,10 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *hooks) {
 	env.RegisterActivity(&activities.Activities{})
 	h := &hooks{}
 	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+		func(ctx context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
 			var body map[string]any
 			require.NoError(t, json.Unmarshal(in.Body, &body))
+			h.queues = append(h.queues, activity.GetInfo(ctx).TaskQueue)
 			h.ids = append(h.ids, in.EventID)
 			h.bodies = append(h.bodies, body)
 			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
@@ -474,14 +476,14 @@ func TestEpisodeFilenameKeepsEpisodesApart(t *testing.T) {
 	require.Empty(t, EpisodeFilename("", testJobID))
 }
 
-// TestJobChainFollowsItsFilesToTheHost: the download waits on the transfer
-// queue for any worker with room; the mux and the upload go to the queue of
+// TestJobChainFollowsItsFilesToTheHost: the download runs on the workflows'
+// queue (any worker with room); the mux and the upload go to the queue of
 // the worker that downloaded, and the upload removes the files (no
-// Cleanup).
+// Cleanup). Webhooks go to the control queue.
 func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
 	env, h := newEnv(t)
 	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(
-		onQueue[activities.DownloadInput](t, TransferQueue("default-test-taskqueue"), okDownload, nil)).Once()
+		onQueue[activities.DownloadInput](t, "default-test-taskqueue", okDownload, nil)).Once()
 	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(onQueue[activities.MuxInput](t, testHostQueue, okMux, nil)).Once()
 	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool { return in.Cleanup })).
 		Return(onQueue[activities.UploadInput](t, testHostQueue, okUpload, nil)).Once()
@@ -489,6 +491,10 @@ func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	env.AssertExpectations(t)
 	require.Empty(t, h.cleanups)
+	require.NotEmpty(t, h.queues)
+	for _, q := range h.queues {
+		require.Equal(t, ControlQueue("default-test-taskqueue"), q)
+	}
 }
 
 // TestJobLostHostRestartsTheChain: when the worker holding the files is

@@ -125,7 +125,7 @@ func (n *notifier) pump(ctx workflow.Context) {
 func (n *notifier) deliver(ctx workflow.Context, ev webhookEvent) bool {
 	*n.events = append(*n.events, WebhookEvent{EventID: ev.in.EventID, Type: ev.typ, Status: WebhookPending})
 	idx := len(*n.events) - 1
-	actx := workflow.WithActivityOptions(ctx, webhookAttemptOptions)
+	actx := workflow.WithActivityOptions(ctx, onControl(ctx, webhookAttemptOptions))
 	for attempt := 1; ; attempt++ {
 		var at activities.WebhookAttempt
 		if err := workflow.ExecuteActivity(actx, a.DeliverWebhook, ev.in).Get(actx, &at); err != nil {
@@ -172,7 +172,7 @@ func (n *notifier) deliverLegacy(ctx workflow.Context, ev webhookEvent) {
 	if ev.progress && n.progressDead {
 		return
 	}
-	ctx = workflow.WithActivityOptions(ctx, webhookOptions)
+	ctx = workflow.WithActivityOptions(ctx, onControl(ctx, webhookOptions))
 	if err := workflow.ExecuteActivity(ctx, a.NotifyWebhook, ev.in).Get(ctx, nil); err != nil {
 		n.logger.Warn("Webhook not delivered", "event_id", ev.in.EventID, "error", err)
 		if ev.progress {

@@ -95,6 +95,14 @@ var (
 	maxChainAttempts = 5
 )
 
+// onControl sends an activity that moves no media to the control queue
+// (ControlQueue). An activity's task queue is not part of the command
+// sequence replay checks, so running jobs take this in their stride.
+func onControl(ctx workflow.Context, o workflow.ActivityOptions) workflow.ActivityOptions {
+	o.TaskQueue = ControlQueue(workflow.GetInfo(ctx).TaskQueueName)
+	return o
+}
+
 // Batch activity options.
 var (
 	// resolveOptions: listing a feed is quick; a yt-dlp channel listing

@@ -20,13 +20,17 @@ const (
 	jobWorkflowIDPrefix = "job-"
 )
 
-// TransferQueueSuffix names the task queue downloads wait on, beside the
-// workflows' queue: each worker takes only as many as it has room for
-// (RIPTIDE_WORKER_CONCURRENCY), so waiting downloads go to idle workers.
-const TransferQueueSuffix = "-transfers"
+// ControlQueueSuffix names the task queue, beside the workflows' own, of the
+// short activities that move no media: webhook deliveries and batch
+// listings. The workflows' queue then runs only downloads, so its activity
+// slots are a worker's room for downloads (RIPTIDE_WORKER_CONCURRENCY), and
+// the SDK can hand a job's download to the worker that ran its first
+// workflow task (eager activity execution) without the task queue round
+// trip.
+const ControlQueueSuffix = "-control"
 
-// TransferQueue is the download queue of workflows on taskQueue.
-func TransferQueue(taskQueue string) string { return taskQueue + TransferQueueSuffix }
+// ControlQueue is the control queue of workflows on taskQueue.
+func ControlQueue(taskQueue string) string { return taskQueue + ControlQueueSuffix }
 
 // JobWorkflowID is the workflow ID of the job with the given ID.
 func JobWorkflowID(jobID string) string { return jobWorkflowIDPrefix + jobID }

@@ -91,10 +91,10 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 }
 
 // Worker is one worker process's pollers, sharing one set of activities:
-// the workflows' queue (workflows, webhooks, batch activities), the
-// transfer queue (downloads, as many at once as the worker has room for)
-// and the worker's own queue (the mux, upload and clean-up of the jobs
-// whose files it holds; activities/host.go).
+// the workflows' queue (workflows, and downloads, as many at once as the
+// worker has room for), the control queue (webhooks, batch listings) and
+// the worker's own queue (the mux, upload and clean-up of the jobs whose
+// files it holds; activities/host.go).
 type Worker struct {
 	workers []worker.Worker
 	acts    *activities.Activities
@@ -151,25 +151,23 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		Interceptors:      []interceptor.WorkerInterceptor{metrics.NewInterceptor()},
 	}
 	main := base
-	// Sessions serve jobs started before workflows' hostQueueChange that
-	// are still running; new jobs do not use them.
+	// The workflows' queue runs only downloads (and the sessions of jobs
+	// started before workflows' hostQueueChange that are still running):
+	// a worker with no room takes no download, and the SDK hands a job's
+	// download to the worker that started it (eager execution).
+	main.MaxConcurrentActivityExecutionSize = cfg.Worker.Concurrency
 	main.EnableSessionWorker = true
 	main.MaxConcurrentSessionExecutionSize = cfg.Worker.Concurrency
-	transfers := base
-	transfers.DisableWorkflowWorker = true
-	// A worker with no room takes no download: another worker will.
-	transfers.MaxConcurrentActivityExecutionSize = cfg.Worker.Concurrency
-	host := base
-	host.DisableWorkflowWorker = true
+	other := base
+	other.DisableWorkflowWorker = true
 
 	mw := worker.New(c, cfg.Temporal.TaskQueue, main)
 	workflows.Register(mw, acts)
 	w.workers = append(w.workers, mw)
-	for q, opts := range map[string]worker.Options{
-		workflows.TransferQueue(cfg.Temporal.TaskQueue): transfers,
-		acts.HostQueue: host,
-	} {
-		qw := worker.New(c, q, opts)
+	// Webhooks and batch listings; and the worker's own queue: the mux,
+	// upload and clean-up of the jobs whose files it holds.
+	for _, q := range []string{workflows.ControlQueue(cfg.Temporal.TaskQueue), acts.HostQueue} {
+		qw := worker.New(c, q, other)
 		// Every activity on every queue: tasks of a type land only on
 		// the queue the workflow sends them to.
 		qw.RegisterActivity(acts)
