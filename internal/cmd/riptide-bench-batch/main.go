@@ -183,10 +183,24 @@ func run(o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The batch ran on a server whose database grew by N workflows; the
+	// first baseline ran on an almost empty one. Measuring it again now
+	// (worker stopped) brackets the server's state over the batch.
+	w.Stop(30 * time.Second)
+	afterDur, err := baseline(ctx, c, baseN, o.window)
+	if err != nil {
+		return fmt.Errorf("baseline after the batch: %w", err)
+	}
+	afterRate := float64(baseN) / afterDur.Minutes()
+	fmt.Printf("baseline after the batch: %d bare child workflows in %s: %.0f/min\n",
+		baseN, afterDur.Round(time.Millisecond), afterRate)
+	meanRate := (baseRate + afterRate) / 2
+
 	rate := float64(o.n) / took.Minutes()
 	fmt.Printf("batch: status %s, %d completed, %d failed of %d\n", v.Status, v.CompletedEpisodes, v.FailedEpisodes, o.n)
 	fmt.Printf("total time: %s\n", took.Round(time.Millisecond))
-	fmt.Printf("episodes/min: %.0f (%.2fx the bare baseline)\n", rate, rate/baseRate)
+	fmt.Printf("episodes/min: %.0f (%.2fx the mean bare baseline %.0f/min; %.2fx the one before, %.2fx the one after)\n",
+		rate, rate/meanRate, meanRate, rate/baseRate, rate/afterRate)
 	fmt.Printf("parent runs: %d; largest run: %d events, %d bytes of history\n", runs, maxEvents, maxBytes)
 	fmt.Printf("peak worker RSS: %.1f MiB\n", float64(rss)/(1<<20))
 	if v.Status != workflows.BatchCompleted {
