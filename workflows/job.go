@@ -200,11 +200,11 @@ func (j *job) transfer(ctx workflow.Context) (*activities.UploadResult, *activit
 	}
 }
 
-// hostChain downloads on any worker with room (the workflows' queue, whose
-// activity slots are that room: ControlQueue), then muxes and uploads on
-// that worker through its own task queue. The upload removes
-// the files; a failure or a cancellation after the download removes them
-// with Cleanup there. A download cleans up after its own failure.
+// hostChain downloads on any worker with room (on the workflows' queue,
+// whose activity slots are that room; see ControlQueue), then muxes and
+// uploads on that worker through its own task queue. The upload removes the
+// files; a failure or a cancellation after the download removes them with
+// Cleanup there. A download cleans up after its own failure.
 func (j *job) hostChain(ctx workflow.Context) (up *activities.UploadResult, dl *activities.DownloadResult, err error) {
 	j.step(ctx, StepDownloading, webhook.StageDownloading)
 	dlCtx := workflow.WithActivityOptions(ctx, j.transferOptions(downloadOptions))

@@ -151,10 +151,11 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		Interceptors:      []interceptor.WorkerInterceptor{metrics.NewInterceptor()},
 	}
 	main := base
-	// The workflows' queue runs only downloads (and the sessions of jobs
-	// started before workflows' hostQueueChange that are still running):
-	// a worker with no room takes no download, and the SDK hands a job's
-	// download to the worker that started it (eager execution).
+	// The only activities on the workflows' queue are downloads, so a
+	// worker with no room takes no download, and the SDK hands a job's
+	// download to the worker that started it (eager execution). Sessions,
+	// for jobs started before workflows' hostQueueChange that still run,
+	// have queues of their own.
 	main.MaxConcurrentActivityExecutionSize = cfg.Worker.Concurrency
 	main.EnableSessionWorker = true
 	main.MaxConcurrentSessionExecutionSize = cfg.Worker.Concurrency
