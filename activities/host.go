@@ -114,7 +114,9 @@ func (h *Holds) use(jobID string) (done func()) {
 		h.mu.Lock()
 		if h.running[jobID]--; h.running[jobID] <= 0 {
 			delete(h.running, jobID)
-			h.idleSince[jobID] = time.Now()
+			if h.held[jobID] {
+				h.idleSince[jobID] = time.Now()
+			}
 		}
 		h.mu.Unlock()
 	}

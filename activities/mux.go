@@ -67,10 +67,11 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	if in.ClipStart < 0 || (in.ClipEnd != 0 && in.ClipEnd <= in.ClipStart) {
 		return nil, permanent(ErrTypeInvalidInput, "bad clip %g–%g s", in.ClipStart, in.ClipEnd)
 	}
+	// In use first: the sweep then leaves the files alone.
+	defer a.Holds.use(jobKey(in.JobID))()
 	if err := requireFiles(in.Inputs...); err != nil {
 		return nil, err
 	}
-	defer a.Holds.use(jobKey(in.JobID))()
 	if alreadyMuxed(in, format) {
 		st, err := os.Stat(in.Inputs[0])
 		if err != nil {

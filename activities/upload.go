@@ -16,10 +16,11 @@ import (
 // ("<key without extension>.<lang>.<ext>"), then presigns a GET URL for the
 // media. Keys are fixed by the workflow, so a retry overwrites, never adds.
 func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+	// In use first: the sweep then leaves the files alone.
+	defer a.Holds.use(jobKey(in.JobID))()
 	if err := requireFiles(in.Path); err != nil {
 		return nil, err
 	}
-	defer a.Holds.use(jobKey(in.JobID))()
 	res, err := a.upload(ctx, in)
 	if err == nil && in.Cleanup {
 		_ = a.removeJobDir(in.JobID)
