@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,29 +65,8 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	// One small clip served under 50 paths, and a feed listing them.
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
 	require.NoError(t, err)
-	feed := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/show.rss" {
-			w.Header().Set("Content-Type", "application/rss+xml")
-			var b strings.Builder
-			b.WriteString(`<?xml version="1.0"?><rss version="2.0"><channel><title>Restart Show</title>`)
-			for i := range restartEpisodes {
-				fmt.Fprintf(&b, `<item><title>Restart Episode %d</title><description>Episode %d</description>`+
-					`<pubDate>Mon, 19 Jan 2026 06:%02d:00 GMT</pubDate><enclosure url="/ep/%d.mp4" type="video/mp4" length="%d"/></item>`,
-					i, i, i, i, len(clip))
-			}
-			b.WriteString(`</channel></rss>`)
-			_, _ = w.Write([]byte(b.String()))
-			return
-		}
-		if !strings.HasPrefix(r.URL.Path, "/ep/") {
-			http.NotFound(w, r)
-			return
-		}
-		// Slow enough that the crashes land while episodes are in flight.
-		time.Sleep(150 * time.Millisecond)
-		w.Header().Set("Content-Type", "video/mp4")
-		http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(clip))
-	}))
+	// Slow enough that the crashes land while episodes are in flight.
+	feed := serveClipFeed(clip, "Restart", restartEpisodes, 150*time.Millisecond)
 	defer feed.Close()
 
 	hooks := &receiver{}
@@ -107,7 +85,7 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	first := startWorkerProcess(t, bin, "batch-worker-a", queue, workerEnv...)
 
 	folder := "e2e/restart-" + uuid.NewString()[:8]
-	body, _ := json.Marshal(map[string]any{"show_url": feed.URL + "/show.rss", "webhook_url": hookSrv.URL + "/hook", "folder": folder})
+	body, _ := json.Marshal(map[string]any{"show_url": feed.URL + "/feed.xml", "webhook_url": hookSrv.URL + "/hook", "folder": folder})
 	req, _ := http.NewRequest(http.MethodPost, apiSrv.URL+"/batches", bytes.NewReader(body))
 	req.Header.Set("x-api-key", testAPIKey)
 	res, err := http.DefaultClient.Do(req)

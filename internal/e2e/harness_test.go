@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -286,4 +288,32 @@ func (r *receiver) waitTerminal(t *testing.T, jobID string, within time.Duration
 	}
 	t.Fatalf("no terminal webhook for job %s within %s; got %v", jobID, within, r.forJob(jobID))
 	return delivery{}
+}
+
+// serveClipFeed serves an RSS feed at /feed.xml of n episodes titled
+// "<show> Episode <i>", each the same clip at /ep/<i>.mp4, answered after
+// delay.
+func serveClipFeed(clip []byte, show string, n int, delay time.Duration) *httptest.Server {
+	return serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/feed.xml" {
+			w.Header().Set("Content-Type", "application/rss+xml")
+			var b strings.Builder
+			fmt.Fprintf(&b, `<?xml version="1.0"?><rss version="2.0"><channel><title>%s Show</title>`, show)
+			for i := range n {
+				fmt.Fprintf(&b, `<item><title>%s Episode %d</title><description>Episode %d</description>`+
+					`<pubDate>Mon, 19 Jan 2026 06:%02d:00 GMT</pubDate><enclosure url="/ep/%d.mp4" type="video/mp4" length="%d"/></item>`,
+					show, i, i, i%60, i, len(clip))
+			}
+			b.WriteString(`</channel></rss>`)
+			_, _ = w.Write([]byte(b.String()))
+			return
+		}
+		if !strings.HasPrefix(r.URL.Path, "/ep/") {
+			http.NotFound(w, r)
+			return
+		}
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "video/mp4")
+		http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(clip))
+	}))
 }

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -62,21 +59,7 @@ func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
 	require.NoError(t, err)
 	const episodes = 3
-	feed := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/feed.xml" {
-			w.Header().Set("Content-Type", "application/rss+xml")
-			var b strings.Builder
-			b.WriteString(`<?xml version="1.0"?><rss version="2.0"><channel><title>Seed Show</title>`)
-			for i := range episodes {
-				fmt.Fprintf(&b, `<item><title>Seed Episode %d</title><enclosure url="/ep/%d.mp4" type="video/mp4"/></item>`, i, i)
-			}
-			b.WriteString(`</channel></rss>`)
-			_, _ = w.Write([]byte(b.String()))
-			return
-		}
-		w.Header().Set("Content-Type", "video/mp4")
-		http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(clip))
-	}))
+	feed := serveClipFeed(clip, "Seed", episodes, 0)
 	defer feed.Close()
 
 	cmd := exec.Command(node, "testdata/seed-client.js")
