@@ -57,6 +57,7 @@ var mediaTypeExts = map[string]string{
 // downloadHTTP fetches a media file to <dir>/source.<ext>, resuming the
 // partial file of a previous attempt when the server supports ranges.
 func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*DownloadResult, error) {
+	started := time.Now()
 	partial, offset, err := resumePoint(ctx, dir)
 	if err != nil {
 		return nil, technical(err, "preparing resume: %v", err)
@@ -118,7 +119,7 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 			return nil, technical(io.ErrUnexpectedEOF, "downloading %s: got %d of %d bytes", u, n, total)
 		}
 	}
-	activity.RecordHeartbeat(ctx, newProgress(n, n))
+	finalHeartbeat(ctx, started, newProgress(n, n))
 
 	res := &DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
 	if res.Media = a.probeMedia(ctx, dst); res.Media != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +136,9 @@ func assertAppError(t *testing.T, err error, errType string, retryable bool) *te
 }
 
 func TestDownloadHTTP(t *testing.T) {
+	// No heartbeat is due in a transfer shorter than the interval.
+	defer func(i time.Duration) { heartbeatInterval = i }(heartbeatInterval)
+	heartbeatInterval = time.Hour
 	data := randomBytes(3<<20 + 12345)
 	srv := newMediaServer(t, data, false)
 	a := newHTTPActivities(t)
@@ -154,9 +159,37 @@ func TestDownloadHTTP(t *testing.T) {
 	if r := srv.gotRanges(); len(r) != 1 || r[0] != "" {
 		t.Errorf("GET ranges %q, want one request without Range", r)
 	}
+	if seen := hb.all(); len(seen) != 0 {
+		t.Errorf("heartbeats %+v, want none from a transfer shorter than the interval", seen)
+	}
+}
+
+// TestDownloadHTTPHeartbeats shows a download that lasts longer than the
+// heartbeat interval reporting its progress.
+func TestDownloadHTTPHeartbeats(t *testing.T) {
+	defer func(i time.Duration) { heartbeatInterval = i }(heartbeatInterval)
+	heartbeatInterval = 20 * time.Millisecond
+	data := randomBytes(400_000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		for chunk := range slices.Chunk(data, 100_000) {
+			_, _ = w.Write(chunk)
+			w.(http.Flusher).Flush()
+			time.Sleep(60 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a := newHTTPActivities(t)
+	env, hb := newDownloadEnv(t, a)
+
+	if _, err := download(t, env, a, srv.URL+"/clip.mp4"); err != nil {
+		t.Fatal(err)
+	}
+	// The SDK throttles what follows the first heartbeat.
 	seen := hb.all()
 	if len(seen) == 0 || seen[0].Bytes <= 0 || seen[0].Total != int64(len(data)) {
-		t.Errorf("heartbeats %+v, want progress over %d bytes", seen, len(data))
+		t.Fatalf("heartbeats %+v, want progress over %d bytes", seen, len(data))
 	}
 }
 

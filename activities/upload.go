@@ -29,8 +29,9 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult,
 }
 
 func (a *Activities) upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+	started := time.Now()
 	var sent atomic.Int64
-	stop := heartbeatEvery(ctx, time.Second, func() Progress {
+	stop := heartbeatEvery(ctx, heartbeatInterval, func() Progress {
 		return Progress{Bytes: sent.Load()}
 	})
 	size, err := a.Store.Upload(ctx, in.Key, in.Path, contentType(in.Key), func(n int64) { sent.Add(n) })
@@ -38,7 +39,7 @@ func (a *Activities) upload(ctx context.Context, in UploadInput) (*UploadResult,
 	if err != nil {
 		return nil, technical(err, "upload to S3 failed: %v", err)
 	}
-	activity.RecordHeartbeat(ctx, Progress{Bytes: size, Total: size, Percent: 100})
+	finalHeartbeat(ctx, started, Progress{Bytes: size, Total: size, Percent: 100})
 
 	res := &UploadResult{Key: in.Key, Bytes: size}
 	base := strings.TrimSuffix(in.Key, path.Ext(in.Key))
@@ -77,6 +78,17 @@ func contentType(key string) string {
 			return t
 		}
 		return "application/octet-stream"
+	}
+}
+
+// finalHeartbeat records a finished transfer's progress (what a retried
+// download resumes from, the 100% the API shows while the activity ends)
+// when the transfer lasted a heartbeat interval or more. A shorter one had
+// no heartbeat due and its result follows at once: a heartbeat would cost
+// the server a write for nothing, twice per tiny job.
+func finalHeartbeat(ctx context.Context, started time.Time, p Progress) {
+	if time.Since(started) >= heartbeatInterval {
+		activity.RecordHeartbeat(ctx, p)
 	}
 }
 
