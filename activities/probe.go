@@ -146,6 +146,15 @@ func containerOf(formatName, majorBrand, ext string, codecs map[string]bool) str
 	return ""
 }
 
+// MuxNeeded tells whether Mux has anything to do for in: false when the
+// download already is the requested file (alreadyMuxed) and no thumbnail
+// must be grabbed from it. It reads only in, so workflows call it to skip
+// the activity: an activity that would do nothing still costs a workflow
+// task and an activity task on the server.
+func MuxNeeded(in MuxInput) bool {
+	return !alreadyMuxed(in, cmp.Or(in.Format, "mp4")) || in.Thumbnail && in.ThumbnailPath == ""
+}
+
 // alreadyMuxed tells whether the download already is the file the mux would
 // write: one input, in the requested container, with at most one video and
 // one audio stream and nothing else (audio alone for an audio format), and

@@ -67,6 +67,30 @@ func TestAlreadyMuxed(t *testing.T) {
 	}
 }
 
+// TestMuxNeeded: the workflow skips the mux exactly when Mux would keep the
+// download and grab nothing from it.
+func TestMuxNeeded(t *testing.T) {
+	kept := MuxInput{Inputs: []string{"source.mp4"}, Media: &MediaInfo{Container: "mp4", Video: 1, Audio: 1}}
+	require.False(t, MuxNeeded(kept), "no format means mp4")
+	for name, tc := range map[string]struct {
+		change func(*MuxInput)
+		needed bool
+	}{
+		"mp4 asked":                  {func(in *MuxInput) { in.Format = "mp4" }, false},
+		"its own thumbnail":          {func(in *MuxInput) { in.Thumbnail, in.ThumbnailPath = true, "thumb.jpg" }, false},
+		"a thumbnail to grab":        {func(in *MuxInput) { in.Thumbnail = true }, true},
+		"another format":             {func(in *MuxInput) { in.Format = "mkv" }, true},
+		"a clip":                     {func(in *MuxInput) { in.ClipEnd = 10 }, true},
+		"an audio format from video": {func(in *MuxInput) { in.Format = "m4a" }, true},
+		"video and audio apart":      {func(in *MuxInput) { in.Inputs = append(in.Inputs, "source.m4a") }, true},
+		"an unprobed download":       {func(in *MuxInput) { in.Media = nil }, true},
+	} {
+		in := kept
+		tc.change(&in)
+		require.Equal(t, tc.needed, MuxNeeded(in), name)
+	}
+}
+
 // The mux keeps a download that already is the requested file, byte for
 // byte, and rewrites one that is not, with the probe the download made.
 func TestMuxKeepsADownloadThatIsAlreadyTheRequestedFile(t *testing.T) {

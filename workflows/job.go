@@ -34,7 +34,9 @@ const lifecycleChange = "job-lifecycle"
 // it send the mux, the upload and the clean-up to the task queue of the
 // worker that downloaded (activities/host.go). A session cost a creation
 // activity, a signal, a cancellation and a completion activity per job:
-// three workflow tasks of eight.
+// three workflow tasks of eight. Version 2 also skips the mux when it
+// would do nothing (activities.MuxNeeded): a fifth of a tiny job's work on
+// the server.
 const hostQueueChange = "host-task-queue"
 
 // errSessionLost marks a chain that stopped because its worker went away.
@@ -69,7 +71,8 @@ func Job(ctx workflow.Context, in JobInput) (*JobState, error) {
 	// child options).
 	j.lifecycle = workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, 1) == 1
 	// Jobs started with it also have lifecycleChange.
-	j.hostQueue = workflow.GetVersion(ctx, hostQueueChange, workflow.DefaultVersion, 1) == 1
+	host := workflow.GetVersion(ctx, hostQueueChange, workflow.DefaultVersion, 2)
+	j.hostQueue, j.skipIdleMux = host >= 1, host >= 2
 	j.indexed = StatusPending
 	j.webhooks = newNotifier(ctx, in.WebhookURL, j.logger, &j.state.Webhooks, j.saveState)
 	return j.run(ctx)
@@ -87,8 +90,9 @@ type job struct {
 	// the status last written to the RiptideStatus search attribute.
 	lifecycle bool
 	indexed   string
-	// hostQueue is set for jobs started after hostQueueChange.
-	hostQueue bool
+	// hostQueue is set for jobs started after hostQueueChange, skipIdleMux
+	// for those started after its version 2.
+	hostQueue, skipIdleMux bool
 }
 
 func (j *job) run(ctx workflow.Context) (*JobState, error) {
@@ -229,11 +233,17 @@ func (j *job) hostChain(ctx workflow.Context) (up *activities.UploadResult, dl *
 	}()
 	j.mergeMetadata(ctx, dl)
 
-	j.step(ctx, StepMuxing, webhook.StageMuxing)
 	var mux activities.MuxResult
-	muxCtx := workflow.WithActivityOptions(ctx, onHost(j.transferOptions(muxOptions), host))
-	if err = workflow.ExecuteActivity(muxCtx, a.Mux, j.muxInput(dl)).Get(ctx, &mux); err != nil {
-		return nil, nil, err
+	if muxIn := j.muxInput(dl); !j.skipIdleMux || activities.MuxNeeded(muxIn) {
+		j.step(ctx, StepMuxing, webhook.StageMuxing)
+		muxCtx := workflow.WithActivityOptions(ctx, onHost(j.transferOptions(muxOptions), host))
+		if err = workflow.ExecuteActivity(muxCtx, a.Mux, muxIn).Get(ctx, &mux); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		// The download is the file: the mux stage passes at once.
+		mux = activities.MuxResult{Path: dl.Files[0], Bytes: dl.Bytes, Kept: true, Thumbnail: dl.Thumbnail}
+		j.progress(ctx, webhook.StageMuxing)
 	}
 	j.progress(ctx, webhook.StageMuxComplete)
 

@@ -517,6 +517,43 @@ func TestJobLostHostRestartsTheChain(t *testing.T) {
 	}, h.types())
 }
 
+// TestJobSkipsAMuxWithNothingToDo: a download that already is the
+// requested file goes straight to the upload (no mux activity, no workflow
+// task waiting for one), and the client still sees all six stages.
+func TestJobSkipsAMuxWithNothingToDo(t *testing.T) {
+	env, h := newEnv(t)
+	dl := *okDownload
+	dl.Files = []string{"/w/source.mp4"}
+	dl.Media = &activities.MediaInfo{Container: "mp4", Video: 1, Audio: 1}
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(&dl, nil).Once()
+	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(func(context.Context, activities.MuxInput) (*activities.MuxResult, error) {
+		t.Error("Mux ran for a download that already is the requested file")
+		return okMux, nil
+	}).Maybe()
+	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool {
+		return in.Path == "/w/source.mp4" && in.Cleanup
+	})).Return(onQueue[activities.UploadInput](t, testHostQueue, okUpload, nil)).Once()
+	env.ExecuteWorkflow(Job, testInput())
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+	require.Equal(t, []string{
+		"progress:downloading", "progress:download_complete", "progress:muxing",
+		"progress:mux_complete", "progress:uploading", "job_completed",
+	}, h.types())
+
+	// A thumbnail still to be grabbed from the file needs the mux.
+	env, _ = newEnv(t)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(&dl, nil).Once()
+	env.OnActivity(a.Mux, mock.Anything, mock.MatchedBy(func(in activities.MuxInput) bool { return in.Thumbnail })).
+		Return(onQueue[activities.MuxInput](t, testHostQueue, okMux, nil)).Once()
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil).Once()
+	in := testInput()
+	in.Thumbnail = true
+	env.ExecuteWorkflow(Job, in)
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+}
+
 // TestJobMuxFailureCleansUpOnTheHost: a failure after the download removes
 // the files on the worker holding them, then reports job_failed.
 func TestJobMuxFailureCleansUpOnTheHost(t *testing.T) {

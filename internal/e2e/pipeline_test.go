@@ -164,18 +164,30 @@ func TestDirectMediaURLUsesNativeDownload(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
 	url := stack.media + "/" + devstack.SampleMP4
-	id := submit(t, map[string]any{"url": url, "webhook_url": stack.hookURL})
+	id := submit(t, map[string]any{"url": url, "webhook_url": stack.hookURL, "enable_progress_webhook": true})
 	done := stack.hooks.waitTerminal(t, id, jobTimeout)
 	require.Equal(t, "job_completed", done.Body["type"], "%s", done.Raw)
+	var stages []any
+	for _, d := range stack.hooks.forJob(id) {
+		if d.Body["type"] == "progress" {
+			stages = append(stages, d.Body["stage"])
+		}
+	}
+	require.Equal(t, []any{"downloading", "download_complete", "muxing", "mux_complete", "uploading"}, stages)
 	obj := stored(t, done.Body["key"].(string))
 	require.EqualValues(t, len(obj), done.Body["file_size_bytes"])
 	require.Nil(t, done.Body["folder"])
 	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, obj))
 	// The sample already is an MP4 with one video and one audio stream:
-	// the mux keeps it, so the object is the source byte for byte.
+	// the job skips the mux, so the object is the source byte for byte.
 	src, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(src, obj), "object differs from the source (%d vs %d bytes)", len(obj), len(src))
+	ran := transferWorkers(t, id)
+	require.Len(t, ran["Download"], 1, "%v", ran)
+	require.Empty(t, ran["Mux"], "no mux activity for a download that already is the file")
+	require.Equal(t, ran["Download"], ran["Upload"], "upload on the download's worker")
+	recordHistory(t, "job_completed_mux_skipped_v1.json", id)
 }
 
 func TestMissingSourceFailsWithJobFailed(t *testing.T) {

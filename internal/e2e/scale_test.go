@@ -91,8 +91,9 @@ func TestJobsSpreadOverWorkersAndChainsStayOnOne(t *testing.T) {
 	errs := make([]error, len(ids))
 	for i := range ids {
 		ids[i] = uuid.NewString()
+		// MKV: a remux, so each job runs all three transfer activities.
 		run, err := jobs.Start(context.Background(), stack.temporal, queue,
-			workflows.JobInput{JobID: ids[i], URL: fmt.Sprintf("%s/clip-%d.mp4", src, i), Folder: "e2e/scale"})
+			workflows.JobInput{JobID: ids[i], URL: fmt.Sprintf("%s/clip-%d.mp4", src, i), Folder: "e2e/scale", Format: "mkv"})
 		require.NoError(t, err)
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
