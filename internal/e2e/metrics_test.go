@@ -21,7 +21,8 @@ func TestMetricsCountAJob(t *testing.T) {
 	requireStack(t)
 	before := scrape(t)
 	url := stack.media + "/" + devstack.SampleMP4
-	id := submit(t, map[string]any{"url": url, "webhook_url": stack.hookURL})
+	// MKV: a remux, so the mux stage runs too.
+	id := submit(t, map[string]any{"url": url, "webhook_url": stack.hookURL, "format": "mkv"})
 	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
 	defer cancel()
 	var st workflows.JobState
