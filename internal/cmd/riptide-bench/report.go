@@ -64,10 +64,14 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| data path, %.0f MiB: POST → completed | %s (%s) | %s (%s): GET to disk + upload | **%.2f** | ≥ 0.9 |\n",
 			mb, secs(d.wall), rate(d.size, d.wall), secs(raw), rate(d.size, raw), ratio(raw, d.wall))
 		fmt.Fprintf(&b, "| · download | %s | %s: plain GET | %.2f | |\n", secs(d.stages.Run["Download"]), secs(d.raw.Download), ratio(d.raw.Download, d.stages.Run["Download"]))
-		if mux := d.stages.Run["Mux"]; mux < d.raw.Mux/10 {
+		switch mux, ran := d.stages.Run["Mux"]; {
+		case !ran:
+			// The job skipped the mux: the download already was the file.
+			fmt.Fprintf(&b, "| · mux | skipped: the download is the file | %s: `ffmpeg -c copy` alone | – | |\n", secs(d.raw.Mux))
+		case mux < d.raw.Mux/10:
 			// The mux kept the download: there is no rewrite to compare.
 			fmt.Fprintf(&b, "| · mux | %s: file kept, not rewritten | %s: `ffmpeg -c copy` alone | – | |\n", secs(mux), secs(d.raw.Mux))
-		} else {
+		default:
 			fmt.Fprintf(&b, "| · mux | %s | %s: `ffmpeg -c copy` alone | %.2f | |\n", secs(mux), secs(d.raw.Mux), ratio(d.raw.Mux, mux))
 		}
 		fmt.Fprintf(&b, "| · upload | %s | %s: same SDK and part settings | %.2f | |\n", secs(d.stages.Run["Upload"]), secs(d.raw.Upload), ratio(d.raw.Upload, d.stages.Run["Upload"]))
