@@ -23,6 +23,11 @@ const (
 	// BatchMemoKey is the memo entry holding the BatchState as of the
 	// current run's start (and the final state once it ended).
 	BatchMemoKey = "batch"
+	// BatchListedUpdate waits until the batch's episode list is known (or
+	// could not be read) and returns its BatchState. The API sends it with
+	// the batch's start (update-with-start), so one call both starts the
+	// batch and answers with its episodes.
+	BatchListedUpdate = "listed"
 	// EpisodeDoneSignal is sent by each episode job to its batch when it
 	// ends; the payload is an EpisodeDone.
 	EpisodeDoneSignal = "episode-done"
@@ -157,6 +162,13 @@ func Batch(ctx workflow.Context, in BatchInput) (*BatchState, error) {
 	if err := workflow.SetQueryHandler(ctx, BatchStateQuery, func() (BatchState, error) { return b.state(), nil }); err != nil {
 		return nil, err
 	}
+	// An update handler adds no command: batches started before it replay.
+	if err := workflow.SetUpdateHandler(ctx, BatchListedUpdate, func(ctx workflow.Context) (BatchState, error) {
+		err := workflow.Await(ctx, func() bool { return b.in.ManifestKey != "" || b.err != "" })
+		return b.state(), err
+	}); err != nil {
+		return nil, err
+	}
 	workflow.Go(ctx, b.pumpSignals)
 	// Runs that started before reconciliation existed replay without it.
 	if workflow.GetVersion(ctx, reconcileChange, workflow.DefaultVersion, 1) == 1 {
@@ -192,6 +204,8 @@ func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
 		}).Get(ctx, &res); err != nil {
 			b.err = errorMessage(err)
 			b.saveState(ctx)
+			// The listed update answers with the error before the run ends.
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 			return nil, err
 		}
 		b.in.ManifestKey, b.in.Total = res.ManifestKey, res.Total

@@ -172,6 +172,62 @@ func TestBatchRunsEveryEpisodeAndReportsOnce(t *testing.T) {
 	require.Equal(t, "batch_completed", be.bodies[len(be.bodies)-1]["type"])
 }
 
+// updateAnswer collects what the listed update answered.
+type updateAnswer struct {
+	st  BatchState
+	err error
+	ok  bool
+}
+
+func (u *updateAnswer) callbacks(t *testing.T) *testsuite.TestUpdateCallback {
+	return &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { t.Errorf("listed update rejected: %v", err) },
+		OnAccept: func() {},
+		OnComplete: func(v any, err error) {
+			u.ok, u.err = true, err
+			if st, isState := v.(BatchState); isState {
+				u.st = st
+			}
+		},
+	}
+}
+
+// TestBatchListedUpdateAnswersWithTheList: the update the API sends with
+// the start answers once the episode list is known, with its size.
+func TestBatchListedUpdateAnswersWithTheList(t *testing.T) {
+	be := newBatchEnv(t, fakeManifest{n: 4})
+	var u updateAnswer
+	be.env.RegisterDelayedCallback(func() {
+		be.env.UpdateWorkflow(BatchListedUpdate, "listed-1", u.callbacks(t))
+	}, 0)
+	be.env.ExecuteWorkflow(Batch, batchInput())
+	require.NoError(t, be.env.GetWorkflowError())
+	require.True(t, u.ok, "the update never completed")
+	require.NoError(t, u.err)
+	require.True(t, u.st.Resolved)
+	require.Equal(t, 4, u.st.Total)
+	require.Equal(t, activities.ManifestKey(testBatchID), u.st.ManifestKey)
+}
+
+// TestBatchListedUpdateAnswersAnUnreadableSource: a source that cannot be
+// listed answers the update with the error before the batch fails.
+func TestBatchListedUpdateAnswersAnUnreadableSource(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Batch)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("HTTP 404 Not Found fetching the feed", activities.ErrTypeNotFound, nil))
+	var u updateAnswer
+	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(BatchListedUpdate, "listed-1", u.callbacks(t)) }, 0)
+	env.ExecuteWorkflow(Batch, batchInput())
+	require.Error(t, env.GetWorkflowError())
+	require.True(t, u.ok, "the update never completed")
+	require.NoError(t, u.err)
+	require.False(t, u.st.Resolved)
+	require.Contains(t, u.st.Error, "404")
+}
+
 func TestBatchAllSucceededIsCompleted(t *testing.T) {
 	be := newBatchEnv(t, fakeManifest{n: 4})
 	be.env.ExecuteWorkflow(Batch, batchInput())
