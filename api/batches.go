@@ -72,9 +72,14 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
 		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize, ReconcileEvery: s.BatchReconcileEvery,
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
+	wait := s.BatchListWait
+	if wait == 0 {
+		wait = defaultListWait
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), wait+2*temporalTimeout)
 	defer cancel()
-	if _, err := batches.Start(ctx, s.Temporal, s.TaskQueue, bin); err != nil {
+	v, err := batches.StartListed(ctx, s.Temporal, s.TaskQueue, bin, wait, listPollEvery)
+	if err != nil {
 		s.Logger.ErrorContext(ctx, "Starting batch failed", "batch_id", bin.BatchID, "error", err)
 		abort(c, temporalError(err))
 		return
@@ -82,19 +87,10 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 	s.Logger.InfoContext(ctx, "Batch started", "batch_id", bin.BatchID, "show_url", bin.ShowURL)
 	c.Header("Location", "/batches/"+bin.BatchID)
 
-	wait := s.BatchListWait
-	if wait == 0 {
-		wait = defaultListWait
-	}
 	resp := batchResponse{BatchID: bin.BatchID, Status: workflows.BatchResolving}
-	wctx, wcancel := context.WithTimeout(c.Request.Context(), wait+temporalTimeout)
-	defer wcancel()
-	v, err := batches.WaitListed(wctx, s.Temporal, bin.BatchID, wait, listPollEvery)
 	switch {
-	case err != nil:
-		// The batch runs; only its list is unknown for now.
-		s.Logger.WarnContext(ctx, "Reading new batch failed", "batch_id", bin.BatchID, "error", err)
 	case v == nil:
+		// The batch runs; its list is not known yet.
 	case v.Status == batches.StatusFailed:
 		msg := "the episode list could not be read"
 		if v.Error != nil {

@@ -70,17 +70,54 @@ func newBatchHarness(t *testing.T) *harness {
 	return h
 }
 
-// expectBatchStart expects one Batch start and answers the describe calls
-// that follow with resp (the workflow ID is only known at start time).
+// isBatchStart matches the options every batch start uses: a new batch
+// ID, never reused; a retried start joins the running batch.
+func isBatchStart(o client.StartWorkflowOptions) bool {
+	return o.TaskQueue == testQueue && o.WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE &&
+		o.WorkflowIDConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+}
+
+// expectUpdateWithStart expects the batch's start with its listed update,
+// answered by answer (which gets the update call's context and the batch
+// ID), and returns the batch's input as the API built it.
+func expectUpdateWithStart(t *testing.T, h *harness, showURL string, answer func(ctx context.Context, id string) (*workflows.BatchState, error)) *workflows.BatchInput {
+	var got workflows.BatchInput
+	h.tc.On("NewWithStartWorkflowOperation", mock.MatchedBy(isBatchStart), mock.MatchedBy(isBatchWorkflow),
+		mock.MatchedBy(func(in workflows.BatchInput) bool {
+			got = in
+			return in.ShowURL == showURL
+		})).Return(nil).Once()
+	h.tc.On("UpdateWithStartWorkflow", mock.Anything, mock.MatchedBy(func(o client.UpdateWithStartWorkflowOptions) bool {
+		return o.UpdateOptions.UpdateName == workflows.BatchListedUpdate &&
+			o.UpdateOptions.WaitForStage == client.WorkflowUpdateStageCompleted
+	})).Return(func(ctx context.Context, _ client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+		st, err := answer(ctx, got.BatchID)
+		if err != nil {
+			return nil, err
+		}
+		handle := &mocks.WorkflowUpdateHandle{}
+		handle.On("Get", mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
+			*args.Get(1).(*workflows.BatchState) = *st
+		}).Return(nil)
+		return handle, nil
+	}).Once()
+	return &got
+}
+
+// expectBatchStart expects one Batch start on a cluster that refuses
+// update-with-start, and answers the describe calls of the polling that
+// follows with resp (the workflow ID is only known at start time).
 func expectBatchStart(t *testing.T, h *harness, showURL string, resp func(id string) *workflowservice.DescribeWorkflowExecutionResponse) *workflows.BatchInput {
+	expectUpdateWithStart(t, h, showURL, func(context.Context, string) (*workflows.BatchState, error) {
+		return nil, serviceerror.NewPermissionDenied("ExecuteMultiOperation API is disabled", "")
+	})
 	var got workflows.BatchInput
 	run := &mocks.WorkflowRun{}
-	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
-		return o.TaskQueue == testQueue && o.WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-	}), mock.MatchedBy(isBatchWorkflow), mock.MatchedBy(func(in workflows.BatchInput) bool {
-		got = in
-		return in.ShowURL == showURL
-	})).Return(run, nil).Once()
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(isBatchStart), mock.MatchedBy(isBatchWorkflow),
+		mock.MatchedBy(func(in workflows.BatchInput) bool {
+			got = in
+			return in.ShowURL == showURL
+		})).Return(run, nil).Once()
 	h.tc.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Return(
 		func(_ context.Context, wid, _ string) *workflowservice.DescribeWorkflowExecutionResponse {
 			require.Equal(t, workflows.BatchWorkflowID(got.BatchID), wid)
@@ -91,11 +128,12 @@ func expectBatchStart(t *testing.T, h *harness, showURL string, resp func(id str
 	return &got
 }
 
+// TestCreateBatchAnswersWithEveryJobID: one update-with-start call starts
+// the batch and brings its episode list; nothing is polled.
 func TestCreateBatchAnswersWithEveryJobID(t *testing.T) {
 	h := newBatchHarness(t)
-	in := expectBatchStart(t, h, "https://feeds.example.com/show", func(id string) *workflowservice.DescribeWorkflowExecutionResponse {
-		return batchDescribe(t, id, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, workflows.BatchState{
-			BatchID: id, Status: workflows.BatchRunning, Resolved: true, Total: 3, ManifestKey: "k"})
+	in := expectUpdateWithStart(t, h, "https://feeds.example.com/show", func(_ context.Context, id string) (*workflows.BatchState, error) {
+		return &workflows.BatchState{BatchID: id, Status: workflows.BatchRunning, Resolved: true, Total: 3, ManifestKey: "k"}, nil
 	})
 	rec := h.do(http.MethodPost, "/batches", `{"show_url":"https://feeds.example.com/show","folder":"pod/","webhook_url":"https://c.example/h","format":"mkv",`+
 		`"max_resolution":720,"filename":"ep","download_thumbnail":true,"clip_start":5,"max_duration":3600}`, testKey)
@@ -113,14 +151,21 @@ func TestCreateBatchAnswersWithEveryJobID(t *testing.T) {
 	require.Equal(t, 7, in.WindowSize)
 	require.Equal(t, 300, in.PageSize)
 	require.Equal(t, "/batches/"+in.BatchID, rec.Header().Get("Location"))
+	h.tc.AssertNotCalled(t, "DescribeWorkflowExecution", mock.Anything, mock.Anything, mock.Anything)
+	h.tc.AssertNotCalled(t, "ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
 }
 
+// TestCreateJobWithFeedURLStartsBatch: a list not known within the wait
+// leaves total and ids null, and the batch is made sure to run: the start
+// is sent again, which joins the batch the cut-off call may have started.
 func TestCreateJobWithFeedURLStartsBatch(t *testing.T) {
 	h := newBatchHarness(t)
-	in := expectBatchStart(t, h, "https://example.com/podcast.rss", func(id string) *workflowservice.DescribeWorkflowExecutionResponse {
-		// Still listing when the wait ends: no total, no ids yet.
-		return batchDescribe(t, id, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, workflows.BatchState{BatchID: id, Status: workflows.BatchResolving})
+	in := expectUpdateWithStart(t, h, "https://example.com/podcast.rss", func(ctx context.Context, _ string) (*workflows.BatchState, error) {
+		<-ctx.Done() // still listing when the wait ends
+		return nil, ctx.Err()
 	})
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(isBatchStart), mock.MatchedBy(isBatchWorkflow),
+		mock.MatchedBy(func(got workflows.BatchInput) bool { return got.BatchID == in.BatchID })).Return(&mocks.WorkflowRun{}, nil).Once()
 	rec := h.do(http.MethodPost, "/jobs", `{"url":"https://example.com/podcast.rss"}`, testKey)
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	m := decodeBody(t, rec)
@@ -128,6 +173,7 @@ func TestCreateJobWithFeedURLStartsBatch(t *testing.T) {
 	require.Nil(t, m["total_episodes"])
 	require.Nil(t, m["job_ids"])
 	require.Equal(t, "resolving", m["status"])
+	h.tc.AssertExpectations(t)
 }
 
 func TestCreateJobProbesContentType(t *testing.T) {
@@ -151,6 +197,18 @@ func TestCreateJobProbesContentType(t *testing.T) {
 
 func TestCreateBatchUnreadableSourceIs422(t *testing.T) {
 	h := newBatchHarness(t)
+	expectUpdateWithStart(t, h, "https://example.com/feed.xml", func(_ context.Context, id string) (*workflows.BatchState, error) {
+		return &workflows.BatchState{BatchID: id, Status: workflows.BatchResolving, Error: "HTTP 404 Not Found fetching https://example.com/feed.xml"}, nil
+	})
+	rec := h.do(http.MethodPost, "/batches", `{"show_url":"https://example.com/feed.xml"}`, testKey)
+	m := requireError(t, rec, http.StatusUnprocessableEntity, codeUnreadableSource, "show_url")
+	require.Contains(t, m["message"], "404")
+}
+
+// TestCreateBatchUnreadableSourceIs422WhenPolled: the same on a cluster
+// that refuses update-with-start, where the failed workflow says it.
+func TestCreateBatchUnreadableSourceIs422WhenPolled(t *testing.T) {
+	h := newBatchHarness(t)
 	expectBatchStart(t, h, "https://example.com/feed.xml", func(id string) *workflowservice.DescribeWorkflowExecutionResponse {
 		return batchDescribe(t, id, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, workflows.BatchState{
 			BatchID: id, Status: workflows.BatchResolving, Error: "HTTP 404 Not Found fetching https://example.com/feed.xml"})
@@ -173,6 +231,7 @@ func TestCreateBatchValidation(t *testing.T) {
 	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":"https://x/y","folder":7}`, testKey), http.StatusBadRequest, codeInvalidType, "folder")
 	requireError(t, h.do(http.MethodPost, "/batches", `{"show_url":"https://x/y","audio_only":"yes"}`, testKey), http.StatusBadRequest, codeInvalidType, "audio_only")
 	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+	h.tc.AssertNumberOfCalls(t, "UpdateWithStartWorkflow", 0)
 }
 
 func TestGetBatchCountsAndEpisodes(t *testing.T) {

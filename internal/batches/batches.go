@@ -64,17 +64,97 @@ func (v *View) Started() int { return v.started }
 func (v *View) Done() bool { return v.CompletedAt != nil }
 
 // Start starts the Batch workflow. The workflow ID is derived from the batch
-// ID and duplicates are rejected, so a retried start never runs a batch twice.
+// ID and a closed batch's ID is never reused; a start for a batch that is
+// already running returns that run, so a retried start never runs a batch
+// twice.
 func Start(ctx context.Context, c client.Client, taskQueue string, in workflows.BatchInput) (client.WorkflowRun, error) {
-	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflows.BatchWorkflowID(in.BatchID),
-		TaskQueue:             taskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	return c.ExecuteWorkflow(ctx, startOptions(taskQueue, in), workflows.Batch, in)
+}
+
+func startOptions(taskQueue string, in workflows.BatchInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.BatchWorkflowID(in.BatchID),
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		Memo: map[string]any{workflows.BatchMemoKey: workflows.BatchState{
 			BatchID: in.BatchID, ShowURL: in.ShowURL, Folder: in.Folder, Status: workflows.BatchResolving,
 			UpdatedAt: time.Now().UTC(),
 		}},
-	}, workflows.Batch, in)
+	}
+}
+
+// StartListed starts the batch and waits up to within for its episode list
+// with one update-with-start call (the workflow's listed update). It
+// returns the batch's view once the list is known or could not be read
+// (status failed), or nil when within passed first; the batch is started
+// either way. Clusters that refuse update-with-start (servers before 1.28
+// unless frontend.enableExecuteMultiOperation is on) get the batch started
+// and then polled every pollEvery instead.
+func StartListed(ctx context.Context, c client.Client, taskQueue string, in workflows.BatchInput, within, pollEvery time.Duration) (*View, error) {
+	op := c.NewWithStartWorkflowOperation(startOptions(taskQueue, in), workflows.Batch, in)
+	wctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	h, err := c.UpdateWithStartWorkflow(wctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName: workflows.BatchListedUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err == nil {
+		var st workflows.BatchState
+		if err = h.Get(wctx, &st); err == nil {
+			return listedView(in.BatchID, st), nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if unsupported(err) {
+		if _, err := Start(ctx, c, taskQueue, in); err != nil {
+			return nil, err
+		}
+		// The batch runs: a failed read only leaves its list unknown.
+		v, err := WaitListed(ctx, c, in.BatchID, within, pollEvery)
+		if err != nil || v == nil || (v.TotalEpisodes == nil && v.Status != StatusFailed) {
+			return nil, nil
+		}
+		return v, nil
+	}
+	// Out of time, or the update failed: the start may or may not have
+	// reached the server. Starting again returns the running batch
+	// (conflict policy USE_EXISTING), starts it now, or says why it cannot.
+	if _, err := Start(ctx, c, taskQueue, in); err != nil && !alreadyStarted(err) {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// listedView is the view of a batch as its listed update answered.
+func listedView(batchID string, st workflows.BatchState) *View {
+	v := &View{ID: batchID, BatchID: batchID, ShowURL: st.ShowURL, Folder: nullable(st.Folder), Status: st.Status,
+		Error: nullable(st.Error), WorkflowID: workflows.BatchWorkflowID(batchID), started: st.Started}
+	switch {
+	case st.Resolved:
+		total := st.Total
+		v.TotalEpisodes = &total
+	case st.Error != "":
+		v.Status = StatusFailed
+	}
+	return v
+}
+
+// unsupported tells an update-with-start the cluster does not offer from
+// other failures.
+func unsupported(err error) bool {
+	var denied *serviceerror.PermissionDenied
+	var unimplemented *serviceerror.Unimplemented
+	return errors.As(err, &denied) || errors.As(err, &unimplemented)
+}
+
+func alreadyStarted(err error) bool {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &started)
 }
 
 // Get reads the batch's state: the live query while it runs (falling back
