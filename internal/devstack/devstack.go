@@ -5,6 +5,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -134,29 +135,40 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Proc, error) {
 	if o.Namespace != "" && o.Namespace != "default" {
 		args = append(args, "--namespace", o.Namespace)
 	}
-	p, err := start("temporal", o.Log, o.Bin, args, nil)
-	if err != nil {
-		return nil, err
-	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port))
-	err = waitFor(ctx, p, 2*time.Minute, func(ctx context.Context) error {
-		c, err := client.Dial(client.Options{HostPort: addr, Namespace: o.Namespace, Logger: quietLogger{}})
+	for attempt := 1; ; attempt++ {
+		p, err := start("temporal", o.Log, o.Bin, args, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer c.Close()
-		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err
-	})
-	if err == nil {
-		err = ensureSearchAttributes(ctx, addr, o.Namespace)
-	}
-	if err != nil {
+		err = waitFor(ctx, p, 2*time.Minute, func(ctx context.Context) error {
+			c, err := client.Dial(client.Options{HostPort: addr, Namespace: o.Namespace, Logger: quietLogger{}})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		})
+		if err == nil {
+			err = ensureSearchAttributes(ctx, addr, o.Namespace)
+		}
+		if err == nil {
+			return p, nil
+		}
 		p.Kill()
+		// The dev server picks free ports for its internal services as it
+		// starts and exits when another process took one meanwhile (seen
+		// with parallel tests): start it again.
+		if errors.Is(err, errExited) && attempt < 3 {
+			continue
+		}
 		return nil, fmt.Errorf("temporal dev server on %s: %w", addr, err)
 	}
-	return p, nil
 }
+
+// errExited marks a process that exited before it was ready.
+var errExited = errors.New("exited before it was ready")
 
 // ensureSearchAttributes registers riptide's Keyword search attributes that
 // the namespace lacks. start-dev's --search-attribute flag is not enough:
@@ -241,7 +253,7 @@ func waitFor(ctx context.Context, p *Proc, limit time.Duration, check func(conte
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("exited before it was ready: %v", p.err)
+			return fmt.Errorf("%w: %v", errExited, p.err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
