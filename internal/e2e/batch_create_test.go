@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httputil"
@@ -50,15 +49,8 @@ func TestCreateBatchAnswersWithTheListOrLater(t *testing.T) {
 	}))
 	defer srv.Close()
 	create := func(showURL string) (int, map[string]any) {
-		b, _ := json.Marshal(map[string]any{"show_url": showURL, "folder": "e2e/create-" + uuid.NewString()[:8]})
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/batches", bytes.NewReader(b))
-		req.Header.Set("x-api-key", testAPIKey)
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var out map[string]any
-		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
-		return res.StatusCode, out
+		return callAt(t, srv.URL, http.MethodPost, "/batches",
+			map[string]any{"show_url": showURL, "folder": "e2e/create-" + uuid.NewString()[:8]})
 	}
 
 	status, out := create(feed.URL + "/missing.xml")

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -39,15 +38,8 @@ func batchAPI(t *testing.T) string {
 
 func post(t *testing.T, base, path string, body map[string]any) map[string]any {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
-	req.Header.Set("x-api-key", testAPIKey)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	var out map[string]any
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
-	require.Equal(t, http.StatusCreated, res.StatusCode, "%v", out)
+	status, out := callAt(t, base, http.MethodPost, path, body)
+	require.Equal(t, http.StatusCreated, status, "%v", out)
 	return out
 }
 

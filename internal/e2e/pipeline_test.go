@@ -34,7 +34,15 @@ func submit(t *testing.T, body map[string]any) string {
 	return id
 }
 
+// call sends a request to the shared stack's API.
 func call(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	return callAt(t, stack.apiURL, method, path, body)
+}
+
+// callAt sends a request with the test key to the API at base and decodes
+// its JSON answer.
+func callAt(t *testing.T, base, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -42,7 +50,7 @@ func call(t *testing.T, method, path string, body any) (int, map[string]any) {
 		require.NoError(t, err)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, stack.apiURL+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	require.NoError(t, err)
 	req.Header.Set("x-api-key", testAPIKey)
 	req.Header.Set("Content-Type", "application/json")
