@@ -88,9 +88,9 @@ func startOptions(taskQueue string, in workflows.BatchInput) client.StartWorkflo
 // with one update-with-start call (the workflow's listed update). It
 // returns the batch's view once the list is known or could not be read
 // (status failed), or nil when within passed first; the batch is started
-// either way. Clusters that refuse update-with-start (servers before 1.28
-// unless frontend.enableExecuteMultiOperation is on) get the batch started
-// and then polled every pollEvery instead.
+// either way. Clusters that refuse update-with-start (servers older than
+// 1.24, or with frontend.enableExecuteMultiOperation off) get the batch
+// started and then polled every pollEvery instead.
 func StartListed(ctx context.Context, c client.Client, taskQueue string, in workflows.BatchInput, within, pollEvery time.Duration) (*View, error) {
 	op := c.NewWithStartWorkflowOperation(startOptions(taskQueue, in), workflows.Batch, in)
 	wctx, cancel := context.WithTimeout(ctx, within)
