@@ -117,8 +117,21 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	}
 	all := append([]string{failed}, ok...)
 
-	// Five jobs, two a page: three pages, every job once.
+	// Five jobs, two a page: three pages, every job once. A job's webhook
+	// comes just before its workflow closes, and the list is ordered by
+	// close time: wait until every record is closed, or one could move
+	// between two pages.
 	eventuallyListed(t, url.Values{"folder": {folder}}, all)
+	require.Eventually(t, func() bool {
+		_, body := call(t, http.MethodGet, "/jobs?"+url.Values{"folder": {folder}}.Encode(), nil)
+		jobs, _ := body["jobs"].([]any)
+		for _, j := range jobs {
+			if j.(map[string]any)["completed_at"] == nil {
+				return false
+			}
+		}
+		return len(jobs) == len(all)
+	}, time.Minute, 100*time.Millisecond, "jobs of %s never all listed closed", folder)
 	ids, pages := listAll(t, url.Values{"folder": {folder}, "limit": {"2"}})
 	require.ElementsMatch(t, all, ids)
 	require.GreaterOrEqual(t, pages, 3)
