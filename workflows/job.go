@@ -35,8 +35,8 @@ const lifecycleChange = "job-lifecycle"
 // worker that downloaded (activities/host.go). A session cost a creation
 // activity, a signal, a cancellation and a completion activity per job:
 // three workflow tasks of eight. Version 2 also skips the mux when it
-// would do nothing (activities.MuxNeeded): a fifth of a tiny job's work on
-// the server.
+// would do nothing (activities.MuxNeeded), saving a workflow task and an
+// activity task.
 const hostQueueChange = "host-task-queue"
 
 // errSessionLost marks a chain that stopped because its worker went away.
