@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // ManifestStore keeps batch manifests: the episode list of a batch lives in
@@ -23,9 +24,6 @@ type ManifestStore interface {
 	PutObject(ctx context.Context, key string, body []byte, contentType string) error
 	GetObject(ctx context.Context, key string) ([]byte, error)
 }
-
-// ManifestPrefix is where batch manifests go in the bucket.
-const ManifestPrefix = "_riptide/batches/"
 
 // Limits of what one episode carries, so a page of episodes stays small in
 // the workflow history whatever a feed holds.
@@ -37,77 +35,44 @@ const (
 	feedProbeTimeout     = time.Minute
 )
 
-// Episode is one item of a batch.
-type Episode struct {
-	URL         string `json:"url"`
-	Title       string `json:"title,omitempty"`
-	Description string `json:"description,omitempty"`
-	// ReleaseDate is RFC 3339, empty when unknown.
-	ReleaseDate string `json:"release_date,omitempty"`
-}
-
 // Manifest is the stored episode list of a batch.
 type Manifest struct {
-	ShowURL  string    `json:"show_url"`
-	Source   string    `json:"source"`
-	Episodes []Episode `json:"episodes"`
+	ShowURL  string              `json:"show_url"`
+	Source   string              `json:"source"`
+	Episodes []workflows.Episode `json:"episodes"`
 }
-
-// ResolveBatchInput is the input of ResolveBatch.
-type ResolveBatchInput struct {
-	BatchID string
-	ShowURL string
-}
-
-// ResolveBatchResult points at the stored manifest.
-type ResolveBatchResult struct {
-	ManifestKey string
-	Total       int
-	// Source is "feed", "spotify" or "ytdlp".
-	Source string
-}
-
-// BatchEpisodesInput asks for one page of a manifest.
-type BatchEpisodesInput struct {
-	ManifestKey string
-	Offset      int
-	Limit       int
-}
-
-// ManifestKey is the object key of a batch's manifest.
-func ManifestKey(batchID string) string { return ManifestPrefix + batchID + "/manifest.json" }
 
 // ResolveBatch lists the episodes of a show, playlist or feed URL and
 // stores them as the batch's manifest. It is idempotent: a retry lists the
 // source again and overwrites the same object.
-func (a *Activities) ResolveBatch(ctx context.Context, in ResolveBatchInput) (*ResolveBatchResult, error) {
+func (a *Activities) ResolveBatch(ctx context.Context, in workflows.ResolveBatchInput) (*workflows.ResolveBatchResult, error) {
 	if a.Manifests == nil {
-		return nil, permanent(ErrTypeInvalidInput, "this worker has no manifest store")
+		return nil, permanent(workflows.ErrTypeInvalidInput, "this worker has no manifest store")
 	}
 	m, err := a.resolve(ctx, in.ShowURL)
 	if err != nil {
 		return nil, err
 	}
 	if len(m.Episodes) > maxEpisodesPerSource {
-		return nil, permanent(ErrTypeInvalidInput, "%s lists %d episodes; at most %d fit in a batch",
+		return nil, permanent(workflows.ErrTypeInvalidInput, "%s lists %d episodes; at most %d fit in a batch",
 			in.ShowURL, len(m.Episodes), maxEpisodesPerSource)
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
-		return nil, permanent(ErrTypeInvalidInput, "encoding manifest: %v", err)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "encoding manifest: %v", err)
 	}
-	key := ManifestKey(in.BatchID)
+	key := workflows.ManifestKey(in.BatchID)
 	if err := a.Manifests.PutObject(ctx, key, body, "application/json"); err != nil {
 		return nil, technical(err, "storing manifest: %v", err)
 	}
 	a.manifests().put(key, m)
-	return &ResolveBatchResult{ManifestKey: key, Total: len(m.Episodes), Source: m.Source}, nil
+	return &workflows.ResolveBatchResult{ManifestKey: key, Total: len(m.Episodes), Source: m.Source}, nil
 }
 
 // BatchEpisodes returns up to Limit episodes of a manifest from Offset.
-func (a *Activities) BatchEpisodes(ctx context.Context, in BatchEpisodesInput) ([]Episode, error) {
+func (a *Activities) BatchEpisodes(ctx context.Context, in workflows.BatchEpisodesInput) ([]workflows.Episode, error) {
 	if in.Offset < 0 || in.Limit <= 0 {
-		return nil, permanent(ErrTypeInvalidInput, "offset %d and limit %d", in.Offset, in.Limit)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "offset %d and limit %d", in.Offset, in.Limit)
 	}
 	m, err := a.loadManifest(ctx, in.ManifestKey)
 	if err != nil {
@@ -124,7 +89,7 @@ func (a *Activities) loadManifest(ctx context.Context, key string) (*Manifest, e
 		return m, nil
 	}
 	if a.Manifests == nil {
-		return nil, permanent(ErrTypeInvalidInput, "this worker has no manifest store")
+		return nil, permanent(workflows.ErrTypeInvalidInput, "this worker has no manifest store")
 	}
 	body, err := a.Manifests.GetObject(ctx, key)
 	if err != nil {
@@ -132,7 +97,7 @@ func (a *Activities) loadManifest(ctx context.Context, key string) (*Manifest, e
 	}
 	var m Manifest
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, permanent(ErrTypeInvalidInput, "manifest %s is not valid: %v", key, err)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "manifest %s is not valid: %v", key, err)
 	}
 	a.manifests().put(key, &m)
 	return &m, nil
@@ -145,7 +110,7 @@ func (a *Activities) resolve(ctx context.Context, showURL string) (*Manifest, er
 		return a.spotifyManifest(ctx, showURL, id)
 	}
 	if IsSpotifyURL(showURL) {
-		return nil, permanent(ErrTypeUnsupported, "%s is not a Spotify show URL (https://open.spotify.com/show/<id>)", showURL)
+		return nil, permanent(workflows.ErrTypeUnsupported, "%s is not a Spotify show URL (https://open.spotify.com/show/<id>)", showURL)
 	}
 	if !IsPlaylistHost(showURL) {
 		feed, err := a.fetchFeed(ctx, showURL)
@@ -166,7 +131,7 @@ func (a *Activities) fetchFeed(ctx context.Context, u string) (*gofeed.Feed, err
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, permanent(ErrTypeInvalidInput, "show_url %q: %v", u, err)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "show_url %q: %v", u, err)
 	}
 	req.Header.Set("Accept", "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5")
 	resp, err := a.HTTP.Do(req)
@@ -176,7 +141,7 @@ func (a *Activities) fetchFeed(ctx context.Context, u string) (*gofeed.Feed, err
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, permanent(ErrTypeNotFound, "HTTP %s fetching %s", resp.Status, u)
+		return nil, permanent(workflows.ErrTypeNotFound, "HTTP %s fetching %s", resp.Status, u)
 	case resp.StatusCode >= 400:
 		return nil, technical(fmt.Errorf("status %d", resp.StatusCode), "HTTP %s fetching %s", resp.Status, u)
 	}
@@ -195,7 +160,7 @@ func (a *Activities) fetchFeed(ctx context.Context, u string) (*gofeed.Feed, err
 func parseFeed(r io.Reader, u string) (*gofeed.Feed, error) {
 	feed, err := gofeed.NewParser().Parse(io.LimitReader(r, maxFeedBytes))
 	if err != nil {
-		return nil, permanent(ErrTypeUnsupported, "%s is not a readable RSS or Atom feed: %v", u, err)
+		return nil, permanent(workflows.ErrTypeUnsupported, "%s is not a readable RSS or Atom feed: %v", u, err)
 	}
 	return feed, nil
 }
@@ -230,7 +195,7 @@ func feedManifest(showURL string, feed *gofeed.Feed) (*Manifest, error) {
 			if ref.Scheme != "http" && ref.Scheme != "https" {
 				continue
 			}
-			m.Episodes = append(m.Episodes, Episode{
+			m.Episodes = append(m.Episodes, workflows.Episode{
 				URL:         ref.String(),
 				Title:       truncate(strings.TrimSpace(it.Title), maxEpisodeTitle),
 				Description: truncate(strings.TrimSpace(desc), maxEpisodeDesc),
@@ -245,7 +210,7 @@ func feedManifest(showURL string, feed *gofeed.Feed) (*Manifest, error) {
 // each entry (--flat-playlist).
 func (a *Activities) ytdlpPlaylist(ctx context.Context, showURL string) (*Manifest, error) {
 	var raw bytes.Buffer
-	err := a.runYtdlp(ctx, &raw, func() Progress { return Progress{} },
+	err := a.runYtdlp(ctx, &raw, func() workflows.Progress { return workflows.Progress{} },
 		"--ignore-config", "--flat-playlist", "--yes-playlist", "-J", "--", showURL)
 	if err != nil {
 		return nil, err
@@ -257,7 +222,7 @@ func (a *Activities) ytdlpPlaylist(ctx context.Context, showURL string) (*Manife
 	m := &Manifest{ShowURL: showURL, Source: "ytdlp"}
 	info.collect(m, 0)
 	if info.Type != "playlist" && info.Type != "multi_video" && len(m.Episodes) == 0 {
-		return nil, permanent(ErrTypeUnsupported, "%s is a single item, not a show, playlist or feed", showURL)
+		return nil, permanent(workflows.ErrTypeUnsupported, "%s is a single item, not a show, playlist or feed", showURL)
 	}
 	return m, nil
 }
@@ -295,7 +260,7 @@ func (p *ytdlpPlaylistInfo) collect(m *Manifest, depth int) {
 		} else {
 			date = normalizeDate(e.UploadDate)
 		}
-		m.Episodes = append(m.Episodes, Episode{
+		m.Episodes = append(m.Episodes, workflows.Episode{
 			URL: u, Title: truncate(e.Title, maxEpisodeTitle),
 			Description: truncate(e.Description, maxEpisodeDesc), ReleaseDate: date,
 		})

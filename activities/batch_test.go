@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
@@ -47,10 +48,10 @@ func (m *manifestMem) GetObject(_ context.Context, key string) ([]byte, error) {
 const testRSS = `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
 <channel><title>Show</title>
-<item><title>Episode 2</title><description>Second</description>
+<item><title>workflows.Episode 2</title><description>Second</description>
   <pubDate>Tue, 20 Jan 2026 06:00:00 GMT</pubDate>
   <enclosure url="/media/ep2.mp3" length="10" type="audio/mpeg"/></item>
-<item><title>Episode 1</title><itunes:summary>First</itunes:summary>
+<item><title>workflows.Episode 1</title><itunes:summary>First</itunes:summary>
   <pubDate>Mon, 19 Jan 2026 06:00:00 +0000</pubDate>
   <enclosure url="https://cdn.example/ep1.mp3" length="10" type="audio/mpeg"/></item>
 <item><title>No media</title></item>
@@ -79,15 +80,15 @@ func TestResolveBatchRSSByContentType(t *testing.T) {
 	}))
 	defer srv.Close()
 	env, store, acts := resolveEnv(t)
-	v, err := env.ExecuteActivity(acts.ResolveBatch, ResolveBatchInput{BatchID: "b1", ShowURL: srv.URL + "/show"})
+	v, err := env.ExecuteActivity(acts.ResolveBatch, workflows.ResolveBatchInput{BatchID: "b1", ShowURL: srv.URL + "/show"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res ResolveBatchResult
+	var res workflows.ResolveBatchResult
 	if err := v.Get(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Total != 2 || res.Source != "feed" || res.ManifestKey != ManifestKey("b1") {
+	if res.Total != 2 || res.Source != "feed" || res.ManifestKey != workflows.ManifestKey("b1") {
 		t.Fatalf("result %+v", res)
 	}
 	if _, ok := store.objs[res.ManifestKey]; !ok {
@@ -95,26 +96,26 @@ func TestResolveBatchRSSByContentType(t *testing.T) {
 	}
 
 	// Pages come from the stored manifest.
-	v, err = env.ExecuteActivity(acts.BatchEpisodes, BatchEpisodesInput{ManifestKey: res.ManifestKey, Offset: 0, Limit: 1})
+	v, err = env.ExecuteActivity(acts.BatchEpisodes, workflows.BatchEpisodesInput{ManifestKey: res.ManifestKey, Offset: 0, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var page []Episode
+	var page []workflows.Episode
 	if err := v.Get(&page); err != nil {
 		t.Fatal(err)
 	}
-	want := Episode{URL: srv.URL + "/media/ep2.mp3", Title: "Episode 2", Description: "Second", ReleaseDate: "2026-01-20T06:00:00Z"}
+	want := workflows.Episode{URL: srv.URL + "/media/ep2.mp3", Title: "Episode 2", Description: "Second", ReleaseDate: "2026-01-20T06:00:00Z"}
 	if len(page) != 1 || page[0] != want {
 		t.Fatalf("page 1 = %+v, want %+v", page, want)
 	}
-	v, err = env.ExecuteActivity(acts.BatchEpisodes, BatchEpisodesInput{ManifestKey: res.ManifestKey, Offset: 1, Limit: 5})
+	v, err = env.ExecuteActivity(acts.BatchEpisodes, workflows.BatchEpisodesInput{ManifestKey: res.ManifestKey, Offset: 1, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Get(&page); err != nil {
 		t.Fatal(err)
 	}
-	want = Episode{URL: "https://cdn.example/ep1.mp3", Title: "Episode 1", Description: "First", ReleaseDate: "2026-01-19T06:00:00Z"}
+	want = workflows.Episode{URL: "https://cdn.example/ep1.mp3", Title: "Episode 1", Description: "First", ReleaseDate: "2026-01-19T06:00:00Z"}
 	if len(page) != 1 || page[0] != want {
 		t.Fatalf("page 2 = %+v, want %+v", page, want)
 	}
@@ -131,12 +132,12 @@ func TestResolveBatchAtomBySniffingAndByURL(t *testing.T) {
 			fmt.Fprint(w, testAtom)
 		}))
 		env, _, acts := resolveEnv(t)
-		v, err := env.ExecuteActivity(acts.ResolveBatch, ResolveBatchInput{BatchID: "b2", ShowURL: srv.URL + tc.path})
+		v, err := env.ExecuteActivity(acts.ResolveBatch, workflows.ResolveBatchInput{BatchID: "b2", ShowURL: srv.URL + tc.path})
 		srv.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)
 		}
-		var res ResolveBatchResult
+		var res workflows.ResolveBatchResult
 		if err := v.Get(&res); err != nil || res.Total != 1 {
 			t.Fatalf("%s: %+v %v", tc.path, res, err)
 		}
@@ -147,9 +148,9 @@ func TestResolveBatchNotFoundIsPermanent(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	env, _, acts := resolveEnv(t)
-	_, err := env.ExecuteActivity(acts.ResolveBatch, ResolveBatchInput{BatchID: "b3", ShowURL: srv.URL + "/feed.xml"})
+	_, err := env.ExecuteActivity(acts.ResolveBatch, workflows.ResolveBatchInput{BatchID: "b3", ShowURL: srv.URL + "/feed.xml"})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeNotFound || !appErr.NonRetryable() {
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeNotFound || !appErr.NonRetryable() {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -161,9 +162,9 @@ func TestResolveBatchBrokenFeedIsUnsupported(t *testing.T) {
 	}))
 	defer srv.Close()
 	env, _, acts := resolveEnv(t)
-	_, err := env.ExecuteActivity(acts.ResolveBatch, ResolveBatchInput{BatchID: "b4", ShowURL: srv.URL + "/x"})
+	_, err := env.ExecuteActivity(acts.ResolveBatch, workflows.ResolveBatchInput{BatchID: "b4", ShowURL: srv.URL + "/x"})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeUnsupported {
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeUnsupported {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -194,11 +195,11 @@ JSON
 	}
 	env, store, acts := resolveEnv(t)
 	acts.Ytdlp = script
-	v, err := env.ExecuteActivity(acts.ResolveBatch, ResolveBatchInput{BatchID: "b5", ShowURL: srv.URL + "/playlist"})
+	v, err := env.ExecuteActivity(acts.ResolveBatch, workflows.ResolveBatchInput{BatchID: "b5", ShowURL: srv.URL + "/playlist"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res ResolveBatchResult
+	var res workflows.ResolveBatchResult
 	if err := v.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +220,11 @@ func TestBatchEpisodesReadsManifestOnce(t *testing.T) {
 	m := `{"show_url":"x","source":"feed","episodes":[{"url":"http://127.0.0.1/1"},{"url":"http://127.0.0.1/2"},{"url":"http://127.0.0.1/3"}]}`
 	_ = store.PutObject(context.Background(), "k", []byte(m), "")
 	for off := range 4 {
-		v, err := env.ExecuteActivity(acts.BatchEpisodes, BatchEpisodesInput{ManifestKey: "k", Offset: off, Limit: 2})
+		v, err := env.ExecuteActivity(acts.BatchEpisodes, workflows.BatchEpisodesInput{ManifestKey: "k", Offset: off, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var page []Episode
+		var page []workflows.Episode
 		if err := v.Get(&page); err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +235,7 @@ func TestBatchEpisodesReadsManifestOnce(t *testing.T) {
 	if store.gets != 1 {
 		t.Fatalf("manifest read %d times, want once (cached)", store.gets)
 	}
-	if _, err := env.ExecuteActivity(acts.BatchEpisodes, BatchEpisodesInput{ManifestKey: "k", Offset: -1, Limit: 2}); err == nil {
+	if _, err := env.ExecuteActivity(acts.BatchEpisodes, workflows.BatchEpisodesInput{ManifestKey: "k", Offset: -1, Limit: 2}); err == nil {
 		t.Fatal("negative offset accepted")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // ytdlpRule maps yt-dlp error messages containing any of match (lower case)
@@ -21,20 +22,20 @@ type ytdlpRule struct {
 // extraction fixes.
 var ytdlpRules = []ytdlpRule{
 	// The guarded proxy's refusal, quoted from its status line.
-	{ErrTypeBlockedAddress, []string{strings.ToLower(netguard.RefusalReason)}},
+	{workflows.ErrTypeBlockedAddress, []string{strings.ToLower(netguard.RefusalReason)}},
 	// First the transient conditions whose wording overlaps permanent ones:
 	// YouTube's bot check says "Sign in to confirm" like its age gate, its
 	// rate limit starts "Video unavailable" like a removed video, and a
 	// server error (HTTP Error 5xx) says nothing about the content.
-	{ErrTypeTechnical, []string{
+	{workflows.ErrTypeTechnical, []string{
 		"not a bot", "captcha", "rate-limited", "rate limit", "try again later",
 		"http error 429", "too many requests", "http error 5",
 	}},
-	{ErrTypeDRMProtected, []string{"drm protected"}},
+	{workflows.ErrTypeDRMProtected, []string{"drm protected"}},
 	// Before the content checks: "Unable to download webpage: HTTP Error
 	// 404" is about the URL, whatever else the message says.
-	{ErrTypeNotFound, []string{"http error 404", "http error 410"}},
-	{ErrTypeContentUnavailable, []string{
+	{workflows.ErrTypeNotFound, []string{"http error 404", "http error 410"}},
+	{workflows.ErrTypeContentUnavailable, []string{
 		"private video", "this video is private",
 		"members-only", "join this channel", "available to this channel's members",
 		"available in your country", "geo restriction", "geo-restricted",
@@ -47,7 +48,7 @@ var ytdlpRules = []ytdlpRule{
 	// back to any format with audio or video, so it means the extractor found
 	// none (only storyboards or images), and the next attempt would find the
 	// same.
-	{ErrTypeUnsupported, []string{
+	{workflows.ErrTypeUnsupported, []string{
 		"unsupported url", "no video formats found", "requested format is not available",
 	}},
 }
@@ -74,7 +75,7 @@ func classifyYtdlpError(stderr string, exitErr error) error {
 	for _, r := range ytdlpRules {
 		for _, m := range r.match {
 			if strings.Contains(lower, m) {
-				if r.errType == ErrTypeTechnical {
+				if r.errType == workflows.ErrTypeTechnical {
 					return technical(exitErr, "%s", msg)
 				}
 				return permanent(r.errType, "%s", msg)

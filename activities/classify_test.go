@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -21,166 +22,166 @@ func TestClassifyYtdlpError(t *testing.T) {
 		{
 			name:    "private",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Private video. Sign in if you've been granted access to this video." + cookies,
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 			msg:     "Private video. Sign in if you've been granted access to this video.",
 		},
 		{
 			name:    "bot check",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm you’re not a bot." + cookies,
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 			msg:     "Sign in to confirm you’re not a bot.",
 		},
 		{
 			name:    "bot check, ASCII apostrophe, older wording",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm you're not a bot. This helps protect our community. Learn more",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "captcha",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. YouTube is requiring a captcha challenge before playback",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "rate limited",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. This content isn't available, try again later. The current session has been rate-limited by YouTube for up to an hour. It is recommended to use `-t sleep` to add a delay between video requests to avoid exceeding the rate limit. For more information, refer to  https://github.com/yt-dlp/yt-dlp/wiki/Extractors#this-content-isnt-available-try-again-later",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 			msg:     "Video unavailable. This content isn't available, try again later. The current session has been rate-limited by YouTube for up to an hour.",
 		},
 		{
 			name:    "geo-blocked by the uploader",
 			stderr:  "WARNING: [youtube] Unable to fetch GVS PO Token\nERROR: [youtube] dQw4w9WgXcQ: The uploader has not made this video available in your country\nThis video is available in Germany, Austria.\nYou might want to use a VPN or a proxy server (with --proxy) to workaround.\n",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 			msg:     "The uploader has not made this video available in your country",
 		},
 		{
 			name:    "not available in your country",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. This video is not available in your country",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "geo restriction",
 			stderr:  "ERROR: [dailymotion] x7tgad0: This video is not available from your location due to geo restriction\nYou might want to use a VPN or a proxy server (with --proxy) to workaround.",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "members only",
 			stderr:  "ERROR: [youtube] Fv4wyXf5rDA: Join this channel to get access to members-only content like this video, and other exclusive perks.",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "members level",
 			stderr:  "ERROR: [youtube] Fv4wyXf5rDA: This video is available to this channel's members on level: Tier 1 (or any higher level). Join this channel to get access to members-only content and other exclusive perks.",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "removed by uploader",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. This video has been removed by the uploader",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "account terminated",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. This video is no longer available because the YouTube account associated with this video has been terminated.",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "age gate",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm your age. This video may be inappropriate for some users." + cookies,
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 			msg:     "Sign in to confirm your age. This video may be inappropriate for some users.",
 		},
 		{
 			name:    "video unavailable",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable",
-			errType: ErrTypeContentUnavailable,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "DRM",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: This video is DRM protected",
-			errType: ErrTypeDRMProtected,
+			errType: workflows.ErrTypeDRMProtected,
 			msg:     "This video is DRM protected",
 		},
 		{
 			name:    "DRM from the format selection",
 			stderr:  "ERROR: [Spotify] 4Uv2CUKBUnQH1ftVnHsbUe: This video is DRM protected",
-			errType: ErrTypeDRMProtected,
+			errType: workflows.ErrTypeDRMProtected,
 		},
 		{
 			name:    "generic 404, as this yt-dlp prints it",
 			stderr:  "WARNING: [generic] Falling back on generic information extractor\nERROR: [generic] None: Unable to download webpage: HTTP Error 404: File not found (caused by <HTTPError 404: 'File not found'>)" + bugReport,
-			errType: ErrTypeNotFound,
+			errType: workflows.ErrTypeNotFound,
 			msg:     "Unable to download webpage: HTTP Error 404: File not found (caused by <HTTPError 404: 'File not found'>)",
 		},
 		{
 			name:    "404, newer wording",
 			stderr:  "ERROR: [generic] Unable to download webpage: HTTP Error 404: Not Found (caused by <HTTPError 404: Not Found>)",
-			errType: ErrTypeNotFound,
+			errType: workflows.ErrTypeNotFound,
 		},
 		{
 			name:    "410",
 			stderr:  "ERROR: [generic] None: Unable to download webpage: HTTP Error 410: Gone (caused by <HTTPError 410: 'Gone'>)" + bugReport,
-			errType: ErrTypeNotFound,
+			errType: workflows.ErrTypeNotFound,
 		},
 		{
 			name:    "unsupported URL",
 			stderr:  "WARNING: [generic] Falling back on generic information extractor\nERROR: Unsupported URL: https://example.com/",
-			errType: ErrTypeUnsupported,
+			errType: workflows.ErrTypeUnsupported,
 			msg:     "Unsupported URL: https://example.com/",
 		},
 		{
 			name:    "no formats",
 			stderr:  "ERROR: [generic] page: No video formats found!" + bugReport,
-			errType: ErrTypeUnsupported,
+			errType: workflows.ErrTypeUnsupported,
 			msg:     "No video formats found!",
 		},
 		{
 			name:    "requested format not available",
 			stderr:  "ERROR: [youtube] Ex2Z9kHufxU: Requested format is not available. Use --list-formats for a list of available formats",
-			errType: ErrTypeUnsupported,
+			errType: workflows.ErrTypeUnsupported,
 			msg:     "Requested format is not available.",
 		},
 		{
 			name:    "429",
 			stderr:  "ERROR: [generic] None: Unable to download webpage: HTTP Error 429: Too Many Requests (caused by <HTTPError 429: 'Too Many Requests'>)" + bugReport,
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "503",
 			stderr:  "ERROR: [generic] None: Unable to download webpage: HTTP Error 503: Service Unavailable (caused by <HTTPError 503: 'Service Unavailable'>)" + bugReport,
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "500 while downloading",
 			stderr:  "ERROR: unable to download video data: HTTP Error 500: Internal Server Error",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "403 while downloading",
 			stderr:  "ERROR: unable to download video data: HTTP Error 403: Forbidden",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "connection refused",
 			stderr:  "ERROR: [generic] None: Unable to download webpage: <urlopen error [Errno 111] Connection refused> (caused by URLError(ConnectionRefusedError(111, 'Connection refused')))",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "DNS",
 			stderr:  "ERROR: [generic] None: Unable to download webpage: <urlopen error [Errno -3] Temporary failure in name resolution> (caused by URLError(gaierror(-3, 'Temporary failure in name resolution')))",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "timeout",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Unable to download API page: The read operation timed out (caused by TransportError('The read operation timed out'))",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "no ERROR line",
 			stderr:  "Traceback (most recent call last):\n  File \"/usr/bin/yt-dlp\", line 8, in <module>\nKeyboardInterrupt\n",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 		{
 			name:    "no output at all",
-			errType: ErrTypeTechnical,
+			errType: workflows.ErrTypeTechnical,
 		},
 	}
 	exitErr := &exec.ExitError{}
@@ -194,7 +195,7 @@ func TestClassifyYtdlpError(t *testing.T) {
 			if appErr.Type() != tc.errType {
 				t.Errorf("type %q, want %q (message %q)", appErr.Type(), tc.errType, appErr.Message())
 			}
-			if wantRetry := tc.errType == ErrTypeTechnical; appErr.NonRetryable() == wantRetry {
+			if wantRetry := tc.errType == workflows.ErrTypeTechnical; appErr.NonRetryable() == wantRetry {
 				t.Errorf("NonRetryable() = %v, want %v", appErr.NonRetryable(), !wantRetry)
 			}
 			if tc.msg != "" && appErr.Message() != tc.msg {

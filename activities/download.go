@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 )
 
@@ -42,13 +43,13 @@ var manifestTypes = map[string]bool{
 
 // Download fetches the media at in.URL into the job directory: natively when
 // the URL is a media file, otherwise through yt-dlp.
-func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadResult, error) {
+func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
 	// jobDir keeps only the base name; these would make it the work
 	// directory itself or its parent, which Cleanup then deletes.
 	key := jobKey(in.JobID)
 	switch key {
 	case ".", "..", string(filepath.Separator):
-		return nil, permanent(ErrTypeInvalidInput, "invalid job ID %q", in.JobID)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "invalid job ID %q", in.JobID)
 	}
 	defer a.Holds.use(key)()
 	if err := a.Holds.acquire(ctx, key); err != nil {
@@ -69,13 +70,17 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (*DownloadR
 		return nil, err
 	}
 	res.HostQueue = a.HostQueue
+	res.NeedsMux = muxNeeded(workflows.MuxInput{
+		Inputs: res.Files, Format: in.Format, Media: res.Media, ClipStart: in.ClipStart, ClipEnd: in.ClipEnd,
+		Thumbnail: in.Thumbnail, ThumbnailPath: res.Thumbnail,
+	})
 	return res, nil
 }
 
-func (a *Activities) download(ctx context.Context, in DownloadInput) (*DownloadResult, error) {
+func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, permanent(ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
 	}
 	if id, ok := SpotifyEpisodeID(in.URL); ok {
 		// Never downloadable: the outcome is the skip (or lookup) error.
@@ -97,7 +102,7 @@ func (a *Activities) download(ctx context.Context, in DownloadInput) (*DownloadR
 // downloadDirect fetches a media file natively. With a duration limit, it
 // asks ffprobe how long the media is first (reading only its headers), and
 // the downloaded file again when the headers did not say.
-func (a *Activities) downloadDirect(ctx context.Context, dir string, u *url.URL, maxDuration int) (*DownloadResult, error) {
+func (a *Activities) downloadDirect(ctx context.Context, dir string, u *url.URL, maxDuration int) (*workflows.DownloadResult, error) {
 	known := false
 	if maxDuration > 0 {
 		d := a.probeURLDuration(ctx, u)
@@ -129,11 +134,11 @@ func (a *Activities) probeURLDuration(ctx context.Context, u *url.URL) float64 {
 	}
 	// A slow server must not cost the activity its heartbeat. Repeat the
 	// previous attempt's progress: a partial download resumes from it.
-	var prev Progress
+	var prev workflows.Progress
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &prev)
 	}
-	stop := heartbeatEvery(ctx, heartbeatInterval, func() Progress { return prev })
+	stop := heartbeatEvery(ctx, heartbeatInterval, func() workflows.Progress { return prev })
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()

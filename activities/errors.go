@@ -3,48 +3,14 @@ package activities
 import (
 	"fmt"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/temporal"
 )
-
-// Application error types. The workflow decides a job's outcome from them,
-// and the retry policies list the permanent ones as non-retryable.
-const (
-	// ErrTypeTechnical: network, 5xx, 429, bot detection, S3 errors. Retried.
-	ErrTypeTechnical = "TechnicalError"
-	// ErrTypeContentUnavailable: private, members-only, geo-blocked, removed
-	// or age-gated content. Job ends as Warning, without a webhook.
-	ErrTypeContentUnavailable = "ContentUnavailable"
-	// ErrTypeDRMProtected: the content is DRM protected. Job ends Skipped.
-	ErrTypeDRMProtected = "DRMProtected"
-	// ErrTypeUnsupported: nothing riptide can download at that URL.
-	ErrTypeUnsupported = "UnsupportedSource"
-	// ErrTypeNotFound: the source answered 404 or 410.
-	ErrTypeNotFound = "SourceNotFound"
-	// ErrTypeInvalidInput: the request itself is wrong (e.g. a codec the
-	// requested container cannot hold without re-encoding).
-	ErrTypeInvalidInput = "InvalidInput"
-	// ErrTypeWebhookGone: the receiver answered 410 Gone; stop retrying.
-	ErrTypeWebhookGone = "WebhookGone"
-	// ErrTypeBlockedAddress: the URL led to a loopback, private or other
-	// non-public address, which riptide refuses to connect to.
-	ErrTypeBlockedAddress = "BlockedAddress"
-)
-
-// PermanentErrorTypes are never worth retrying.
-var PermanentErrorTypes = []string{
-	ErrTypeContentUnavailable,
-	ErrTypeDRMProtected,
-	ErrTypeUnsupported,
-	ErrTypeNotFound,
-	ErrTypeInvalidInput,
-	ErrTypeWebhookGone,
-	ErrTypeBlockedAddress,
-}
 
 func permanent(errType, format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
 }
 
 func technical(cause error, format string, args ...any) error {
-	return temporal.NewApplicationErrorWithCause(fmt.Sprintf(format, args...), ErrTypeTechnical, cause)
+	return temporal.NewApplicationErrorWithCause(fmt.Sprintf(format, args...), workflows.ErrTypeTechnical, cause)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -23,8 +24,8 @@ func FuzzClassifyYtdlpError(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	known := []string{ErrTypeTechnical, ErrTypeContentUnavailable, ErrTypeDRMProtected, ErrTypeUnsupported,
-		ErrTypeNotFound, ErrTypeInvalidInput, ErrTypeBlockedAddress}
+	known := []string{workflows.ErrTypeTechnical, workflows.ErrTypeContentUnavailable, workflows.ErrTypeDRMProtected, workflows.ErrTypeUnsupported,
+		workflows.ErrTypeNotFound, workflows.ErrTypeInvalidInput, workflows.ErrTypeBlockedAddress}
 	f.Fuzz(func(t *testing.T, stderr string) {
 		err := classifyYtdlpError(stderr, errors.New("exit status 1"))
 		var appErr *temporal.ApplicationError
@@ -34,7 +35,7 @@ func FuzzClassifyYtdlpError(f *testing.F) {
 		if !slices.Contains(known, appErr.Type()) {
 			t.Fatalf("unknown type %q", appErr.Type())
 		}
-		if appErr.NonRetryable() == (appErr.Type() == ErrTypeTechnical) {
+		if appErr.NonRetryable() == (appErr.Type() == workflows.ErrTypeTechnical) {
 			t.Fatalf("type %s with non-retryable=%v", appErr.Type(), appErr.NonRetryable())
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
@@ -21,10 +22,6 @@ import (
 // nothing polls it again (a restarted worker gets a new one), so the next
 // activity times out waiting to start and the workflow starts the chain
 // again elsewhere.
-
-// ErrTypeFilesGone: the job's files are not on this worker any more (a
-// retry after they were removed). The workflow starts the chain again.
-const ErrTypeFilesGone = "FilesGone"
 
 // holdHeartbeat is how often a download waiting for room on this worker
 // tells the server it is alive; well inside the heartbeat timeout.
@@ -71,7 +68,7 @@ func (h *Holds) acquire(ctx context.Context, jobID string) error {
 		select {
 		case <-freed:
 		case <-t.C:
-			activity.RecordHeartbeat(ctx, Progress{})
+			activity.RecordHeartbeat(ctx, workflows.Progress{})
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -163,7 +160,7 @@ func requireFiles(paths ...string) error {
 		}
 		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 			return temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("the job's files are no longer on this worker: %s", filepath.Base(p)), ErrTypeFilesGone, nil)
+				fmt.Sprintf("the job's files are no longer on this worker: %s", filepath.Base(p)), workflows.ErrTypeFilesGone, nil)
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 )
@@ -71,17 +72,17 @@ func TestDownloadHoldsRoomUntilTheUploadRemovesTheFiles(t *testing.T) {
 	require.Equal(t, 1, a.Holds.Held())
 
 	a.Store = &memStore{objects: map[string][]byte{}, types: map[string]string{}}
-	_, err = env.ExecuteActivity(a.Upload, UploadInput{JobID: testJob, Path: dl.Files[0], Key: "f/ep.mp3", Cleanup: true})
+	_, err = env.ExecuteActivity(a.Upload, workflows.UploadInput{JobID: testJob, Path: dl.Files[0], Key: "f/ep.mp3", Cleanup: true})
 	require.NoError(t, err)
 	require.NoDirExists(t, a.jobDir(testJob))
 	require.Zero(t, a.Holds.Held())
 
 	// A retry of that upload finds nothing to upload: the workflow starts
 	// the chain again.
-	_, err = env.ExecuteActivity(a.Upload, UploadInput{JobID: testJob, Path: dl.Files[0], Key: "f/ep.mp3", Cleanup: true})
-	requireErrType(t, err, ErrTypeFilesGone, true)
-	_, err = env.ExecuteActivity(a.Mux, MuxInput{JobID: testJob, Inputs: dl.Files})
-	requireErrType(t, err, ErrTypeFilesGone, true)
+	_, err = env.ExecuteActivity(a.Upload, workflows.UploadInput{JobID: testJob, Path: dl.Files[0], Key: "f/ep.mp3", Cleanup: true})
+	requireErrType(t, err, workflows.ErrTypeFilesGone, true)
+	_, err = env.ExecuteActivity(a.Mux, workflows.MuxInput{JobID: testJob, Inputs: dl.Files})
+	requireErrType(t, err, workflows.ErrTypeFilesGone, true)
 }
 
 // TestFailedDownloadCleansUpAfterItself: no workflow knows which worker
@@ -95,12 +96,12 @@ func TestFailedDownloadCleansUpAfterItself(t *testing.T) {
 	env, _ := newDownloadEnv(t, a)
 
 	_, err := download(t, env, a, srv.URL+"/missing.mp3")
-	requireErrType(t, err, ErrTypeNotFound, true)
+	requireErrType(t, err, workflows.ErrTypeNotFound, true)
 	require.NoDirExists(t, a.jobDir(testJob))
 	require.Zero(t, a.Holds.Held())
 
 	_, err = download(t, env, a, srv.URL+"/busy.mp3")
-	requireErrType(t, err, ErrTypeTechnical, false)
+	requireErrType(t, err, workflows.ErrTypeTechnical, false)
 	require.DirExists(t, a.jobDir(testJob))
 	require.Zero(t, a.Holds.Held())
 }

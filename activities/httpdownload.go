@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // stallTimeout ends a transfer that received nothing for this long: the
@@ -56,7 +57,7 @@ var mediaTypeExts = map[string]string{
 
 // downloadHTTP fetches a media file to <dir>/source.<ext>, resuming the
 // partial file of a previous attempt when the server supports ranges.
-func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*DownloadResult, error) {
+func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*workflows.DownloadResult, error) {
 	started := time.Now()
 	partial, offset, err := resumePoint(ctx, dir)
 	if err != nil {
@@ -121,7 +122,7 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 	}
 	finalHeartbeat(ctx, started, newProgress(n, n))
 
-	res := &DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
+	res := &workflows.DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
 	if res.Media = a.probeMedia(ctx, dst); res.Media != nil {
 		res.Title, res.Description, res.ReleaseDate = res.Media.Title, res.Media.Description, res.Media.ReleaseDate
 	}
@@ -142,7 +143,7 @@ func resumePoint(ctx context.Context, dir string) (partial string, offset int64,
 	if !activity.HasHeartbeatDetails(ctx) {
 		return partial, 0, nil
 	}
-	var p Progress
+	var p workflows.Progress
 	if err := activity.GetHeartbeatDetails(ctx, &p); err != nil || p.Bytes <= 0 {
 		return partial, 0, nil
 	}
@@ -159,7 +160,7 @@ func resumePoint(ctx context.Context, dir string) (partial string, offset int64,
 func (a *Activities) get(ctx context.Context, u *url.URL, offset int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, permanent(ErrTypeInvalidInput, "bad URL %s: %v", u, err)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "bad URL %s: %v", u, err)
 	}
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
@@ -170,7 +171,7 @@ func (a *Activities) get(ctx context.Context, u *url.URL, offset int64) (*http.R
 			return nil, ctx.Err()
 		}
 		if netguard.IsBlocked(err) {
-			return nil, permanent(ErrTypeBlockedAddress, "fetching %s: %v", u, err)
+			return nil, permanent(workflows.ErrTypeBlockedAddress, "fetching %s: %v", u, err)
 		}
 		return nil, technical(err, "fetching %s: %v", u, err)
 	}
@@ -181,9 +182,9 @@ func (a *Activities) get(ctx context.Context, u *url.URL, offset int64) (*http.R
 	resp.Body.Close()
 	switch code {
 	case http.StatusNotFound, http.StatusGone:
-		return nil, permanent(ErrTypeNotFound, "HTTP %s fetching %s", resp.Status, u)
+		return nil, permanent(workflows.ErrTypeNotFound, "HTTP %s fetching %s", resp.Status, u)
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusUnavailableForLegalReasons:
-		return nil, permanent(ErrTypeContentUnavailable, "HTTP %s fetching %s", resp.Status, u)
+		return nil, permanent(workflows.ErrTypeContentUnavailable, "HTTP %s fetching %s", resp.Status, u)
 	}
 	// 429, 5xx and anything unexpected: worth another attempt.
 	return nil, technical(nil, "HTTP %s fetching %s", resp.Status, u)
@@ -264,7 +265,7 @@ func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, 
 	cw.n.Store(offset)
 
 	last, lastMoved := offset, time.Now()
-	stop := heartbeatEvery(reqCtx, heartbeatInterval, func() Progress {
+	stop := heartbeatEvery(reqCtx, heartbeatInterval, func() workflows.Progress {
 		n := cw.n.Load()
 		if n != last {
 			last, lastMoved = n, time.Now()
@@ -294,8 +295,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func newProgress(n, total int64) Progress {
-	p := Progress{Bytes: n, Total: total}
+func newProgress(n, total int64) workflows.Progress {
+	p := workflows.Progress{Bytes: n, Total: total}
 	if total > 0 {
 		p.Percent = min(100, float64(n)*100/float64(total))
 	}

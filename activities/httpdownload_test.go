@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -27,11 +28,11 @@ const testJob = "job-1"
 // throttles heartbeats, so tests see the first one and, on failure, the last.
 type heartbeats struct {
 	mu   sync.Mutex
-	seen []Progress
+	seen []workflows.Progress
 }
 
 func (h *heartbeats) listen(_ *activity.Info, details converter.EncodedValues) {
-	var p Progress
+	var p workflows.Progress
 	if details.Get(&p) != nil {
 		return
 	}
@@ -40,10 +41,10 @@ func (h *heartbeats) listen(_ *activity.Info, details converter.EncodedValues) {
 	h.seen = append(h.seen, p)
 }
 
-func (h *heartbeats) all() []Progress {
+func (h *heartbeats) all() []workflows.Progress {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Progress(nil), h.seen...)
+	return append([]workflows.Progress(nil), h.seen...)
 }
 
 func newDownloadEnv(t *testing.T, a *Activities) (*testsuite.TestActivityEnvironment, *heartbeats) {
@@ -60,13 +61,13 @@ func newHTTPActivities(t *testing.T) *Activities {
 	return &Activities{HTTP: http.DefaultClient, WorkDir: t.TempDir(), Ffprobe: "ffprobe"}
 }
 
-func download(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, url string) (*DownloadResult, error) {
+func download(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activities, url string) (*workflows.DownloadResult, error) {
 	t.Helper()
-	val, err := env.ExecuteActivity(a.Download, DownloadInput{JobID: testJob, URL: url})
+	val, err := env.ExecuteActivity(a.Download, workflows.DownloadInput{JobID: testJob, URL: url})
 	if err != nil {
 		return nil, err
 	}
-	var res DownloadResult
+	var res workflows.DownloadResult
 	if err := val.Get(&res); err != nil {
 		t.Fatalf("decoding result: %v", err)
 	}
@@ -210,7 +211,7 @@ func TestDownloadHTTPResumes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "source.mp4"), partial, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env.SetHeartbeatDetails(Progress{Bytes: n, Total: int64(len(data))})
+	env.SetHeartbeatDetails(workflows.Progress{Bytes: n, Total: int64(len(data))})
 
 	res, err := download(t, env, a, srv.URL+"/clip.mp4")
 	if err != nil {
@@ -238,7 +239,7 @@ func TestDownloadHTTPServerIgnoresRange(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "source.mp4"), data[:1000], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env.SetHeartbeatDetails(Progress{Bytes: 1000})
+	env.SetHeartbeatDetails(workflows.Progress{Bytes: 1000})
 
 	res, err := download(t, env, a, srv.URL+"/clip.mp4")
 	if err != nil {
@@ -268,7 +269,7 @@ func TestDownloadHTTPAlreadyComplete(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "source.mp4"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env.SetHeartbeatDetails(Progress{Bytes: int64(len(data))})
+	env.SetHeartbeatDetails(workflows.Progress{Bytes: int64(len(data))})
 
 	res, err := download(t, env, a, srv.URL+"/clip.mp4")
 	if err != nil {
@@ -312,12 +313,12 @@ func TestDownloadHTTPStatus(t *testing.T) {
 		errType   string
 		retryable bool
 	}{
-		{http.StatusNotFound, ErrTypeNotFound, false},
-		{http.StatusGone, ErrTypeNotFound, false},
-		{http.StatusForbidden, ErrTypeContentUnavailable, false},
-		{http.StatusUnauthorized, ErrTypeContentUnavailable, false},
-		{http.StatusTooManyRequests, ErrTypeTechnical, true},
-		{http.StatusServiceUnavailable, ErrTypeTechnical, true},
+		{http.StatusNotFound, workflows.ErrTypeNotFound, false},
+		{http.StatusGone, workflows.ErrTypeNotFound, false},
+		{http.StatusForbidden, workflows.ErrTypeContentUnavailable, false},
+		{http.StatusUnauthorized, workflows.ErrTypeContentUnavailable, false},
+		{http.StatusTooManyRequests, workflows.ErrTypeTechnical, true},
+		{http.StatusServiceUnavailable, workflows.ErrTypeTechnical, true},
 	}
 	for _, tc := range tests {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
@@ -356,7 +357,7 @@ func TestDownloadHTTPStall(t *testing.T) {
 
 	start := time.Now()
 	_, err := download(t, env, a, srv.URL+"/clip.mp4")
-	assertAppError(t, err, ErrTypeTechnical, true)
+	assertAppError(t, err, workflows.ErrTypeTechnical, true)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("stall detected after %s", d)
 	}
@@ -369,7 +370,7 @@ func TestDownloadHTTPStall(t *testing.T) {
 
 func TestDownloadInvalidInput(t *testing.T) {
 	a := newHTTPActivities(t)
-	for _, in := range []DownloadInput{
+	for _, in := range []workflows.DownloadInput{
 		{JobID: testJob, URL: "ftp://127.0.0.1/clip.mp4"},
 		{JobID: testJob, URL: "file:///etc/passwd"},
 		{JobID: testJob, URL: "not a url"},
@@ -378,7 +379,7 @@ func TestDownloadInvalidInput(t *testing.T) {
 	} {
 		env, _ := newDownloadEnv(t, a)
 		_, err := env.ExecuteActivity(a.Download, in)
-		assertAppError(t, err, ErrTypeInvalidInput, false)
+		assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // readMP4Info reads what probeMedia needs from an MP4, QuickTime or M4A
@@ -17,7 +19,7 @@ import (
 // text tags) and returns false for anything else (fragmented files, cover
 // art, QuickTime user-data or keyed metadata, odd boxes), for which ffprobe
 // answers as before. A test compares both on generated files.
-func readMP4Info(r io.ReaderAt, size int64) (*MediaInfo, bool) {
+func readMP4Info(r io.ReaderAt, size int64) (*workflows.MediaInfo, bool) {
 	p := mp4Parser{r: r}
 	m, err := p.parse(size)
 	if err != nil {
@@ -85,7 +87,7 @@ func (p *mp4Parser) read(b mp4Box, max int64) ([]byte, error) {
 	return buf, nil
 }
 
-func (p *mp4Parser) parse(size int64) (*MediaInfo, error) {
+func (p *mp4Parser) parse(size int64) (*workflows.MediaInfo, error) {
 	top, err := p.boxes(0, size)
 	if err != nil {
 		return nil, err
@@ -97,7 +99,7 @@ func (p *mp4Parser) parse(size int64) (*MediaInfo, error) {
 	if err != nil || len(ftyp) < 4 {
 		return nil, errMP4Unsupported
 	}
-	m := &MediaInfo{Container: containerOf("mov,mp4,m4a,3gp,3g2,mj2", string(ftyp[:4]), "", nil)}
+	m := &workflows.MediaInfo{Container: containerOf("mov,mp4,m4a,3gp,3g2,mj2", string(ftyp[:4]), "", nil)}
 	if m.Container == "" {
 		return nil, errMP4Unsupported
 	}
@@ -218,7 +220,7 @@ func (p *mp4Parser) child(b mp4Box, typ string) (mp4Box, error) {
 
 // userData reads udta/meta/ilst, the iTunes-style tags ffmpeg and most
 // tools write. QuickTime-style udta text boxes are left to ffprobe.
-func (p *mp4Parser) userData(udta mp4Box, m *MediaInfo) error {
+func (p *mp4Parser) userData(udta mp4Box, m *workflows.MediaInfo) error {
 	kids, err := p.boxes(udta.off, udta.off+udta.size)
 	if err != nil {
 		return err
@@ -262,7 +264,7 @@ func (p *mp4Parser) userData(udta mp4Box, m *MediaInfo) error {
 
 // itemList reads the text items riptide uses, as ffmpeg's mov demuxer names
 // them: ©nam title, ©day date, desc description, ©cmt comment.
-func (p *mp4Parser) itemList(ilst mp4Box, m *MediaInfo) error {
+func (p *mp4Parser) itemList(ilst mp4Box, m *workflows.MediaInfo) error {
 	items, err := p.boxes(ilst.off, ilst.off+ilst.size)
 	if err != nil {
 		return err

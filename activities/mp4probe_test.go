@@ -10,11 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 )
 
 // ffprobeInfo is what probeMedia says through ffprobe alone.
-func ffprobeInfo(t *testing.T, file string) *MediaInfo {
+func ffprobeInfo(t *testing.T, file string) *workflows.MediaInfo {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json",
 		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 )
 
@@ -52,20 +53,20 @@ func IsAudioFormat(format string) bool {
 // the last, plus title and date metadata. An audio format keeps the audio
 // alone, copied when the format holds its codec, else encoded. A clip is cut
 // while copying, so video cuts fall on keyframes.
-func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
+func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows.MuxResult, error) {
 	format := in.Format
 	if format == "" {
 		format = "mp4"
 	}
 	muxer, ok := Formats[format]
 	if !ok {
-		return nil, permanent(ErrTypeInvalidInput, "format %q is not supported", format)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "format %q is not supported", format)
 	}
 	if len(in.Inputs) == 0 || len(in.Inputs) > 2 {
-		return nil, permanent(ErrTypeInvalidInput, "mux needs one or two input files, got %d", len(in.Inputs))
+		return nil, permanent(workflows.ErrTypeInvalidInput, "mux needs one or two input files, got %d", len(in.Inputs))
 	}
 	if in.ClipStart < 0 || (in.ClipEnd != 0 && in.ClipEnd <= in.ClipStart) {
-		return nil, permanent(ErrTypeInvalidInput, "bad clip %g–%g s", in.ClipStart, in.ClipEnd)
+		return nil, permanent(workflows.ErrTypeInvalidInput, "bad clip %g–%g s", in.ClipStart, in.ClipEnd)
 	}
 	// In use first: the sweep then leaves the files alone.
 	defer a.Holds.use(jobKey(in.JobID))()
@@ -78,7 +79,7 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 			return nil, technical(err, "downloaded file: %v", err)
 		}
 		activity.GetLogger(ctx).Debug("Download already is the requested file; not rewriting it", "format", format)
-		res := &MuxResult{Path: in.Inputs[0], Bytes: st.Size(), Kept: true, Thumbnail: in.ThumbnailPath}
+		res := &workflows.MuxResult{Path: in.Inputs[0], Bytes: st.Size(), Kept: true, Thumbnail: in.ThumbnailPath}
 		if in.Thumbnail && res.Thumbnail == "" {
 			res.Thumbnail = a.grabFrame(ctx, in, time.Duration(in.Media.Duration*float64(time.Second)))
 		}
@@ -132,7 +133,7 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	}
 	if duration > 0 && in.ClipStart >= duration.Seconds() {
 		// ffmpeg would write an empty file and call it a success.
-		return nil, permanent(ErrTypeInvalidInput, "clip_start (%s s) is past the end of the media (%s s)",
+		return nil, permanent(workflows.ErrTypeInvalidInput, "clip_start (%s s) is past the end of the media (%s s)",
 			seconds(in.ClipStart), seconds(duration.Seconds()))
 	}
 	// Progress and the thumbnail's moment are relative to the clip.
@@ -159,7 +160,7 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "out_time_us="); ok {
 			us, _ := strconv.ParseInt(v, 10, 64)
-			p := Progress{Bytes: us}
+			p := workflows.Progress{Bytes: us}
 			if duration > 0 {
 				p.Total = duration.Microseconds()
 				p.Percent = min(100, float64(us)/float64(p.Total)*100)
@@ -174,7 +175,7 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 		}
 		msg := strings.TrimSpace(stderr.String())
 		if codecMismatch(msg) {
-			return nil, permanent(ErrTypeInvalidInput,
+			return nil, permanent(workflows.ErrTypeInvalidInput,
 				"the source's codecs cannot be stored in %s without re-encoding; request another format (mkv holds any codec): %s", format, lastLine(msg))
 		}
 		return nil, technical(err, "ffmpeg failed: %s", lastLine(msg))
@@ -183,7 +184,7 @@ func (a *Activities) Mux(ctx context.Context, in MuxInput) (*MuxResult, error) {
 	if err != nil {
 		return nil, technical(err, "muxed file: %v", err)
 	}
-	res := &MuxResult{Path: out, Bytes: st.Size(), Thumbnail: in.ThumbnailPath}
+	res := &workflows.MuxResult{Path: out, Bytes: st.Size(), Thumbnail: in.ThumbnailPath}
 	if in.Thumbnail && res.Thumbnail == "" {
 		res.Thumbnail = a.grabFrame(ctx, in, duration)
 	}
@@ -205,7 +206,7 @@ func (a *Activities) audioCodec(ctx context.Context, file string) (string, error
 	}
 	codec := strings.TrimSpace(string(out))
 	if codec == "" {
-		return "", permanent(ErrTypeInvalidInput, "the source has no audio to keep in an audio format")
+		return "", permanent(workflows.ErrTypeInvalidInput, "the source has no audio to keep in an audio format")
 	}
 	return codec, nil
 }
@@ -213,7 +214,7 @@ func (a *Activities) audioCodec(ctx context.Context, file string) (string, error
 // grabFrame writes a JPEG of the first input's video, a tenth into the
 // (clipped) media, for sources without a thumbnail of their own. It is best
 // effort: media without video get no thumbnail, and the job goes on.
-func (a *Activities) grabFrame(ctx context.Context, in MuxInput, duration time.Duration) string {
+func (a *Activities) grabFrame(ctx context.Context, in workflows.MuxInput, duration time.Duration) string {
 	thumb := filepath.Join(a.jobDir(in.JobID), "frame.jpg")
 	at := in.ClipStart + duration.Seconds()/10
 	out, err := exec.CommandContext(ctx, a.Ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",

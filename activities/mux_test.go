@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -40,7 +41,7 @@ func probe(t *testing.T, file, entries string) string {
 	return string(out)
 }
 
-func runMux(t *testing.T, workDir string, in MuxInput) (*MuxResult, error) {
+func runMux(t *testing.T, workDir string, in workflows.MuxInput) (*workflows.MuxResult, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
@@ -49,7 +50,7 @@ func runMux(t *testing.T, workDir string, in MuxInput) (*MuxResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var res MuxResult
+	var res workflows.MuxResult
 	require.NoError(t, v.Get(&res))
 	return &res, nil
 }
@@ -63,7 +64,7 @@ func TestMuxMergesSeparateVideoAndAudioWithoutReencoding(t *testing.T) {
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", video)
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=300", "-t", "2", "-c:a", "aac", audio)
 
-	res, err := runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{video, audio}, Format: "mp4",
+	res, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{video, audio}, Format: "mp4",
 		Title: "Pilot", ReleaseDate: "2026-01-19T06:00:00Z"})
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(job, "output.mp4"), res.Path)
@@ -87,7 +88,7 @@ func TestMuxSingleInputToMKV(t *testing.T) {
 	src := filepath.Join(job, "src.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", src)
-	res, err := runMux(t, work, MuxInput{JobID: "job2", Inputs: []string{src}, Format: "mkv"})
+	res, err := runMux(t, work, workflows.MuxInput{JobID: "job2", Inputs: []string{src}, Format: "mkv"})
 	require.NoError(t, err)
 	require.True(t, strings.HasSuffix(res.Path, "output.mkv"))
 	require.Contains(t, probe(t, res.Path, "format=format_name"), "matroska")
@@ -101,18 +102,18 @@ func TestMuxRefusesCodecTheContainerCannotHold(t *testing.T) {
 	src := filepath.Join(job, "src.mp4")
 	// H.264 cannot go into WebM without re-encoding.
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", src)
-	_, err := runMux(t, work, MuxInput{JobID: "job3", Inputs: []string{src}, Format: "webm"})
+	_, err := runMux(t, work, workflows.MuxInput{JobID: "job3", Inputs: []string{src}, Format: "webm"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, workflows.ErrTypeInvalidInput, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 	_, statErr := os.Stat(filepath.Join(job, "output.webm"))
 	require.True(t, os.IsNotExist(statErr), "no half-written output left behind")
 }
 
 func TestMuxRejectsUnknownFormat(t *testing.T) {
-	_, err := runMux(t, t.TempDir(), MuxInput{JobID: "j", Inputs: []string{"x"}, Format: "avi"})
+	_, err := runMux(t, t.TempDir(), workflows.MuxInput{JobID: "j", Inputs: []string{"x"}, Format: "avi"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, workflows.ErrTypeInvalidInput, appErr.Type())
 }

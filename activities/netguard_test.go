@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // guarded makes a's connections go through a guard allowing allow: the HTTP
@@ -30,8 +31,8 @@ func guarded(t *testing.T, a *Activities, allow ...netip.Prefix) {
 func requireBlocked(t *testing.T, err error) {
 	t.Helper()
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeBlockedAddress || !appErr.NonRetryable() {
-		t.Fatalf("got %v, want a non-retryable %s", err, ErrTypeBlockedAddress)
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeBlockedAddress || !appErr.NonRetryable() {
+		t.Fatalf("got %v, want a non-retryable %s", err, workflows.ErrTypeBlockedAddress)
 	}
 }
 
@@ -76,27 +77,13 @@ func TestDownloadHTTPBlocked(t *testing.T) {
 	requireBlocked(t, err)
 }
 
-func TestWebhookBlocked(t *testing.T) {
-	hits := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits++ }))
-	t.Cleanup(srv.Close)
-	a := &Activities{}
-	guarded(t, a)
-	env, _ := newDownloadEnv(t, a)
-	_, err := env.ExecuteActivity(a.NotifyWebhook, WebhookInput{URL: srv.URL, EventID: "evt_1", Body: []byte(`{}`)})
-	requireBlocked(t, err)
-	if hits != 0 {
-		t.Fatalf("receiver got %d requests", hits)
-	}
-}
-
 func TestDeliverWebhookBlockedIsFinal(t *testing.T) {
 	hits := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits++ }))
 	t.Cleanup(srv.Close)
 	a := &Activities{}
 	guarded(t, a)
-	rec := deliver(t, a, WebhookInput{URL: srv.URL, EventID: "evt_1", Body: []byte(`{}`)})
+	rec := deliver(t, a, workflows.WebhookInput{URL: srv.URL, EventID: "evt_1", Body: []byte(`{}`)})
 	if !rec.Final || rec.Delivered || hits != 0 {
 		t.Fatalf("record %+v, %d hits; want a final refusal that reached nothing", rec, hits)
 	}

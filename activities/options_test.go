@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 )
 
@@ -23,7 +24,7 @@ func TestMuxAudioFormats(t *testing.T) {
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 		"-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", src)
 	for format, codec := range map[string]string{"m4a": "aac", "mp3": "mp3", "ogg": "vorbis", "opus": "opus"} {
-		res, err := runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{src}, Format: format})
+		res, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{src}, Format: format})
 		require.NoError(t, err, format)
 		require.Equal(t, "codec_name="+codec+"\ncodec_type=audio\n", probe(t, res.Path, "stream=codec_type,codec_name"), format)
 	}
@@ -40,7 +41,7 @@ func TestMuxClipsAndGrabsAFrame(t *testing.T) {
 	// A keyframe every second, so a stream-copy cut at whole seconds is exact.
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", v)
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "4", "-c:a", "aac", a)
-	res, err := runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{v, a}, Format: "mkv", ClipStart: 1, ClipEnd: 2.5, Thumbnail: true})
+	res, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{v, a}, Format: "mkv", ClipStart: 1, ClipEnd: 2.5, Thumbnail: true})
 	require.NoError(t, err)
 	d, err := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(probe(t, res.Path, "format=duration")), "duration="), 64)
 	require.NoError(t, err)
@@ -49,11 +50,11 @@ func TestMuxClipsAndGrabsAFrame(t *testing.T) {
 	require.Contains(t, probe(t, res.Thumbnail, "stream=codec_name,width"), "codec_name=mjpeg\nwidth=64")
 
 	// Audio only: no frame to grab, and no failure for it.
-	res, err = runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", Thumbnail: true})
+	res, err = runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", Thumbnail: true})
 	require.NoError(t, err)
 	require.Empty(t, res.Thumbnail)
 	// A source thumbnail is kept as it is.
-	res, err = runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", Thumbnail: true, ThumbnailPath: "/w/thumb.webp"})
+	res, err = runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", Thumbnail: true, ThumbnailPath: "/w/thumb.webp"})
 	require.NoError(t, err)
 	require.Equal(t, "/w/thumb.webp", res.Thumbnail)
 }
@@ -65,8 +66,8 @@ func TestMuxClipPastTheEndFails(t *testing.T) {
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	a := filepath.Join(job, "src.m4a")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2", "-c:a", "aac", a)
-	_, err := runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", ClipStart: 5})
-	require.ErrorContains(t, assertAppError(t, err, ErrTypeInvalidInput, false), "past the end of the media")
+	_, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", ClipStart: 5})
+	require.ErrorContains(t, assertAppError(t, err, workflows.ErrTypeInvalidInput, false), "past the end of the media")
 }
 
 func TestMuxAudioFormatWithoutAudioFails(t *testing.T) {
@@ -76,14 +77,14 @@ func TestMuxAudioFormatWithoutAudioFails(t *testing.T) {
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	v := filepath.Join(job, "src.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", v)
-	_, err := runMux(t, work, MuxInput{JobID: "job1", Inputs: []string{v}, Format: "mp3"})
-	assertAppError(t, err, ErrTypeInvalidInput, false)
+	_, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{v}, Format: "mp3"})
+	assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
 }
 
 func TestFormatSelector(t *testing.T) {
-	require.Equal(t, "bv*+ba/b", formatSelector(DownloadInput{}))
-	require.Equal(t, "ba/b", formatSelector(DownloadInput{AudioOnly: true, MaxHeight: 720}))
-	require.Equal(t, "bv*[height<=?480]+ba/b[height<=?480]/wv*+ba/w", formatSelector(DownloadInput{MaxHeight: 480}))
+	require.Equal(t, "bv*+ba/b", formatSelector(workflows.DownloadInput{}))
+	require.Equal(t, "ba/b", formatSelector(workflows.DownloadInput{Format: "m4a", MaxHeight: 720}))
+	require.Equal(t, "bv*[height<=?480]+ba/b[height<=?480]/wv*+ba/w", formatSelector(workflows.DownloadInput{MaxHeight: 480}))
 }
 
 func TestCheckDuration(t *testing.T) {
@@ -92,7 +93,7 @@ func TestCheckDuration(t *testing.T) {
 	require.NoError(t, checkDuration(1e6, 0), "no limit")
 	err := checkDuration(10.2, 10)
 	require.ErrorContains(t, err, "lasts 11 s, longer than max_duration (10 s)")
-	assertAppError(t, err, ErrTypeInvalidInput, false)
+	assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
 }
 
 // TestDownloadRefusesLongMediaFromInfoJSON: when yt-dlp's info JSON states
@@ -110,7 +111,7 @@ func TestDownloadRefusesLongMediaFromInfoJSON(t *testing.T) {
 	t.Cleanup(srv.Close)
 	a := &Activities{HTTP: http.DefaultClient, WorkDir: t.TempDir(), Ytdlp: fake}
 	env, _ := newDownloadEnv(t, a)
-	_, err := env.ExecuteActivity(a.Download, DownloadInput{JobID: "j1", URL: srv.URL + "/watch", MaxDuration: 600, MaxHeight: 720})
+	_, err := env.ExecuteActivity(a.Download, workflows.DownloadInput{JobID: "j1", URL: srv.URL + "/watch", MaxDuration: 600, MaxHeight: 720})
 	require.ErrorContains(t, err, "the media lasts 3601 s, longer than max_duration (600 s)")
 	b, err := os.ReadFile(calls)
 	require.NoError(t, err)

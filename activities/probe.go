@@ -9,24 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-)
 
-// MediaInfo is what one ffprobe of a downloaded file says. The download
-// probes once and hands it to the mux, which then needs no probe of its own
-// and can tell when the file already is what the job asked for.
-type MediaInfo struct {
-	// Container is the riptide format the file already is (mp4, mov, mkv,
-	// webm, m4a, mp3, ogg), or "" when that is not certain.
-	Container string `json:",omitempty"`
-	// Duration in seconds; 0 when unknown.
-	Duration float64 `json:",omitempty"`
-	// Streams by kind.
-	Video, Audio, Other int `json:",omitempty"`
-	// Metadata from the container's tags, normalized as DownloadResult's.
-	Title       string `json:",omitempty"`
-	Description string `json:",omitempty"`
-	ReleaseDate string `json:",omitempty"`
-}
+	"github.com/riptide-dev/riptide/workflows"
+)
 
 // ffprobeOutput is the part of `ffprobe -print_format json` riptide reads.
 type ffprobeOutput struct {
@@ -44,7 +29,7 @@ type ffprobeOutput struct {
 // probeMedia describes file: from its boxes when it is a plain MP4 (see
 // readMP4Info), else with ffprobe. It is best effort: nil when ffprobe is
 // missing or cannot read the file.
-func (a *Activities) probeMedia(ctx context.Context, file string) *MediaInfo {
+func (a *Activities) probeMedia(ctx context.Context, file string) *workflows.MediaInfo {
 	if m, ok := readMP4File(file); ok {
 		return m
 	}
@@ -66,7 +51,7 @@ func (a *Activities) probeMedia(ctx context.Context, file string) *MediaInfo {
 }
 
 // readMP4File is readMP4Info on a file.
-func readMP4File(file string) (*MediaInfo, bool) {
+func readMP4File(file string) (*workflows.MediaInfo, bool) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, false
@@ -79,8 +64,8 @@ func readMP4File(file string) (*MediaInfo, bool) {
 	return readMP4Info(f, st.Size())
 }
 
-func (p *ffprobeOutput) mediaInfo(ext string) *MediaInfo {
-	m := &MediaInfo{}
+func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
+	m := &workflows.MediaInfo{}
 	if d, err := strconv.ParseFloat(p.Format.Duration, 64); err == nil && d > 0 {
 		m.Duration = d
 	}
@@ -146,12 +131,12 @@ func containerOf(formatName, majorBrand, ext string, codecs map[string]bool) str
 	return ""
 }
 
-// MuxNeeded tells whether Mux has anything to do for in: false when the
+// muxNeeded tells whether Mux has anything to do for in: false when the
 // download already is the requested file (alreadyMuxed) and no thumbnail
-// must be grabbed from it. It reads only in, so workflows call it to skip
-// the activity: an activity that would do nothing still costs a workflow
-// task and an activity task on the server.
-func MuxNeeded(in MuxInput) bool {
+// must be grabbed from it. Download reports it (DownloadResult.NeedsMux) so
+// the workflow can skip the activity: one that would do nothing still costs
+// a workflow task and an activity task on the server.
+func muxNeeded(in workflows.MuxInput) bool {
 	return !alreadyMuxed(in, cmp.Or(in.Format, "mp4")) || in.Thumbnail && in.ThumbnailPath == ""
 }
 
@@ -163,7 +148,7 @@ func MuxNeeded(in MuxInput) bool {
 // CPU) and change only its tags: riptide does not rewrite a publisher's
 // file just to retag it. The title, description and date are in the job
 // and its webhook either way.
-func alreadyMuxed(in MuxInput, format string) bool {
+func alreadyMuxed(in workflows.MuxInput, format string) bool {
 	m := in.Media
 	if IsAudioFormat(format) && (m == nil || m.Video > 0 || m.Audio == 0) {
 		return false

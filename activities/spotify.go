@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // SpotifySkipReason is the hosted service's reason for skipping a
@@ -110,7 +111,7 @@ func IsSpotifyURL(raw string) bool {
 // SpotifyEpisodeURL is the public URL of an episode.
 func SpotifyEpisodeURL(id string) string { return "https://open.spotify.com/episode/" + id }
 
-var errSpotifyNotConfigured = permanent(ErrTypeInvalidInput,
+var errSpotifyNotConfigured = permanent(workflows.ErrTypeInvalidInput,
 	"Spotify URLs need Spotify Web API credentials: set RIPTIDE_SPOTIFY_CLIENT_ID and RIPTIDE_SPOTIFY_CLIENT_SECRET on the worker")
 
 // spotifyManifest lists every episode of a show, 50 at a time.
@@ -122,10 +123,10 @@ func (a *Activities) spotifyManifest(ctx context.Context, showURL, showID string
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{ShowURL: showURL, Source: "spotify", Episodes: make([]Episode, 0, len(eps))}
+	m := &Manifest{ShowURL: showURL, Source: "spotify", Episodes: make([]workflows.Episode, 0, len(eps))}
 	for _, e := range eps {
 		// The hosted service sends description null for Spotify.
-		m.Episodes = append(m.Episodes, Episode{
+		m.Episodes = append(m.Episodes, workflows.Episode{
 			URL:         SpotifyEpisodeURL(e.ID),
 			Title:       truncate(strings.TrimSpace(e.Name), maxEpisodeTitle),
 			ReleaseDate: spotifyReleaseDate(e.ReleaseDate, e.ReleaseDatePrecision),
@@ -148,9 +149,9 @@ func (a *Activities) spotifyEpisodeOutcome(ctx context.Context, id string) error
 		return err
 	}
 	if ep.IsExternallyHosted {
-		return permanent(ErrTypeDRMProtected, "%s", SpotifyExternalSkipReason)
+		return permanent(workflows.ErrTypeDRMProtected, "%s", SpotifyExternalSkipReason)
 	}
-	return permanent(ErrTypeDRMProtected, "%s", SpotifySkipReason)
+	return permanent(workflows.ErrTypeDRMProtected, "%s", SpotifySkipReason)
 }
 
 // spotifyReleaseDate turns a release date of the given precision ("day",
@@ -178,11 +179,11 @@ func (c *SpotifyClient) ShowEpisodes(ctx context.Context, showID string) ([]spot
 	var out []spotifyEpisode
 	for pages := 0; next != ""; pages++ {
 		if pages > maxEpisodesPerSource/spotifyPageSize {
-			return nil, permanent(ErrTypeInvalidInput, "Spotify show %s has more than %d episodes", showID, maxEpisodesPerSource)
+			return nil, permanent(workflows.ErrTypeInvalidInput, "Spotify show %s has more than %d episodes", showID, maxEpisodesPerSource)
 		}
 		if !c.sameOrigin(next) {
 			// The token must not leave the configured API host.
-			return nil, permanent(ErrTypeUnsupported, "Spotify paging link %q leaves %s", next, c.APIURL)
+			return nil, permanent(workflows.ErrTypeUnsupported, "Spotify paging link %q leaves %s", next, c.APIURL)
 		}
 		var page spotifyPage
 		if err := c.get(ctx, next, &page); err != nil {
@@ -231,14 +232,14 @@ func (c *SpotifyClient) get(ctx context.Context, u string, out any) error {
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return permanent(ErrTypeInvalidInput, "Spotify URL %q: %v", u, err)
+			return permanent(workflows.ErrTypeInvalidInput, "Spotify URL %q: %v", u, err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
 		resp, err := c.HTTP.Do(req)
 		if err != nil {
 			if netguard.IsBlocked(err) {
-				return permanent(ErrTypeBlockedAddress, "Spotify Web API: %v", err)
+				return permanent(workflows.ErrTypeBlockedAddress, "Spotify Web API: %v", err)
 			}
 			return technical(err, "Spotify Web API: %v", err)
 		}
@@ -270,11 +271,11 @@ func (c *SpotifyClient) get(ctx context.Context, u string, out any) error {
 			}
 			continue
 		case resp.StatusCode == http.StatusNotFound:
-			return permanent(ErrTypeNotFound, "Spotify has no such show or episode in market %s (%s)", c.Market, spotifyMessage(body))
+			return permanent(workflows.ErrTypeNotFound, "Spotify has no such show or episode in market %s (%s)", c.Market, spotifyMessage(body))
 		case resp.StatusCode == http.StatusBadRequest:
-			return permanent(ErrTypeInvalidInput, "Spotify Web API refused the request: %s", spotifyMessage(body))
+			return permanent(workflows.ErrTypeInvalidInput, "Spotify Web API refused the request: %s", spotifyMessage(body))
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			return permanent(ErrTypeInvalidInput, "Spotify Web API refused the credentials (HTTP %d): %s", resp.StatusCode, spotifyMessage(body))
+			return permanent(workflows.ErrTypeInvalidInput, "Spotify Web API refused the credentials (HTTP %d): %s", resp.StatusCode, spotifyMessage(body))
 		default:
 			return technical(fmt.Errorf("status %d", resp.StatusCode), "Spotify Web API answered HTTP %d: %s", resp.StatusCode, spotifyMessage(body))
 		}
@@ -292,14 +293,14 @@ func (c *SpotifyClient) accessToken(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.AccountsURL, "/")+"/api/token",
 		strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", permanent(ErrTypeInvalidInput, "Spotify accounts URL: %v", err)
+		return "", permanent(workflows.ErrTypeInvalidInput, "Spotify accounts URL: %v", err)
 	}
 	req.SetBasicAuth(c.ClientID, c.ClientSecret)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		if netguard.IsBlocked(err) {
-			return "", permanent(ErrTypeBlockedAddress, "Spotify token: %v", err)
+			return "", permanent(workflows.ErrTypeBlockedAddress, "Spotify token: %v", err)
 		}
 		return "", technical(err, "Spotify token: %v", err)
 	}
@@ -308,7 +309,7 @@ func (c *SpotifyClient) accessToken(ctx context.Context) (string, error) {
 	switch {
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
 		// invalid_client: wrong id or secret; retrying will not help.
-		return "", permanent(ErrTypeInvalidInput, "Spotify refused the client credentials (HTTP %d): %s", resp.StatusCode, spotifyMessage(body))
+		return "", permanent(workflows.ErrTypeInvalidInput, "Spotify refused the client credentials (HTTP %d): %s", resp.StatusCode, spotifyMessage(body))
 	case resp.StatusCode != http.StatusOK:
 		return "", technical(fmt.Errorf("status %d", resp.StatusCode), "Spotify token: HTTP %d", resp.StatusCode)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -167,7 +168,7 @@ func TestSpotifyShowPagesThroughEveryEpisode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "spotify", m.Source)
 	require.Len(t, m.Episodes, 122, "every page read; the null item left out")
-	require.Equal(t, Episode{URL: "https://open.spotify.com/episode/ep000", Title: "Episode 0",
+	require.Equal(t, workflows.Episode{URL: "https://open.spotify.com/episode/ep000", Title: "Episode 0",
 		ReleaseDate: "2026-01-19T00:00:00Z"}, m.Episodes[0])
 	require.Equal(t, "https://open.spotify.com/episode/ep122", m.Episodes[121].URL)
 	require.Empty(t, m.Episodes[5].Description, "description is null for Spotify")
@@ -201,30 +202,30 @@ func TestSpotifyErrors(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := f.client().ShowEpisodes(ctx, "nope")
-	require.Equal(t, ErrTypeNotFound, errType(t, err))
+	require.Equal(t, workflows.ErrTypeNotFound, errType(t, err))
 
 	c := f.client()
 	c.ClientSecret = "wrong"
 	_, err = c.ShowEpisodes(ctx, "show1")
-	require.Equal(t, ErrTypeInvalidInput, errType(t, err))
+	require.Equal(t, workflows.ErrTypeInvalidInput, errType(t, err))
 	require.Contains(t, err.Error(), "client credentials")
 
 	f.throttle = spotifyMaxAttempts
 	_, err = f.client().ShowEpisodes(ctx, "show1")
-	require.Equal(t, ErrTypeTechnical, errType(t, err), "429 past the attempts is retried by Temporal")
+	require.Equal(t, workflows.ErrTypeTechnical, errType(t, err), "429 past the attempts is retried by Temporal")
 
 	f.throttle = 0
 	c = f.client()
 	c.APIURL = "http://127.0.0.1:1"
 	_, err = c.ShowEpisodes(ctx, "show1")
-	require.Equal(t, ErrTypeTechnical, errType(t, err))
+	require.Equal(t, workflows.ErrTypeTechnical, errType(t, err))
 
 	a := &Activities{}
 	_, err = a.resolve(ctx, "https://open.spotify.com/show/show1")
-	require.Equal(t, ErrTypeInvalidInput, errType(t, err))
+	require.Equal(t, workflows.ErrTypeInvalidInput, errType(t, err))
 	require.Contains(t, err.Error(), "RIPTIDE_SPOTIFY_CLIENT_ID")
 	_, err = a.resolve(ctx, "https://open.spotify.com/episode/ep001")
-	require.Equal(t, ErrTypeUnsupported, errType(t, err), "an episode is not a show")
+	require.Equal(t, workflows.ErrTypeUnsupported, errType(t, err), "an episode is not a show")
 }
 
 func TestSpotifyFollowsNoLinkOffItsHost(t *testing.T) {
@@ -244,7 +245,7 @@ func TestSpotifyFollowsNoLinkOffItsHost(t *testing.T) {
 	c := f.client()
 	c.APIURL = api.URL
 	_, err := c.ShowEpisodes(context.Background(), "show1")
-	require.Equal(t, ErrTypeUnsupported, errType(t, err))
+	require.Equal(t, workflows.ErrTypeUnsupported, errType(t, err))
 }
 
 // TestSpotifyEpisodeJobsAreSkipped: a Spotify episode is never downloaded;
@@ -256,26 +257,26 @@ func TestSpotifyEpisodeJobsAreSkipped(t *testing.T) {
 	a := &Activities{Spotify: f.client(), WorkDir: t.TempDir()}
 	env.RegisterActivity(a)
 	run := func(u string) error {
-		_, err := env.ExecuteActivity(a.Download, DownloadInput{JobID: "j1", URL: u})
+		_, err := env.ExecuteActivity(a.Download, workflows.DownloadInput{JobID: "j1", URL: u})
 		return err
 	}
 	err := run("https://open.spotify.com/episode/ep001?si=1")
-	require.Equal(t, ErrTypeDRMProtected, errType(t, err))
+	require.Equal(t, workflows.ErrTypeDRMProtected, errType(t, err))
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
 	require.Equal(t, SpotifySkipReason, appErr.Message())
 
 	err = run("https://open.spotify.com/episode/ep009")
-	require.Equal(t, ErrTypeDRMProtected, errType(t, err))
+	require.Equal(t, workflows.ErrTypeDRMProtected, errType(t, err))
 	require.ErrorAs(t, err, &appErr)
 	require.Equal(t, SpotifyExternalSkipReason, appErr.Message())
 
-	require.Equal(t, ErrTypeNotFound, errType(t, run("https://open.spotify.com/episode/missing")))
+	require.Equal(t, workflows.ErrTypeNotFound, errType(t, run("https://open.spotify.com/episode/missing")))
 
 	a2 := &Activities{WorkDir: t.TempDir()}
 	env2 := s.NewTestActivityEnvironment()
 	env2.RegisterActivity(a2)
-	_, err = env2.ExecuteActivity(a2.Download, DownloadInput{JobID: "j1", URL: "https://open.spotify.com/episode/ep001"})
-	require.Equal(t, ErrTypeInvalidInput, errType(t, err))
+	_, err = env2.ExecuteActivity(a2.Download, workflows.DownloadInput{JobID: "j1", URL: "https://open.spotify.com/episode/ep001"})
+	require.Equal(t, workflows.ErrTypeInvalidInput, errType(t, err))
 	require.Contains(t, err.Error(), "RIPTIDE_SPOTIFY_CLIENT_SECRET")
 }

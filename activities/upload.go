@@ -9,13 +9,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 )
 
 // Upload puts the muxed file at in.Key and each subtitle beside it
 // ("<key without extension>.<lang>.<ext>"), then presigns a GET URL for the
 // media. Keys are fixed by the workflow, so a retry overwrites, never adds.
-func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+func (a *Activities) Upload(ctx context.Context, in workflows.UploadInput) (*workflows.UploadResult, error) {
 	// In use first: the sweep then leaves the files alone.
 	defer a.Holds.use(jobKey(in.JobID))()
 	if err := requireFiles(in.Path); err != nil {
@@ -28,20 +29,20 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (*UploadResult,
 	return res, err
 }
 
-func (a *Activities) upload(ctx context.Context, in UploadInput) (*UploadResult, error) {
+func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*workflows.UploadResult, error) {
 	started := time.Now()
 	var sent atomic.Int64
-	stop := heartbeatEvery(ctx, heartbeatInterval, func() Progress {
-		return Progress{Bytes: sent.Load()}
+	stop := heartbeatEvery(ctx, heartbeatInterval, func() workflows.Progress {
+		return workflows.Progress{Bytes: sent.Load()}
 	})
 	size, err := a.Store.Upload(ctx, in.Key, in.Path, contentType(in.Key), func(n int64) { sent.Add(n) })
 	stop()
 	if err != nil {
 		return nil, technical(err, "upload to S3 failed: %v", err)
 	}
-	finalHeartbeat(ctx, started, Progress{Bytes: size, Total: size, Percent: 100})
+	finalHeartbeat(ctx, started, workflows.Progress{Bytes: size, Total: size, Percent: 100})
 
-	res := &UploadResult{Key: in.Key, Bytes: size}
+	res := &workflows.UploadResult{Key: in.Key, Bytes: size}
 	base := strings.TrimSuffix(in.Key, path.Ext(in.Key))
 	for _, sub := range in.Subtitles {
 		key := base + "." + sub.Lang + "." + sub.Ext
@@ -86,7 +87,7 @@ func contentType(key string) string {
 // when the transfer lasted a heartbeat interval or more. A shorter one had
 // no heartbeat due and its result follows at once: a heartbeat would cost
 // the server a write for nothing, twice per tiny job.
-func finalHeartbeat(ctx context.Context, started time.Time, p Progress) {
+func finalHeartbeat(ctx context.Context, started time.Time, p workflows.Progress) {
 	if time.Since(started) >= heartbeatInterval {
 		activity.RecordHeartbeat(ctx, p)
 	}
@@ -94,7 +95,7 @@ func finalHeartbeat(ctx context.Context, started time.Time, p Progress) {
 
 // heartbeatEvery records the progress fn reports at each tick until the
 // returned stop is called. The SDK throttles what reaches the server.
-func heartbeatEvery(ctx context.Context, every time.Duration, fn func() Progress) (stop func()) {
+func heartbeatEvery(ctx context.Context, every time.Duration, fn func() workflows.Progress) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -48,14 +49,14 @@ func TestUploadPutsMediaAndSubtitlesBeside(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(&Activities{Store: store})
-	v, err := env.ExecuteActivity((&Activities{}).Upload, UploadInput{
+	v, err := env.ExecuteActivity((&Activities{}).Upload, workflows.UploadInput{
 		JobID: "j", Path: media, Key: "f/title-j.mp4",
-		Subtitles: []Subtitle{{Path: sub, Lang: "en", Ext: "vtt"}},
+		Subtitles: []workflows.Subtitle{{Path: sub, Lang: "en", Ext: "vtt"}},
 	})
 	require.NoError(t, err)
-	var res UploadResult
+	var res workflows.UploadResult
 	require.NoError(t, v.Get(&res))
-	require.Equal(t, UploadResult{
+	require.Equal(t, workflows.UploadResult{
 		Key: "f/title-j.mp4", URL: "https://s3.test/f/title-j.mp4?sig=1", Bytes: 11,
 		SubtitleKeys: []string{"f/title-j.en.vtt"},
 	}, res)
@@ -72,9 +73,9 @@ func TestUploadFailureIsRetryable(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(&Activities{Store: &memStore{failKey: "k.mp4"}})
-	_, err := env.ExecuteActivity((&Activities{}).Upload, UploadInput{JobID: "j", Path: media, Key: "k.mp4"})
+	_, err := env.ExecuteActivity((&Activities{}).Upload, workflows.UploadInput{JobID: "j", Path: media, Key: "k.mp4"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, ErrTypeTechnical, appErr.Type())
+	require.Equal(t, workflows.ErrTypeTechnical, appErr.Type())
 	require.False(t, appErr.NonRetryable())
 }

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,10 +11,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/riptide-dev/riptide/internal/webhook"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
@@ -29,16 +28,7 @@ func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
 	return s
 }
 
-func runWebhook(t *testing.T, client *http.Client, in WebhookInput) error {
-	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(&Activities{Webhook: client})
-	_, err := env.ExecuteActivity((&Activities{}).NotifyWebhook, in)
-	return err
-}
-
-func TestNotifyWebhookPostsJSONWithEventID(t *testing.T) {
+func TestDeliverWebhookPostsJSONWithEventID(t *testing.T) {
 	var got struct {
 		method, ctype, id string
 		body              map[string]any
@@ -49,53 +39,32 @@ func TestNotifyWebhookPostsJSONWithEventID(t *testing.T) {
 		_ = json.Unmarshal(b, &got.body)
 		w.WriteHeader(http.StatusAccepted)
 	}))
-	err := runWebhook(t, srv.Client(), WebhookInput{URL: srv.URL, EventID: "evt_1", Body: json.RawMessage(`{"type":"job_completed"}`)})
-	require.NoError(t, err)
+	rec := deliver(t, &Activities{Webhook: srv.Client()}, workflows.WebhookInput{URL: srv.URL, EventID: "evt_1", Body: json.RawMessage(`{"type":"job_completed"}`)})
+	require.True(t, rec.Delivered)
 	require.Equal(t, http.MethodPost, got.method)
 	require.Equal(t, "application/json", got.ctype)
 	require.Equal(t, "evt_1", got.id)
 	require.Equal(t, map[string]any{"type": "job_completed"}, got.body)
 }
 
-func TestNotifyWebhookClassifiesAnswers(t *testing.T) {
-	for _, c := range []struct {
-		status       int
-		wantType     string
-		nonRetryable bool
-	}{
-		{http.StatusInternalServerError, ErrTypeTechnical, false},
-		{http.StatusTooManyRequests, ErrTypeTechnical, false},
-		{http.StatusNotFound, ErrTypeTechnical, false},
-		{http.StatusGone, ErrTypeWebhookGone, true},
-	} {
-		srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(c.status) }))
-		err := runWebhook(t, srv.Client(), WebhookInput{URL: srv.URL, EventID: "e", Body: json.RawMessage(`{}`)})
-		var appErr *temporal.ApplicationError
-		require.True(t, errors.As(err, &appErr), "status %d: %v", c.status, err)
-		require.Equal(t, c.wantType, appErr.Type(), "status %d", c.status)
-		require.Equal(t, c.nonRetryable, appErr.NonRetryable(), "status %d", c.status)
-	}
-}
-
-func TestNotifyWebhookTimesOutOnSlowReceiver(t *testing.T) {
+func TestDeliverWebhookTimesOutOnSlowReceiver(t *testing.T) {
 	release := make(chan struct{})
 	srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	defer close(release)
-	err := runWebhook(t, &http.Client{Timeout: 200 * time.Millisecond}, WebhookInput{URL: srv.URL, EventID: "e", Body: json.RawMessage(`{}`)})
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, ErrTypeTechnical, appErr.Type())
-	require.False(t, appErr.NonRetryable())
+	rec := deliver(t, &Activities{Webhook: &http.Client{Timeout: 200 * time.Millisecond}}, workflows.WebhookInput{URL: srv.URL, EventID: "e", Body: json.RawMessage(`{}`)})
+	require.False(t, rec.Delivered)
+	require.False(t, rec.Final, "a slow receiver is worth another attempt")
+	require.NotEmpty(t, rec.Error)
 }
 
-func deliver(t *testing.T, a *Activities, in WebhookInput) *WebhookAttempt {
+func deliver(t *testing.T, a *Activities, in workflows.WebhookInput) *workflows.WebhookAttempt {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
 	val, err := env.ExecuteActivity(a.DeliverWebhook, in)
 	require.NoError(t, err, "an attempt is recorded, never failed")
-	var rec WebhookAttempt
+	var rec workflows.WebhookAttempt
 	require.NoError(t, val.Get(&rec))
 	return &rec
 }
@@ -109,7 +78,7 @@ func TestDeliverWebhookSignsAndRecords(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	before := time.Now().Add(-time.Second)
-	rec := deliver(t, &Activities{Webhook: srv.Client(), Signer: signer}, WebhookInput{URL: srv.URL, EventID: "evt_1", Body: json.RawMessage(`{}`)})
+	rec := deliver(t, &Activities{Webhook: srv.Client(), Signer: signer}, workflows.WebhookInput{URL: srv.URL, EventID: "evt_1", Body: json.RawMessage(`{}`)})
 	require.True(t, rec.Delivered)
 	require.Equal(t, http.StatusNoContent, rec.StatusCode)
 	require.Empty(t, rec.Error)
@@ -131,6 +100,7 @@ func TestDeliverWebhookOutcomes(t *testing.T) {
 	}{
 		{"ok", 200, "", true, false, 0},
 		{"server error", 500, "", false, false, 0},
+		{"not found", 404, "", false, false, 0},
 		{"retry-after seconds", 503, "7", false, false, 7},
 		{"retry-after date", 429, time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat), false, false, 90},
 		{"retry-after capped", 503, "999999", false, false, int(maxRetryAfter / time.Second)},
@@ -144,7 +114,7 @@ func TestDeliverWebhookOutcomes(t *testing.T) {
 				}
 				w.WriteHeader(c.status)
 			}))
-			rec := deliver(t, &Activities{Webhook: srv.Client()}, WebhookInput{URL: srv.URL, EventID: "e", Body: json.RawMessage(`{}`)})
+			rec := deliver(t, &Activities{Webhook: srv.Client()}, workflows.WebhookInput{URL: srv.URL, EventID: "e", Body: json.RawMessage(`{}`)})
 			require.Equal(t, c.status, rec.StatusCode)
 			require.Equal(t, c.delivered, rec.Delivered)
 			require.Equal(t, c.final, rec.Final)
@@ -158,7 +128,7 @@ func TestDeliverWebhookConnectionErrorIsRetryable(t *testing.T) {
 	srv := loopbackServer(t, http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	rec := deliver(t, &Activities{Webhook: &http.Client{}}, WebhookInput{URL: url, EventID: "e", Body: json.RawMessage(`{}`)})
+	rec := deliver(t, &Activities{Webhook: &http.Client{}}, workflows.WebhookInput{URL: url, EventID: "e", Body: json.RawMessage(`{}`)})
 	require.False(t, rec.Delivered)
 	require.False(t, rec.Final)
 	require.Zero(t, rec.StatusCode)

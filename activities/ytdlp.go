@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
@@ -59,11 +60,11 @@ type ytdlpFormat struct {
 // or post-processes with ffmpeg; riptide's Mux does that. Step one extracts
 // the info JSON and selects the formats, step two downloads each selected
 // format to its own file, and step three fetches the subtitles.
-func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadInput) (*DownloadResult, error) {
+func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
 	var raw bytes.Buffer
 	// --flat-playlist keeps a playlist URL from resolving every entry just
 	// to be refused below.
-	err := a.runYtdlp(ctx, &raw, func() Progress { return Progress{} },
+	err := a.runYtdlp(ctx, &raw, func() workflows.Progress { return workflows.Progress{} },
 		"--ignore-config", "--no-playlist", "--flat-playlist", "-J", "-f", formatSelector(in), "--", in.URL)
 	if err != nil {
 		return nil, err
@@ -74,17 +75,17 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 	}
 	switch {
 	case info.Type == "playlist" || info.Type == "multi_video":
-		return nil, permanent(ErrTypeUnsupported, "%s is a playlist, not a single video", in.URL)
+		return nil, permanent(workflows.ErrTypeUnsupported, "%s is a playlist, not a single video", in.URL)
 	case info.IsLive:
 		// A live stream never ends, so the download would only time out.
-		return nil, permanent(ErrTypeUnsupported, "%s is a live stream", in.URL)
+		return nil, permanent(workflows.ErrTypeUnsupported, "%s is a live stream", in.URL)
 	}
 	if err := checkDuration(info.Duration, in.MaxDuration); err != nil {
 		return nil, err
 	}
 	formats, sizes := info.formats()
 	if len(formats) == 0 {
-		return nil, permanent(ErrTypeUnsupported, "yt-dlp selected no format at %s", in.URL)
+		return nil, permanent(workflows.ErrTypeUnsupported, "yt-dlp selected no format at %s", in.URL)
 	}
 	infoPath := filepath.Join(dir, "info.json")
 	if err := os.WriteFile(infoPath, raw.Bytes(), 0o644); err != nil {
@@ -95,7 +96,7 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 	if err != nil {
 		return nil, err
 	}
-	res := &DownloadResult{
+	res := &workflows.DownloadResult{
 		Files:       files,
 		Title:       info.title(),
 		Description: info.Description,
@@ -134,9 +135,9 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in DownloadI
 // Renditions of unknown height count as fitting (<=?), and when every
 // rendition is taller than MaxHeight the smallest one is taken rather than
 // failing the job.
-func formatSelector(in DownloadInput) string {
+func formatSelector(in workflows.DownloadInput) string {
 	switch {
-	case in.AudioOnly:
+	case IsAudioFormat(in.Format):
 		// A source without an audio-only format: its best combined one,
 		// whose audio Mux keeps.
 		return "ba/b"
@@ -151,7 +152,7 @@ func formatSelector(in DownloadInput) string {
 // unknown duration (0) passes.
 func checkDuration(duration float64, maxSeconds int) error {
 	if maxSeconds > 0 && duration > float64(maxSeconds) {
-		return permanent(ErrTypeInvalidInput, "the media lasts %.0f s, longer than max_duration (%d s)",
+		return permanent(workflows.ErrTypeInvalidInput, "the media lasts %.0f s, longer than max_duration (%d s)",
 			math.Ceil(duration), maxSeconds)
 	}
 	return nil
@@ -160,8 +161,8 @@ func checkDuration(duration float64, maxSeconds int) error {
 // ytdlpThumbnail fetches the source's thumbnail as <dir>/thumb.<ext>. Like
 // subtitles it is best effort: a thumbnail yt-dlp cannot get leaves Mux to
 // grab a frame instead.
-func (a *Activities) ytdlpThumbnail(ctx context.Context, dir, infoPath string, done Progress) string {
-	err := a.runYtdlp(ctx, io.Discard, func() Progress { return done },
+func (a *Activities) ytdlpThumbnail(ctx context.Context, dir, infoPath string, done workflows.Progress) string {
+	err := a.runYtdlp(ctx, io.Discard, func() workflows.Progress { return done },
 		"--ignore-config", "--load-info-json", infoPath, "--skip-download",
 		"--write-thumbnail", "-P", dir, "-o", "thumb.%(ext)s")
 	if err != nil {
@@ -243,8 +244,8 @@ func (a *Activities) ytdlpFetch(ctx context.Context, dir, infoPath string, forma
 // apart from the media keeps a subtitle yt-dlp cannot get (say, a 404) from
 // failing the job: permanent failures only cost the subtitles. It keeps
 // heartbeating done, the finished media's progress.
-func (a *Activities) ytdlpSubtitles(ctx context.Context, dir, infoPath string, done Progress) ([]Subtitle, error) {
-	err := a.runYtdlp(ctx, io.Discard, func() Progress { return done },
+func (a *Activities) ytdlpSubtitles(ctx context.Context, dir, infoPath string, done workflows.Progress) ([]workflows.Subtitle, error) {
+	err := a.runYtdlp(ctx, io.Discard, func() workflows.Progress { return done },
 		"--ignore-config", "--load-info-json", infoPath, "--skip-download",
 		"--write-subs", "--sub-langs", "all,-live_chat", "--sub-format", "vtt/best",
 		"-P", dir, "-o", "sub.%(ext)s")
@@ -259,21 +260,21 @@ func (a *Activities) ytdlpSubtitles(ctx context.Context, dir, infoPath string, d
 	if err != nil {
 		return nil, technical(err, "listing subtitles: %v", err)
 	}
-	var subs []Subtitle
+	var subs []workflows.Subtitle
 	for _, p := range paths {
 		ext := filepath.Ext(p)
 		lang := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "sub."), ext)
 		if ext == ".part" || ext == ".ytdl" || lang == "" {
 			continue
 		}
-		subs = append(subs, Subtitle{Path: p, Lang: lang, Ext: ext[1:]})
+		subs = append(subs, workflows.Subtitle{Path: p, Lang: lang, Ext: ext[1:]})
 	}
 	return subs, nil
 }
 
 // runYtdlp runs yt-dlp, heartbeating progress() until it exits, and turns a
 // failure into a typed error.
-func (a *Activities) runYtdlp(ctx context.Context, stdout io.Writer, progress func() Progress, args ...string) error {
+func (a *Activities) runYtdlp(ctx context.Context, stdout io.Writer, progress func() workflows.Progress, args ...string) error {
 	var tail tailBuffer
 	if a.YtdlpProxy != "" {
 		// Options before "--"; the URL, when there is one, comes last.
@@ -365,7 +366,7 @@ func byteCount(f float64) int64 {
 
 // progress sums the finished formats and the current one. The total is
 // only known once every remaining format's size is.
-func (t *ytdlpTracker) progress() Progress {
+func (t *ytdlpTracker) progress() workflows.Progress {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n, total := t.done+t.cur, t.done
@@ -375,7 +376,7 @@ func (t *ytdlpTracker) progress() Progress {
 			size = t.curTotal
 		}
 		if size <= 0 {
-			return Progress{Bytes: n}
+			return workflows.Progress{Bytes: n}
 		}
 		total += size
 	}

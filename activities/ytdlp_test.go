@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // ytdlpEnv serves dir on 127.0.0.1 and returns Activities that run the real
@@ -114,11 +116,11 @@ func TestDownloadYtdlpPageWithSubtitles(t *testing.T) {
 	}
 	env, _ := newDownloadEnv(t, a)
 
-	val, err := env.ExecuteActivity(a.Download, DownloadInput{JobID: testJob, URL: base + "/page.html", Subtitles: true})
+	val, err := env.ExecuteActivity(a.Download, workflows.DownloadInput{JobID: testJob, URL: base + "/page.html", Subtitles: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res DownloadResult
+	var res workflows.DownloadResult
 	if err := val.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +159,11 @@ func TestDownloadYtdlpMissingSubtitle(t *testing.T) {
 	}
 	env, _ := newDownloadEnv(t, a)
 
-	val, err := env.ExecuteActivity(a.Download, DownloadInput{JobID: testJob, URL: base + "/page.html", Subtitles: true})
+	val, err := env.ExecuteActivity(a.Download, workflows.DownloadInput{JobID: testJob, URL: base + "/page.html", Subtitles: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res DownloadResult
+	var res workflows.DownloadResult
 	if err := val.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +182,8 @@ func TestDownloadYtdlpErrors(t *testing.T) {
 	for _, tc := range []struct {
 		path, errType string
 	}{
-		{"/empty.html", ErrTypeUnsupported},
-		{"/missing.html", ErrTypeNotFound},
+		{"/empty.html", workflows.ErrTypeUnsupported},
+		{"/missing.html", workflows.ErrTypeNotFound},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			env, _ := newDownloadEnv(t, a)
@@ -197,22 +199,22 @@ func TestYtdlpTrackerProgress(t *testing.T) {
 	tr := &ytdlpTracker{expected: []int64{0, 30000}, files: map[string]string{}}
 	steps := []struct {
 		line string
-		want Progress
+		want workflows.Progress
 	}{
 		{`PROG {"status": "downloading", "downloaded_bytes": 806, "fragment_index": 0, "fragment_count": 4, "filename": "/j/src.0.mp4", "total_bytes_estimate": 3224.0, "eta": 0}`,
-			Progress{Bytes: 806, Total: 3224 + 30000, Percent: 806 * 100 / float64(33224)}},
+			workflows.Progress{Bytes: 806, Total: 3224 + 30000, Percent: 806 * 100 / float64(33224)}},
 		{`PROG {"status": "downloading", "downloaded_bytes": 41445, "filename": "/j/src.0.mp4", "total_bytes_estimate": 55260.0}`,
-			Progress{Bytes: 41445, Total: 55260 + 30000, Percent: 41445 * 100 / float64(85260)}},
+			workflows.Progress{Bytes: 41445, Total: 55260 + 30000, Percent: 41445 * 100 / float64(85260)}},
 		{`PROG {"downloaded_bytes": 63246, "total_bytes": 63246, "filename": "/j/src.0.mp4", "status": "finished", "elapsed": 0.02}`,
-			Progress{Bytes: 63246, Total: 63246 + 30000, Percent: 63246 * 100 / float64(93246)}},
-		{`FILE 0 /j/src.0.mp4`, Progress{Bytes: 63246, Total: 93246, Percent: 63246 * 100 / float64(93246)}},
+			workflows.Progress{Bytes: 63246, Total: 63246 + 30000, Percent: 63246 * 100 / float64(93246)}},
+		{`FILE 0 /j/src.0.mp4`, workflows.Progress{Bytes: 63246, Total: 93246, Percent: 63246 * 100 / float64(93246)}},
 		{`PROG {"status": "downloading", "downloaded_bytes": 765, "filename": "/j/src.1.m4a", "total_bytes_estimate": 3060.0}`,
-			Progress{Bytes: 63246 + 765, Total: 63246 + 3060, Percent: (63246 + 765) * 100 / float64(63246+3060)}},
+			workflows.Progress{Bytes: 63246 + 765, Total: 63246 + 3060, Percent: (63246 + 765) * 100 / float64(63246+3060)}},
 		// Already downloaded by an earlier attempt: only the total is known.
 		{`PROG {"status": "finished", "total_bytes": 26491, "filename": "/j/src.1.m4a"}`,
-			Progress{Bytes: 63246 + 26491, Total: 63246 + 26491, Percent: 100}},
-		{`FILE 1 /j/src with space.1.m4a`, Progress{Bytes: 63246 + 26491, Total: 63246 + 26491, Percent: 100}},
-		{`PROG not json`, Progress{Bytes: 63246 + 26491, Total: 63246 + 26491, Percent: 100}},
+			workflows.Progress{Bytes: 63246 + 26491, Total: 63246 + 26491, Percent: 100}},
+		{`FILE 1 /j/src with space.1.m4a`, workflows.Progress{Bytes: 63246 + 26491, Total: 63246 + 26491, Percent: 100}},
+		{`PROG not json`, workflows.Progress{Bytes: 63246 + 26491, Total: 63246 + 26491, Percent: 100}},
 	}
 	for _, s := range steps {
 		tr.line(s.line)
@@ -227,7 +229,7 @@ func TestYtdlpTrackerProgress(t *testing.T) {
 	// Unknown sizes: no total until the last format reports an estimate.
 	tr = &ytdlpTracker{expected: []int64{0, 0}, files: map[string]string{}}
 	tr.line(`PROG {"status": "downloading", "downloaded_bytes": 100, "total_bytes_estimate": 1000}`)
-	if got := tr.progress(); got != (Progress{Bytes: 100}) {
+	if got := tr.progress(); got != (workflows.Progress{Bytes: 100}) {
 		t.Errorf("unknown audio size: %+v, want bytes only", got)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/mocks"
 
-	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -63,7 +62,7 @@ func TestCreateJobIdempotencyKey(t *testing.T) {
 	run.On("GetID").Return(workflows.JobWorkflowID(jobID)).Maybe()
 	run.On("GetRunID").Return("run-1").Maybe()
 	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
-		return o.ID == workflows.JobWorkflowID(jobID) && o.Memo[jobs.RequestMemoKey] == digest &&
+		return o.ID == workflows.JobWorkflowID(jobID) && o.Memo[workflows.RequestMemoKey] == digest &&
 			o.WorkflowExecutionErrorWhenAlreadyStarted
 	}), mock.Anything, mock.Anything).Return(run, nil).Once()
 	rec := h.doWithKey(body, "order-42")
@@ -77,7 +76,7 @@ func TestCreateJobIdempotencyKey(t *testing.T) {
 	require.NoError(t, err)
 	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(jobID), "").Return(
 		&workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
-			Memo: &commonpb.Memo{Fields: map[string]*commonpb.Payload{jobs.RequestMemoKey: p}},
+			Memo: &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.RequestMemoKey: p}},
 		}}, nil).Twice()
 
 	rec = h.doWithKey(`{ "url" : "https://example.com/v" }`, "order-42")

@@ -214,7 +214,7 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(historyWithInput(t, orig)).Once()
 	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,
 		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(historyWithInput(t, orig)).Once()
-	newID := jobs.RetryJobID(testJobID)
+	newID := workflows.RetryJobID(testJobID)
 	want := orig
 	want.JobID, want.RetryOf = newID, testJobID
 	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -17,7 +16,7 @@ func TestJobWebhooksListsAttemptsAndRedeliveries(t *testing.T) {
 	st := workflows.JobState{JobID: testJobID, Status: workflows.StatusCompleted, Step: workflows.StepFinished,
 		Webhooks: []workflows.WebhookEvent{
 			{EventID: "evt_" + testJobID + "_job_completed", Type: "job_completed", Status: workflows.WebhookDelivered,
-				Attempts: []activities.WebhookAttempt{{StatusCode: 503, Error: "receiver answered 503"}, {StatusCode: 200, Delivered: true}}},
+				Attempts: []workflows.WebhookAttempt{{StatusCode: 503, Error: "receiver answered 503"}, {StatusCode: 200, Delivered: true}}},
 		}}
 	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
 		Return(describeResponse(t, st), nil).Twice()

@@ -7,32 +7,7 @@ import (
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/riptide-dev/riptide/activities"
 )
-
-// Webhook delivery states, as WebhookEvent.Status shows them.
-const (
-	WebhookPending   = "pending"
-	WebhookDelivered = "delivered"
-	WebhookFailed    = "failed"
-	// WebhookDropped: a progress event not sent because an earlier one
-	// could not be delivered.
-	WebhookDropped = "dropped"
-)
-
-// webhookAttemptsChange versions the switch from one activity retried by
-// Temporal (NotifyWebhook) to one recorded activity per attempt
-// (DeliverWebhook) with the backoff in the workflow.
-const webhookAttemptsChange = "webhook-attempt-records"
-
-// WebhookEvent is one event's delivery record, kept in the job's memo.
-type WebhookEvent struct {
-	EventID  string                      `json:"event_id"`
-	Type     string                      `json:"type"`
-	Status   string                      `json:"status"`
-	Attempts []activities.WebhookAttempt `json:"attempts"`
-}
 
 // notifier delivers a job's webhooks one at a time, in the order they were
 // queued, from its own workflow coroutine: the transfer never waits for a
@@ -52,7 +27,7 @@ type notifier struct {
 }
 
 type webhookEvent struct {
-	in       activities.WebhookInput
+	in       WebhookInput
 	typ      string
 	progress bool
 }
@@ -86,14 +61,13 @@ func (n *notifier) enqueue(typ, eventID string, payload any, progress bool) {
 		return
 	}
 	n.queue = append(n.queue, webhookEvent{
-		in:       activities.WebhookInput{URL: n.url, EventID: eventID, Body: body},
+		in:       WebhookInput{URL: n.url, EventID: eventID, Body: body},
 		typ:      typ,
 		progress: progress,
 	})
 }
 
 func (n *notifier) pump(ctx workflow.Context) {
-	version := workflow.Version(-2) // unknown until the first event
 	for {
 		_ = workflow.Await(ctx, func() bool { return len(n.queue) > 0 || n.closed })
 		if len(n.queue) == 0 {
@@ -102,13 +76,6 @@ func (n *notifier) pump(ctx workflow.Context) {
 		}
 		ev := n.queue[0]
 		n.queue = n.queue[1:]
-		if version == -2 {
-			version = workflow.GetVersion(ctx, webhookAttemptsChange, workflow.DefaultVersion, 1)
-		}
-		if version == workflow.DefaultVersion {
-			n.deliverLegacy(ctx, ev)
-			continue
-		}
 		if ev.progress && n.progressDead {
 			*n.events = append(*n.events, WebhookEvent{EventID: ev.in.EventID, Type: ev.typ, Status: WebhookDropped})
 			n.save(ctx)
@@ -125,15 +92,15 @@ func (n *notifier) pump(ctx workflow.Context) {
 func (n *notifier) deliver(ctx workflow.Context, ev webhookEvent) bool {
 	*n.events = append(*n.events, WebhookEvent{EventID: ev.in.EventID, Type: ev.typ, Status: WebhookPending})
 	idx := len(*n.events) - 1
-	actx := workflow.WithActivityOptions(ctx, onControl(ctx, webhookAttemptOptions))
+	actx := onControl(ctx, webhookAttemptOptions)
 	for attempt := 1; ; attempt++ {
-		var at activities.WebhookAttempt
-		if err := workflow.ExecuteActivity(actx, a.DeliverWebhook, ev.in).Get(actx, &at); err != nil {
+		at, err := DeliverWebhook.Execute(actx, ev.in)
+		if err != nil {
 			// The attempt itself did not finish (worker lost, timeout).
-			at = activities.WebhookAttempt{At: workflow.Now(ctx), Error: errorMessage(err)}
+			at = &WebhookAttempt{At: workflow.Now(ctx), Error: errorMessage(err)}
 		}
 		rec := &(*n.events)[idx]
-		rec.Attempts = append(rec.Attempts, at)
+		rec.Attempts = append(rec.Attempts, *at)
 		switch {
 		case at.Delivered:
 			rec.Status = WebhookDelivered
@@ -164,21 +131,6 @@ func webhookBackoff(eventID string, attempt, retryAfterSeconds int) time.Duratio
 	jitter := 0.75 + float64(h.Sum32()%1000)/2000 // [0.75, 1.25)
 	d = time.Duration(float64(d) * jitter)
 	return max(d, time.Duration(retryAfterSeconds)*time.Second)
-}
-
-// deliverLegacy is the delivery of jobs started before attempts were
-// recorded: one activity that Temporal retries.
-func (n *notifier) deliverLegacy(ctx workflow.Context, ev webhookEvent) {
-	if ev.progress && n.progressDead {
-		return
-	}
-	ctx = workflow.WithActivityOptions(ctx, onControl(ctx, webhookOptions))
-	if err := workflow.ExecuteActivity(ctx, a.NotifyWebhook, ev.in).Get(ctx, nil); err != nil {
-		n.logger.Warn("Webhook not delivered", "event_id", ev.in.EventID, "error", err)
-		if ev.progress {
-			n.progressDead = true
-		}
-	}
 }
 
 // drain waits until every queued event has been delivered or given up on.

@@ -5,16 +5,17 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/riptide-dev/riptide/activities"
 )
 
 // Timeouts and retry policies of every activity. Transfers heartbeat, so a
-// dead worker is noticed within HeartbeatTimeout instead of StartToClose.
+// dead worker is noticed within HeartbeatTimeout instead of StartToClose,
+// and a cancelled job waits until its transfer has stopped: only then may
+// Cleanup remove its files, and an upload has aborted its multipart upload.
 var (
 	transferHeartbeat = 20 * time.Second
 
 	downloadOptions = workflow.ActivityOptions{
+		WaitForCancellation: true,
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -22,10 +23,11 @@ var (
 			BackoffCoefficient:     2,
 			MaximumInterval:        2 * time.Minute,
 			MaximumAttempts:        5,
-			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+			NonRetryableErrorTypes: PermanentErrorTypes,
 		},
 	}
 	muxOptions = workflow.ActivityOptions{
+		WaitForCancellation: true,
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -33,10 +35,11 @@ var (
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
 			MaximumAttempts:        3,
-			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+			NonRetryableErrorTypes: PermanentErrorTypes,
 		},
 	}
 	uploadOptions = workflow.ActivityOptions{
+		WaitForCancellation: true,
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -44,7 +47,7 @@ var (
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
 			MaximumAttempts:        5,
-			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+			NonRetryableErrorTypes: PermanentErrorTypes,
 		},
 	}
 	cleanupOptions = workflow.ActivityOptions{
@@ -54,20 +57,6 @@ var (
 			MaximumAttempts: 3,
 		},
 	}
-	// webhookOptions (jobs started before attempts were recorded) follow the hosted service's delivery rules: a 30 s
-	// timeout per attempt (enforced by the HTTP client), then 3 retries with
-	// exponential backoff: 4 attempts in all.
-	webhookOptions = workflow.ActivityOptions{
-		StartToCloseTimeout: 40 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        2 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        4,
-			NonRetryableErrorTypes: []string{activities.ErrTypeWebhookGone, activities.ErrTypeBlockedAddress},
-		},
-	}
-
 	// webhookAttemptOptions run one delivery attempt: the notifier retries
 	// and records each attempt itself (3 retries, 4 attempts in all).
 	webhookAttemptOptions = workflow.ActivityOptions{
@@ -77,14 +66,6 @@ var (
 	webhookMaxAttempts    = 4
 	webhookInitialBackoff = 2 * time.Second
 
-	// sessionOptions keep download, mux and upload on one worker, because
-	// they share files on its disk. Creation waits for a free slot on any
-	// worker, so it may wait long when the cluster is busy.
-	sessionOptions = workflow.SessionOptions{
-		CreationTimeout:  24 * time.Hour,
-		ExecutionTimeout: 12 * time.Hour,
-		HeartbeatTimeout: transferHeartbeat,
-	}
 	// hostScheduleToStart is how long an activity may wait in the queue
 	// of the worker holding the job's files (activities/host.go) before
 	// the workflow takes that worker for dead. A live worker takes its
@@ -96,11 +77,10 @@ var (
 )
 
 // onControl sends an activity that moves no media to the control queue
-// (ControlQueue). An activity's task queue is not part of the command
-// sequence replay checks, so running jobs take this in their stride.
-func onControl(ctx workflow.Context, o workflow.ActivityOptions) workflow.ActivityOptions {
+// (ControlQueue).
+func onControl(ctx workflow.Context, o workflow.ActivityOptions) workflow.Context {
 	o.TaskQueue = ControlQueue(workflow.GetInfo(ctx).TaskQueueName)
-	return o
+	return workflow.WithActivityOptions(ctx, o)
 }
 
 // Batch activity options.
@@ -114,7 +94,7 @@ var (
 			BackoffCoefficient:     2,
 			MaximumInterval:        2 * time.Minute,
 			MaximumAttempts:        5,
-			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+			NonRetryableErrorTypes: PermanentErrorTypes,
 		},
 	}
 	pageOptions = workflow.ActivityOptions{
@@ -123,7 +103,7 @@ var (
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: activities.PermanentErrorTypes,
+			NonRetryableErrorTypes: PermanentErrorTypes,
 		},
 	}
 	// reconcileOptions: one try per tick; the next tick tries again.

@@ -2,15 +2,14 @@ package workflows
 
 import (
 	"go.temporal.io/sdk/worker"
-
-	"github.com/riptide-dev/riptide/activities"
+	"go.temporal.io/sdk/workflow"
 )
 
-// Register registers every workflow and activity on w. Names are the Go
-// function and method names: renaming one breaks running jobs.
-func Register(w worker.Registry, acts *activities.Activities) {
-	w.RegisterWorkflow(Job)
-	w.RegisterWorkflow(RedeliverWebhook)
-	w.RegisterWorkflow(Batch)
-	w.RegisterActivity(acts)
+// Register registers every workflow on r (a worker, or a replayer) under its
+// type name (names.go). The activities they call (Activities) are
+// registered by the worker, from package activities.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Job, workflow.RegisterOptions{Name: JobWorkflowType})
+	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: BatchWorkflowType})
+	r.RegisterWorkflowWithOptions(RedeliverWebhook, workflow.RegisterOptions{Name: RedeliverWorkflowType})
 }

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
@@ -135,7 +134,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	if err := resetDir(acts.WorkDir); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	acts.HostQueue = HostQueue(cfg.Temporal.TaskQueue)
+	acts.HostQueue = workflows.NewHostQueue(cfg.Temporal.TaskQueue)
 	acts.Holds = activities.NewHolds(cfg.Worker.Concurrency)
 	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1)}
 	base := worker.Options{
@@ -153,17 +152,14 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	main := base
 	// The only activities on the workflows' queue are downloads, so a
 	// worker with no room takes no download, and the SDK hands a job's
-	// download to the worker that started it (eager execution). Sessions,
-	// for jobs started before workflows' hostQueueChange that still run,
-	// have queues of their own.
+	// download to the worker that started it (eager execution).
 	main.MaxConcurrentActivityExecutionSize = cfg.Worker.Concurrency
-	main.EnableSessionWorker = true
-	main.MaxConcurrentSessionExecutionSize = cfg.Worker.Concurrency
 	other := base
 	other.DisableWorkflowWorker = true
 
 	mw := worker.New(c, cfg.Temporal.TaskQueue, main)
-	workflows.Register(mw, acts)
+	workflows.Register(mw)
+	mw.RegisterActivity(acts)
 	w.workers = append(w.workers, mw)
 	// Webhooks and batch listings; and the worker's own queue: the mux,
 	// upload and clean-up of the jobs whose files it holds.
@@ -175,14 +171,6 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		w.workers = append(w.workers, qw)
 	}
 	return w, nil
-}
-
-// HostQueue is a new name for a worker process's own task queue. Unique per
-// process: a restarted worker must not receive the tasks of jobs whose
-// files its previous life held.
-func HostQueue(taskQueue string) string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s-host-%s-%s", taskQueue, host, uuid.NewString()[:8])
 }
 
 // Start starts polling every queue and sweeping the work directory.

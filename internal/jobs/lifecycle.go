@@ -12,8 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/google/uuid"
-
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -49,17 +47,6 @@ func Cancel(ctx context.Context, c client.Client, jobID string) (*View, error) {
 	return Get(ctx, c, jobID)
 }
 
-// RetryJobID is the job ID a retry of jobID runs under: derived, so
-// retrying the same job twice (a client repeating its request) starts one
-// job, not two.
-func RetryJobID(jobID string) string {
-	ns, err := uuid.Parse(jobID)
-	if err != nil {
-		ns = uuid.NameSpaceURL
-	}
-	return uuid.NewSHA1(ns, []byte("riptide:retry:"+jobID)).String()
-}
-
 // Retry starts a new job with the options of a Failed, Cancelled or Skipped
 // one and returns its ID; started is false when an earlier retry of the
 // same job already started it. The options come from the original
@@ -76,8 +63,8 @@ func Retry(ctx context.Context, c client.Client, taskQueue, jobID string) (newID
 	if err != nil {
 		return "", false, err
 	}
-	in.JobID, in.RetryOf = RetryJobID(jobID), jobID
-	_, err = c.ExecuteWorkflow(ctx, StartOptions(taskQueue, *in, time.Now()), workflows.Job, *in)
+	in.JobID, in.RetryOf = workflows.RetryJobID(jobID), jobID
+	_, err = c.ExecuteWorkflow(ctx, workflows.JobStartOptions(taskQueue, *in, time.Now()), workflows.Job, *in)
 	var dup *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &dup) {
 		return in.JobID, false, nil

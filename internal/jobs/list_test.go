@@ -73,8 +73,8 @@ func TestCursorRoundTrip(t *testing.T) {
 
 func TestRetryJobIDIsStableAndDistinct(t *testing.T) {
 	id := "550e8400-e29b-41d4-a716-446655440000"
-	require.Equal(t, RetryJobID(id), RetryJobID(id))
-	require.NotEqual(t, id, RetryJobID(id))
-	require.NotEqual(t, RetryJobID(id), RetryJobID(RetryJobID(id)))
-	require.Len(t, RetryJobID(id), 36)
+	require.Equal(t, workflows.RetryJobID(id), workflows.RetryJobID(id))
+	require.NotEqual(t, id, workflows.RetryJobID(id))
+	require.NotEqual(t, workflows.RetryJobID(id), workflows.RetryJobID(workflows.RetryJobID(id)))
+	require.Len(t, workflows.RetryJobID(id), 36)
 }

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -48,13 +47,7 @@ func Redeliver(ctx context.Context, c client.Client, taskQueue, jobID, eventID s
 		return "", err
 	}
 	id := workflows.RedeliverWorkflowID(eventID)
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             taskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		// An already running redelivery is an error, not its handle.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.RedeliverWebhook, workflows.RedeliverInput{JobID: jobID, Event: *in, Type: typ})
+	_, err = c.ExecuteWorkflow(ctx, workflows.RedeliverStartOptions(taskQueue, eventID), workflows.RedeliverWebhook, workflows.RedeliverInput{JobID: jobID, Event: *in, Type: typ})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return "", ErrRedelivering
@@ -67,7 +60,7 @@ func Redeliver(ctx context.Context, c client.Client, taskQueue, jobID, eventID s
 
 // deliveryInput finds the event's delivery activity input in the job's
 // history.
-func deliveryInput(ctx context.Context, c client.Client, jobID, eventID string) (*activities.WebhookInput, error) {
+func deliveryInput(ctx context.Context, c client.Client, jobID, eventID string) (*workflows.WebhookInput, error) {
 	it := c.GetWorkflowHistory(ctx, workflows.JobWorkflowID(jobID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	dc := converter.GetDefaultDataConverter()
 	for it.HasNext() {
@@ -76,16 +69,14 @@ func deliveryInput(ctx context.Context, c client.Client, jobID, eventID string) 
 			return nil, fmt.Errorf("read history of job %s: %w", jobID, err)
 		}
 		attrs := e.GetActivityTaskScheduledEventAttributes()
-		switch attrs.GetActivityType().GetName() {
-		case "DeliverWebhook", "NotifyWebhook":
-		default:
+		if attrs.GetActivityType().GetName() != workflows.DeliverWebhook.Name() {
 			continue
 		}
 		payloads := attrs.GetInput().GetPayloads()
 		if len(payloads) != 1 {
 			continue
 		}
-		var in activities.WebhookInput
+		var in workflows.WebhookInput
 		if err := dc.FromPayload(payloads[0], &in); err != nil {
 			return nil, fmt.Errorf("decode webhook input of job %s: %w", jobID, err)
 		}

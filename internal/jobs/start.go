@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -17,19 +16,15 @@ import (
 // runs a job twice. The memo holds a Pending state from the first moment, so
 // Get reports the job before a worker has picked it up.
 func Start(ctx context.Context, c client.Client, taskQueue string, in workflows.JobInput) (client.WorkflowRun, error) {
-	return c.ExecuteWorkflow(ctx, StartOptions(taskQueue, in, time.Now()), workflows.Job, in)
+	return c.ExecuteWorkflow(ctx, workflows.JobStartOptions(taskQueue, in, time.Now()), workflows.Job, in)
 }
-
-// RequestMemoKey is the memo entry holding a digest of the request that
-// created the job under an idempotency key.
-const RequestMemoKey = "request_sha256"
 
 // StartIdempotent starts the job like Start and records requestDigest in
 // the memo, so a later request with the same idempotency key (hence the
 // same job ID) can tell a repeat from a different request.
 func StartIdempotent(ctx context.Context, c client.Client, taskQueue string, in workflows.JobInput, requestDigest string) (client.WorkflowRun, error) {
-	opts := StartOptions(taskQueue, in, time.Now())
-	opts.Memo[RequestMemoKey] = requestDigest
+	opts := workflows.JobStartOptions(taskQueue, in, time.Now())
+	opts.Memo[workflows.RequestMemoKey] = requestDigest
 	return c.ExecuteWorkflow(ctx, opts, workflows.Job, in)
 }
 
@@ -41,7 +36,7 @@ func RequestDigest(ctx context.Context, c client.Client, jobID string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("describe job %s: %w", jobID, err)
 	}
-	p, ok := resp.GetWorkflowExecutionInfo().GetMemo().GetFields()[RequestMemoKey]
+	p, ok := resp.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.RequestMemoKey]
 	if !ok {
 		return "", nil
 	}
@@ -50,29 +45,4 @@ func RequestDigest(ctx context.Context, c client.Client, jobID string) (string, 
 		return "", fmt.Errorf("decode request digest of job %s: %w", jobID, err)
 	}
 	return d, nil
-}
-
-// StartOptions are the options Start uses; now stamps the initial state.
-func StartOptions(taskQueue string, in workflows.JobInput, now time.Time) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                    workflows.JobWorkflowID(in.JobID),
-		TaskQueue:             taskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		// A running job with the same ID is an error too, not a handle on
-		// it: the idempotency check relies on seeing every duplicate.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		// What GET /jobs filters on; the workflow keeps the status current.
-		TypedSearchAttributes: workflows.JobSearchAttributes(in.Folder, ""),
-		Memo: map[string]any{
-			workflows.MemoKey: workflows.JobState{
-				JobID:     in.JobID,
-				URL:       in.URL,
-				Folder:    in.Folder,
-				RetryOf:   in.RetryOf,
-				Status:    workflows.StatusPending,
-				Step:      workflows.StepQueued,
-				UpdatedAt: now.UTC(),
-			},
-		},
-	}
 }

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -239,27 +238,17 @@ func finish(v *View, info *workflowpb.WorkflowExecutionInfo, errMsg string) {
 	v.CompletedAt = &closed
 }
 
-// stages maps each transfer step to its activity and its share of the
-// progress bar, as the progress webhooks announce it: download 0→33, mux
-// 33→66, upload 66→100, where 100 is reached only by Completed.
-var stages = map[string]struct {
-	activity string
-	from, to int
-}{
-	workflows.StepDownloading: {"Download", 0, 33},
-	workflows.StepMuxing:      {"Mux", 33, 66},
-	workflows.StepUploading:   {"Upload", 66, 99},
-}
-
 // liveProgress interpolates v.ProgressPercent inside the current stage from
 // the heartbeat of the stage's pending activity.
 func liveProgress(v *View, pending []*workflowpb.PendingActivityInfo) {
-	stage, ok := stages[v.Step]
+	// Download 0→33, mux 33→66, upload 66→100, where 100 is reached only
+	// by Completed.
+	stage, ok := workflows.StepSpans[v.Step]
 	if !ok {
 		return
 	}
 	for _, act := range pending {
-		if act.GetActivityType().GetName() != stage.activity {
+		if act.GetActivityType().GetName() != stage.Activity.Name() {
 			continue
 		}
 		if t := timeOf(act.GetLastHeartbeatTime()); t.After(v.UpdatedAt) {
@@ -269,18 +258,18 @@ func liveProgress(v *View, pending []*workflowpb.PendingActivityInfo) {
 		if len(details) == 0 {
 			return
 		}
-		var p activities.Progress
+		var p workflows.Progress
 		if err := converter.GetDefaultDataConverter().FromPayload(details[0], &p); err != nil {
 			return // progress is a nicety; a bad detail must not fail the read
 		}
-		pct := stage.from + int(fraction(p)*float64(stage.to-stage.from))
-		v.ProgressPercent = max(v.ProgressPercent, min(pct, stage.to))
+		pct := stage.From + int(fraction(p)*float64(stage.To-stage.From))
+		v.ProgressPercent = max(v.ProgressPercent, min(pct, stage.To))
 		return
 	}
 }
 
 // fraction is how much of its work an activity reported done, in [0, 1].
-func fraction(p activities.Progress) float64 {
+func fraction(p workflows.Progress) float64 {
 	f := 0.0
 	switch {
 	case p.Percent > 0:

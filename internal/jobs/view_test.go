@@ -20,7 +20,6 @@ import (
 	"go.temporal.io/sdk/mocks"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -69,7 +68,7 @@ func state(status, step string, pct int, mutate ...func(*workflows.JobState)) *w
 	return s
 }
 
-func pending(t *testing.T, activityType string, p *activities.Progress) *workflowpb.PendingActivityInfo {
+func pending(t *testing.T, activityType string, p *workflows.Progress) *workflowpb.PendingActivityInfo {
 	t.Helper()
 	a := &workflowpb.PendingActivityInfo{
 		ActivityId:   "5",
@@ -134,35 +133,35 @@ func TestGetMapsWorkflowToView(t *testing.T) {
 			name: "download heartbeat percent interpolates 0..33",
 			d: describe{status: running, memo: state(workflows.StatusProcessing, workflows.StepDownloading, 0), pending: []*workflowpb.PendingActivityInfo{
 				pending(t, "internalSessionCreationActivity", nil),
-				pending(t, "Download", &activities.Progress{Bytes: 50, Total: 100, Percent: 50}),
+				pending(t, "Download", &workflows.Progress{Bytes: 50, Total: 100, Percent: 50}),
 			}},
 			status: workflows.StatusProcessing, step: workflows.StepDownloading, pct: 16, updatedAt: updated.Add(10 * time.Second),
 		},
 		{
 			name: "mux heartbeat without percent uses bytes/total",
 			d: describe{status: running, memo: state(workflows.StatusProcessing, workflows.StepMuxing, 33), pending: []*workflowpb.PendingActivityInfo{
-				pending(t, "Mux", &activities.Progress{Bytes: 3, Total: 4}),
+				pending(t, "Mux", &workflows.Progress{Bytes: 3, Total: 4}),
 			}},
 			status: workflows.StatusProcessing, step: workflows.StepMuxing, pct: 57, updatedAt: updated.Add(10 * time.Second),
 		},
 		{
 			name: "finished upload caps at 99",
 			d: describe{status: running, memo: state(workflows.StatusProcessing, workflows.StepUploading, 66), pending: []*workflowpb.PendingActivityInfo{
-				pending(t, "Upload", &activities.Progress{Bytes: 10, Total: 10, Percent: 100}),
+				pending(t, "Upload", &workflows.Progress{Bytes: 10, Total: 10, Percent: 100}),
 			}},
 			status: workflows.StatusProcessing, step: workflows.StepUploading, pct: 99, updatedAt: updated.Add(10 * time.Second),
 		},
 		{
 			name: "upload without total or heartbeat keeps stage start",
 			d: describe{status: running, memo: state(workflows.StatusProcessing, workflows.StepUploading, 66), pending: []*workflowpb.PendingActivityInfo{
-				pending(t, "Upload", &activities.Progress{Bytes: 10}),
+				pending(t, "Upload", &workflows.Progress{Bytes: 10}),
 			}},
 			status: workflows.StatusProcessing, step: workflows.StepUploading, pct: 66, updatedAt: updated.Add(10 * time.Second),
 		},
 		{
 			name: "heartbeat of another stage's activity is ignored",
 			d: describe{status: running, memo: state(workflows.StatusProcessing, workflows.StepMuxing, 33), pending: []*workflowpb.PendingActivityInfo{
-				pending(t, "Download", &activities.Progress{Percent: 90}),
+				pending(t, "Download", &workflows.Progress{Percent: 90}),
 			}},
 			status: workflows.StatusProcessing, step: workflows.StepMuxing, pct: 33, updatedAt: updated,
 		},
@@ -335,17 +334,4 @@ func TestStart(t *testing.T) {
 	require.NoError(t, err)
 	require.Same(t, run, got)
 	c.AssertExpectations(t)
-}
-
-func TestStartOptions(t *testing.T) {
-	in := workflows.JobInput{JobID: testJobID, URL: "https://example.com/v", Folder: "f", Format: "mkv"}
-	now := time.Date(2026, 2, 1, 12, 0, 0, 0, time.FixedZone("X", 3600))
-	opts := StartOptions("q", in, now)
-	require.Equal(t, "job-"+testJobID, opts.ID)
-	require.Equal(t, "q", opts.TaskQueue)
-	require.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, opts.WorkflowIDReusePolicy)
-	require.Equal(t, workflows.JobState{
-		JobID: testJobID, URL: in.URL, Folder: "f", Status: workflows.StatusPending, Step: workflows.StepQueued,
-		UpdatedAt: now.UTC(),
-	}, opts.Memo[workflows.MemoKey])
 }

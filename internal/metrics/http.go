@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
@@ -60,7 +61,7 @@ func (s *statusWriter) WriteHeader(code int) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // jobsInFlightQuery selects the jobs still running, cluster-wide.
-const jobsInFlightQuery = "WorkflowType = '" + jobWorkflowType + "' AND ExecutionStatus = 'Running'"
+const jobsInFlightQuery = "WorkflowType = '" + workflows.JobWorkflowType + "' AND ExecutionStatus = 'Running'"
 
 // RegisterJobsInFlight adds riptide_jobs_in_flight, counted by Temporal's
 // visibility store at each scrape: the number is the cluster's, not one

@@ -14,22 +14,17 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
-// jobWorkflowType is the registered name of workflows.Job.
-const jobWorkflowType = "Job"
-
 // stages names the activities whose time and bytes are measured.
 var stages = map[string]string{
-	"Download":      "download",
-	"Mux":           "mux",
-	"Upload":        "upload",
-	"NotifyWebhook": "webhook",
+	workflows.Download.Name(): "download",
+	workflows.Mux.Name():      "mux",
+	workflows.Upload.Name():   "upload",
 	// DeliverWebhook is one recorded attempt; it reports failures in its
 	// result, not as an error.
-	"DeliverWebhook": "webhook",
+	workflows.DeliverWebhook.Name(): "webhook",
 }
 
 // NewInterceptor returns the worker interceptor that records riptide's
@@ -73,7 +68,7 @@ func (i *workflowInbound) Init(outbound interceptor.WorkflowOutboundInterceptor)
 
 func (i *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	info := workflow.GetInfo(ctx)
-	if info.WorkflowType.Name != jobWorkflowType {
+	if info.WorkflowType.Name != workflows.JobWorkflowType {
 		return i.Next.ExecuteWorkflow(ctx, in)
 	}
 	// The workflow handler emits nothing while replaying, so each job is
@@ -131,11 +126,11 @@ func (i *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	}
 	h.WithTags(map[string]string{"outcome": outcome}).Timer(StageDuration).Record(time.Since(start))
 	switch r := res.(type) {
-	case *activities.DownloadResult:
+	case *workflows.DownloadResult:
 		if r != nil {
 			h.Counter(BytesMoved).Inc(r.Bytes)
 		}
-	case *activities.UploadResult:
+	case *workflows.UploadResult:
 		if r != nil {
 			h.Counter(BytesMoved).Inc(r.Bytes)
 		}
@@ -149,7 +144,7 @@ func (i *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 // webhookOutcome names one delivery attempt's result.
 func webhookOutcome(res any, err error) string {
 	var appErr *temporal.ApplicationError
-	attempt, recorded := res.(*activities.WebhookAttempt)
+	attempt, recorded := res.(*workflows.WebhookAttempt)
 	switch {
 	case err == nil && recorded && attempt != nil && !attempt.Delivered:
 		if attempt.StatusCode == http.StatusGone {
@@ -158,7 +153,7 @@ func webhookOutcome(res any, err error) string {
 		return "failed"
 	case err == nil:
 		return "delivered"
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeWebhookGone:
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeWebhookGone:
 		return "gone"
 	default:
 		return "failed"
@@ -179,7 +174,7 @@ func (o *activityOutbound) GetLogger(ctx context.Context) log.Logger {
 // job started by a batch also names the batch's workflow.
 func jobFields(workflowID, runID string, parent *workflow.Execution) []any {
 	fields := []any{"workflow_id", workflowID, "run_id", runID}
-	if id, ok := strings.CutPrefix(workflowID, workflows.JobWorkflowID("")); ok {
+	if id, ok := workflows.ParseJobWorkflowID(workflowID); ok {
 		fields = append(fields, "job_id", id)
 	}
 	if parent != nil && parent.ID != "" {

@@ -1,34 +1,9 @@
-// Package webhook defines the webhook payloads riptide sends. They follow the
+// Package webhook defines the webhook payloads riptide sends (their event
+// types are in package workflows, which sends them) and signs them. They follow the
 // hosted service's documented contract field for field, so a receiver written
 // for it works unchanged: every documented key is always present, with null
 // where a value is unknown.
 package webhook
-
-// Event types.
-const (
-	TypeJobCompleted   = "job_completed"
-	TypeJobFailed      = "job_failed"
-	TypeJobSkipped     = "job_skipped"
-	TypeBatchCompleted = "batch_completed"
-	TypeProgress       = "progress"
-)
-
-// Stage is a progress stage with its fixed percentage.
-type Stage struct {
-	Name    string
-	Percent int
-}
-
-// The six progress stages, in the order they are sent. Completed is
-// announced by the job_completed event itself.
-var (
-	StageDownloading      = Stage{"downloading", 0}
-	StageDownloadComplete = Stage{"download_complete", 33}
-	StageMuxing           = Stage{"muxing", 33}
-	StageMuxComplete      = Stage{"mux_complete", 66}
-	StageUploading        = Stage{"uploading", 66}
-	StageCompleted        = Stage{"completed", 100}
-)
 
 // JobCompleted is sent when the media is in the bucket. It carries the fields
 // of both the hosted service's reference (key, title, ...) and its blog

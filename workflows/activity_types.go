@@ -1,0 +1,211 @@
+package workflows
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The inputs and results of the activities the workflows call
+// (activity.go), as they are recorded in workflow histories. Package
+// activities implements them; a field added here must be optional, so
+// histories recorded before it still replay.
+
+// DownloadInput is the input of Download.
+type DownloadInput struct {
+	JobID     string
+	URL       string
+	Subtitles bool
+	// Format is the job's output format: an audio format downloads the
+	// best audio alone. With ClipStart, ClipEnd and Thumbnail it also
+	// decides DownloadResult.NeedsMux.
+	Format string `json:",omitempty"`
+	// ClipStart and ClipEnd (seconds) are the job's clip; 0: none.
+	ClipStart float64 `json:",omitempty"`
+	ClipEnd   float64 `json:",omitempty"`
+	// MaxHeight caps the video height among the source's renditions.
+	MaxHeight int `json:",omitempty"`
+	// MaxDuration (seconds) refuses longer media, before the download when
+	// the source says how long it is.
+	MaxDuration int `json:",omitempty"`
+	// Thumbnail fetches the source's thumbnail when it has one.
+	Thumbnail bool `json:",omitempty"`
+}
+
+// Subtitle is one downloaded subtitle file.
+type Subtitle struct {
+	Path string
+	Lang string
+	Ext  string
+}
+
+// DownloadResult describes the files Download left in the job directory.
+type DownloadResult struct {
+	// Files are the media files to mux: one file with every stream, or a
+	// video file then an audio file when the source keeps them apart.
+	Files     []string
+	Subtitles []Subtitle
+	// Thumbnail is the source's own thumbnail; empty when it has none or
+	// none was asked for.
+	Thumbnail string `json:",omitempty"`
+	Bytes     int64
+	// Metadata from the source; empty when unknown.
+	Title       string
+	Description string
+	// ReleaseDate is ISO 8601 (RFC 3339), empty when unknown.
+	ReleaseDate string
+	// Source is "http" for the native downloader, else yt-dlp's extractor.
+	Source string
+	// Media describes Files[0] when the downloader probed it.
+	Media *MediaInfo `json:",omitempty"`
+	// HostQueue is the task queue of the worker holding the files.
+	HostQueue string `json:",omitempty"`
+	// NeedsMux is false when the download already is the requested file
+	// (one file in the requested container, no clip, no thumbnail still
+	// to grab): the workflow then skips Mux. The activity decides, so the
+	// decision is in the history and a change to it needs no versioning.
+	NeedsMux bool `json:",omitempty"`
+}
+
+// Progress is the heartbeat detail of the transfer activities. The API reads
+// it from the pending activity to show live progress; the HTTP downloader
+// also resumes from Bytes after a retry.
+type Progress struct {
+	Bytes   int64   `json:"bytes"`
+	Total   int64   `json:"total"`
+	Percent float64 `json:"percent"`
+}
+
+// MuxInput is the input of Mux.
+type MuxInput struct {
+	JobID string
+	// Inputs are DownloadResult.Files.
+	Inputs []string
+	// Format is the container: mp4 (default), mkv, webm or mov, or an
+	// audio format (m4a, mp3, ogg, opus), which keeps the audio alone.
+	Format      string
+	Title       string
+	ReleaseDate string
+	Description string
+	// Media is DownloadResult.Media: it spares the mux a probe and tells
+	// when the download already is the requested file.
+	Media *MediaInfo `json:",omitempty"`
+	// ClipStart and ClipEnd (seconds) cut the media; ClipEnd 0 is its end.
+	ClipStart float64 `json:",omitempty"`
+	ClipEnd   float64 `json:",omitempty"`
+	// Thumbnail asks for a picture: ThumbnailPath when the source had
+	// one, else a frame of the video.
+	Thumbnail     bool   `json:",omitempty"`
+	ThumbnailPath string `json:",omitempty"`
+}
+
+// MuxResult is the muxed file and, when asked for, its thumbnail (empty
+// when the media has no picture).
+type MuxResult struct {
+	Path      string
+	Bytes     int64
+	Thumbnail string `json:",omitempty"`
+	// Kept is true when the download already was the requested file and
+	// Path is that file, not rewritten.
+	Kept bool `json:",omitempty"`
+}
+
+// UploadInput is the input of Upload.
+type UploadInput struct {
+	JobID string
+	Path  string
+	// Key is the object key, fixed by the workflow so a retry overwrites.
+	Key       string
+	Subtitles []Subtitle
+	// Thumbnail goes beside the media as "<key without extension>.<ext>".
+	Thumbnail string `json:",omitempty"`
+	// Cleanup removes the job's files once everything is uploaded, which
+	// spares a job that succeeded a Cleanup activity.
+	Cleanup bool `json:",omitempty"`
+}
+
+// UploadResult says where the media went.
+type UploadResult struct {
+	Key          string
+	URL          string
+	Bytes        int64
+	SubtitleKeys []string
+	ThumbnailKey string `json:",omitempty"`
+}
+
+// WebhookInput is one delivery. Body is the exact JSON sent; EventID is the
+// same on every attempt of one event so receivers can deduplicate.
+type WebhookInput struct {
+	URL     string
+	EventID string
+	Body    json.RawMessage
+}
+
+// Episode is one item of a batch.
+type Episode struct {
+	URL         string `json:"url"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	// ReleaseDate is RFC 3339, empty when unknown.
+	ReleaseDate string `json:"release_date,omitempty"`
+}
+
+// ResolveBatchInput is the input of ResolveBatch.
+type ResolveBatchInput struct {
+	BatchID string
+	ShowURL string
+}
+
+// ResolveBatchResult points at the stored manifest.
+type ResolveBatchResult struct {
+	ManifestKey string
+	Total       int
+	// Source is "feed", "spotify" or "ytdlp".
+	Source string
+}
+
+// BatchEpisodesInput asks for one page of a manifest.
+type BatchEpisodesInput struct {
+	ManifestKey string
+	Offset      int
+	Limit       int
+}
+
+// MediaInfo is what one ffprobe of a downloaded file says. The download
+// probes once and hands it to the mux, which then needs no probe of its own
+// and can tell when the file already is what the job asked for.
+type MediaInfo struct {
+	// Container is the riptide format the file already is (mp4, mov, mkv,
+	// webm, m4a, mp3, ogg), or "" when that is not certain.
+	Container string `json:",omitempty"`
+	// Duration in seconds; 0 when unknown.
+	Duration float64 `json:",omitempty"`
+	// Streams by kind.
+	Video, Audio, Other int `json:",omitempty"`
+	// Metadata from the container's tags, normalized as DownloadResult's.
+	Title       string `json:",omitempty"`
+	Description string `json:",omitempty"`
+	ReleaseDate string `json:",omitempty"`
+}
+
+// ClosedWorkflow is a workflow that has ended, and how.
+type ClosedWorkflow struct {
+	WorkflowID string
+	// Status is Temporal's close status: "Completed", "Failed",
+	// "Canceled", "Terminated", "TimedOut".
+	Status string
+}
+
+// WebhookAttempt records one delivery attempt. The workflow keeps them in
+// the job's memo, where GET /jobs/{id} and its webhooks endpoint read them.
+type WebhookAttempt struct {
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code,omitempty"`
+	LatencyMS  int64     `json:"latency_ms"`
+	Error      string    `json:"error,omitempty"`
+	// RetryAfterSeconds is the receiver's Retry-After, capped.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+	// Delivered: a 2xx answer. Final: retrying is pointless (410 Gone, an
+	// address riptide refuses, a URL that cannot be requested).
+	Delivered bool `json:"delivered"`
+	Final     bool `json:"final,omitempty"`
+}
