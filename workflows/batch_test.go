@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/riptide-dev/riptide/activities"
 )
 
 const testBatchID = "7d0e4a52-9a3c-4c1e-8f57-2b6a1d3c9e10"
@@ -31,10 +30,10 @@ type fakeManifest struct {
 
 func (f fakeManifest) url(i int) string { return fmt.Sprintf("https://feed.example/ep%d.mp3", i) }
 
-func (f fakeManifest) page(_ context.Context, in activities.BatchEpisodesInput) ([]activities.Episode, error) {
-	var out []activities.Episode
+func (f fakeManifest) page(_ context.Context, in BatchEpisodesInput) ([]Episode, error) {
+	var out []Episode
 	for i := in.Offset; i < min(in.Offset+in.Limit, f.n); i++ {
-		out = append(out, activities.Episode{URL: f.url(i), Title: fmt.Sprintf("Episode %d", i),
+		out = append(out, Episode{URL: f.url(i), Title: fmt.Sprintf("Episode %d", i),
 			Description: "desc", ReleaseDate: "2026-01-19T06:00:00Z"})
 	}
 	return out, nil
@@ -59,20 +58,20 @@ func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
 	env := be.env
 	env.RegisterWorkflow(Job)
 	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity(a.ResolveBatch, mock.Anything, activities.ResolveBatchInput{BatchID: testBatchID, ShowURL: "https://feed.example/show.rss"}).
-		Return(&activities.ResolveBatchResult{ManifestKey: activities.ManifestKey(testBatchID), Total: f.n, Source: "feed"}, nil).Maybe()
-	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page).Maybe()
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+	registerActivityStubs(env)
+	env.OnActivity(ResolveBatch.Name(), mock.Anything, ResolveBatchInput{BatchID: testBatchID, ShowURL: "https://feed.example/show.rss"}).
+		Return(&ResolveBatchResult{ManifestKey: ManifestKey(testBatchID), Total: f.n, Source: "feed"}, nil).Maybe()
+	env.OnActivity(BatchEpisodes.Name(), mock.Anything, mock.Anything).Return(f.page).Maybe()
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in WebhookInput) (*WebhookAttempt, error) {
 		var body map[string]any
 		require.NoError(t, json.Unmarshal(in.Body, &body))
 		be.mu.Lock()
 		defer be.mu.Unlock()
 		be.ids = append(be.ids, in.EventID)
 		be.bodies = append(be.bodies, body)
-		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+		return &WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 	}).Maybe()
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DownloadInput) (*activities.DownloadResult, error) {
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in DownloadInput) (*DownloadResult, error) {
 		be.mu.Lock()
 		be.active++
 		be.maxActive = max(be.maxActive, be.active)
@@ -84,25 +83,25 @@ func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
 			be.mu.Lock()
 			be.active--
 			be.mu.Unlock()
-			return nil, temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypeNotFound, nil)
+			return nil, temporal.NewNonRetryableApplicationError("HTTP 404", ErrTypeNotFound, nil)
 		}
 		// The media has no title: the feed's must be used.
-		return &activities.DownloadResult{Files: []string{"/w/" + in.JobID}, Bytes: 10, Source: "http"}, nil
+		return &DownloadResult{Files: []string{"/w/" + in.JobID}, Bytes: 10, Source: "http", NeedsMux: true}, nil
 	}).Maybe()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MuxInput) (*activities.MuxResult, error) {
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in MuxInput) (*MuxResult, error) {
 		if !strings.HasPrefix(in.Title, "Episode ") {
 			return nil, errors.New("feed title not passed to mux: " + in.Title)
 		}
-		return &activities.MuxResult{Path: "/w/out.mp4", Bytes: 10}, nil
+		return &MuxResult{Path: "/w/out.mp4", Bytes: 10}, nil
 	}).Maybe()
-	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.UploadInput) (*activities.UploadResult, error) {
+	env.OnActivity(Upload.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in UploadInput) (*UploadResult, error) {
 		be.mu.Lock()
 		be.active--
 		be.mu.Unlock()
-		return &activities.UploadResult{Key: in.Key, URL: "https://s3.local/" + in.Key, Bytes: 10}, nil
+		return &UploadResult{Key: in.Key, URL: "https://s3.local/" + in.Key, Bytes: 10}, nil
 	}).Maybe()
-	env.OnActivity(a.Cleanup, mock.Anything, mock.Anything).Return(nil).Maybe()
-	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
+	env.OnActivity(Cleanup.Name(), mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	return be
 }
 
@@ -206,7 +205,7 @@ func TestBatchListedUpdateAnswersWithTheList(t *testing.T) {
 	require.NoError(t, u.err)
 	require.True(t, u.st.Resolved)
 	require.Equal(t, 4, u.st.Total)
-	require.Equal(t, activities.ManifestKey(testBatchID), u.st.ManifestKey)
+	require.Equal(t, ManifestKey(testBatchID), u.st.ManifestKey)
 }
 
 // TestBatchListedUpdateAnswersAnUnreadableSource: a source that cannot be
@@ -215,9 +214,9 @@ func TestBatchListedUpdateAnswersAnUnreadableSource(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).Return(nil,
-		temporal.NewNonRetryableApplicationError("HTTP 404 Not Found fetching the feed", activities.ErrTypeNotFound, nil))
+	registerActivityStubs(env)
+	env.OnActivity(ResolveBatch.Name(), mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("HTTP 404 Not Found fetching the feed", ErrTypeNotFound, nil))
 	var u updateAnswer
 	env.RegisterDelayedCallback(func() { env.UpdateWorkflow(BatchListedUpdate, "listed-1", u.callbacks(t)) }, 0)
 	env.ExecuteWorkflow(Batch, batchInput())
@@ -306,7 +305,7 @@ func TestBatchContinuesAsNewAndCarriesState(t *testing.T) {
 func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
 	env := newBatchWithFakeEpisodes(fakeManifest{n: 8})
 	recorded := recordWebhooks(t, env)
-	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(nil, nil).Maybe()
+	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).Return(nil, nil).Maybe()
 	// A slow episode that reports like the real Job when cancelled.
 	started, cancelled := 0, 0
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
@@ -345,7 +344,7 @@ func TestBatchCancelStopsRunningAndUnstartedEpisodes(t *testing.T) {
 // and a filename gets the episode's short job ID so episodes keep apart.
 func TestBatchGivesEveryEpisodeTheJobOptions(t *testing.T) {
 	env := newBatchWithFakeEpisodes(fakeManifest{n: 3})
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(&activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil)
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, mock.Anything).Return(&WebhookAttempt{StatusCode: 200, Delivered: true}, nil)
 	var got []JobInput
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
 		got = append(got, in)
@@ -375,7 +374,7 @@ func TestBatchRejectsMissingFields(t *testing.T) {
 	be.env.ExecuteWorkflow(Batch, BatchInput{BatchID: testBatchID})
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, be.env.GetWorkflowError(), &appErr)
-	require.Equal(t, activities.ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, ErrTypeInvalidInput, appErr.Type())
 }
 
 func TestEpisodeJobIDIsStableAndDistinct(t *testing.T) {
@@ -415,12 +414,12 @@ func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 		return &j.state, nil
 	}, workflow.RegisterOptions{Name: "Job"})
 	checks := 0
-	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).Return(func(_ context.Context, ids []string) ([]activities.ClosedWorkflow, error) {
+	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, ids []string) ([]ClosedWorkflow, error) {
 		checks++
-		var out []activities.ClosedWorkflow
+		var out []ClosedWorkflow
 		for _, id := range ids {
 			if st, ok := closed[id]; ok {
-				out = append(out, activities.ClosedWorkflow{WorkflowID: id, Status: st})
+				out = append(out, ClosedWorkflow{WorkflowID: id, Status: st})
 			}
 		}
 		return out, nil
@@ -451,8 +450,8 @@ func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 // batch running.
 func TestBatchWithoutReconciliationWaitsForSilentEpisode(t *testing.T) {
 	env := newBatchWithFakeEpisodes(fakeManifest{n: 2})
-	env.OnActivity(a.ClosedWorkflows, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewApplicationError("Temporal unreachable", activities.ErrTypeTechnical))
+	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).
+		Return(nil, temporal.NewApplicationError("Temporal unreachable", ErrTypeTechnical))
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
 		return nil, nil // ends without reporting
 	}, workflow.RegisterOptions{Name: "Job"})
@@ -478,10 +477,10 @@ func newBatchWithFakeEpisodes(f fakeManifest) *testsuite.TestWorkflowEnvironment
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Batch)
-	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity(a.ResolveBatch, mock.Anything, mock.Anything).
-		Return(&activities.ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
-	env.OnActivity(a.BatchEpisodes, mock.Anything, mock.Anything).Return(f.page)
+	registerActivityStubs(env)
+	env.OnActivity(ResolveBatch.Name(), mock.Anything, mock.Anything).
+		Return(&ResolveBatchResult{ManifestKey: "m", Total: f.n}, nil)
+	env.OnActivity(BatchEpisodes.Name(), mock.Anything, mock.Anything).Return(f.page)
 	return env
 }
 
@@ -489,11 +488,11 @@ func newBatchWithFakeEpisodes(f fakeManifest) *testsuite.TestWorkflowEnvironment
 // in order; read the slice once the workflow has run.
 func recordWebhooks(t *testing.T, env *testsuite.TestWorkflowEnvironment) *[]map[string]any {
 	hooks := &[]map[string]any{}
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in WebhookInput) (*WebhookAttempt, error) {
 		var body map[string]any
 		require.NoError(t, json.Unmarshal(in.Body, &body))
 		*hooks = append(*hooks, body)
-		return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+		return &WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 	})
 	return hooks
 }

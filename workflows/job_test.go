@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/riptide-dev/riptide/activities"
 )
 
 const testJobID = "3f1b0c8e-1d2a-4c5b-9e7f-0a1b2c3d4e5f"
@@ -31,18 +30,19 @@ func testInput() JobInput {
 }
 
 var (
-	okDownload = &activities.DownloadResult{
+	okDownload = &DownloadResult{
 		Files:       []string{"/w/src.v.mp4", "/w/src.a.m4a"},
-		Subtitles:   []activities.Subtitle{{Path: "/w/src.en.vtt", Lang: "en", Ext: "vtt"}},
+		Subtitles:   []Subtitle{{Path: "/w/src.en.vtt", Lang: "en", Ext: "vtt"}},
 		Bytes:       1234,
 		Title:       "Episode One: Pilot",
 		Description: "The first one",
 		ReleaseDate: "2026-01-19T06:00:00Z",
 		Source:      "generic",
 		HostQueue:   testHostQueue,
+		NeedsMux:    true,
 	}
-	okMux    = &activities.MuxResult{Path: "/w/output.mp4", Bytes: 1200}
-	okUpload = &activities.UploadResult{
+	okMux    = &MuxResult{Path: "/w/output.mp4", Bytes: 1200}
+	okUpload = &UploadResult{
 		Key: "my-folder/episode-one-pilot-3f1b0c8e.mp4", URL: "https://s3.local/signed", Bytes: 1200,
 		SubtitleKeys: []string{"my-folder/episode-one-pilot-3f1b0c8e.en.vtt"},
 	}
@@ -74,18 +74,18 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *hooks) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Job)
-	env.RegisterActivity(&activities.Activities{})
+	registerActivityStubs(env)
 	h := &hooks{}
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in WebhookInput) (*WebhookAttempt, error) {
 			var body map[string]any
 			require.NoError(t, json.Unmarshal(in.Body, &body))
 			h.queues = append(h.queues, activity.GetInfo(ctx).TaskQueue)
 			h.ids = append(h.ids, in.EventID)
 			h.bodies = append(h.bodies, body)
-			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+			return &WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 		}).Maybe()
-	env.OnActivity(a.Cleanup, mock.Anything, testJobID).Return(func(ctx context.Context, _ string) error {
+	env.OnActivity(Cleanup.Name(), mock.Anything, testJobID).Return(func(ctx context.Context, _ string) error {
 		h.cleanups = append(h.cleanups, activity.GetInfo(ctx).TaskQueue)
 		return nil
 	}).Maybe()
@@ -104,14 +104,14 @@ func onQueue[In, Out any](t *testing.T, q string, out Out, err error) func(conte
 }
 
 func mockPipeline(env *testsuite.TestWorkflowEnvironment) {
-	env.OnActivity(a.Download, mock.Anything, activities.DownloadInput{
-		JobID: testJobID, URL: "https://media.example/show/ep1", Subtitles: true,
+	env.OnActivity(Download.Name(), mock.Anything, DownloadInput{
+		JobID: testJobID, URL: "https://media.example/show/ep1", Subtitles: true, Format: "mp4",
 	}).Return(okDownload, nil).Once()
-	env.OnActivity(a.Mux, mock.Anything, activities.MuxInput{
+	env.OnActivity(Mux.Name(), mock.Anything, MuxInput{
 		JobID: testJobID, Inputs: okDownload.Files, Format: "mp4",
 		Title: okDownload.Title, ReleaseDate: okDownload.ReleaseDate, Description: okDownload.Description,
 	}).Return(okMux, nil).Once()
-	env.OnActivity(a.Upload, mock.Anything, activities.UploadInput{
+	env.OnActivity(Upload.Name(), mock.Anything, UploadInput{
 		JobID: testJobID, Path: okMux.Path, Key: "my-folder/episode-one-pilot-3f1b0c8e.mp4",
 		Subtitles: okDownload.Subtitles, Cleanup: true,
 	}).Return(okUpload, nil).Once()
@@ -172,11 +172,11 @@ func TestJobWithoutProgressWebhookSendsOnlyCompletion(t *testing.T) {
 
 func TestJobUnknownMetadataIsNullNotMissing(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(&activities.DownloadResult{Files: []string{"/w/a.mp4"}}, nil)
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(okMux, nil)
-	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool {
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(&DownloadResult{Files: []string{"/w/a.mp4"}, NeedsMux: true}, nil)
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(okMux, nil)
+	env.OnActivity(Upload.Name(), mock.Anything, mock.MatchedBy(func(in UploadInput) bool {
 		return in.Key == "media-3f1b0c8e.mp4"
-	})).Return(&activities.UploadResult{Key: "media-3f1b0c8e.mp4", URL: "u", Bytes: 5}, nil)
+	})).Return(&UploadResult{Key: "media-3f1b0c8e.mp4", URL: "u", Bytes: 5}, nil)
 	in := testInput()
 	in.Folder, in.EnableProgressWebhook = "", false
 	env.ExecuteWorkflow(Job, in)
@@ -191,8 +191,8 @@ func TestJobUnknownMetadataIsNullNotMissing(t *testing.T) {
 
 func TestJobRetriesTechnicalErrorThenSucceeds(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewApplicationError("HTTP Error 503", activities.ErrTypeTechnical)).Twice()
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).
+		Return(nil, temporal.NewApplicationError("HTTP Error 503", ErrTypeTechnical)).Twice()
 	mockPipeline(env)
 	env.ExecuteWorkflow(Job, testInput())
 	require.NoError(t, env.GetWorkflowError())
@@ -206,8 +206,8 @@ func TestJobRetriesTechnicalErrorThenSucceeds(t *testing.T) {
 
 func TestJobTechnicalFailureSendsJobFailed(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewApplicationError("Sign in to confirm you're not a bot", activities.ErrTypeTechnical)).
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).
+		Return(nil, temporal.NewApplicationError("Sign in to confirm you're not a bot", ErrTypeTechnical)).
 		Times(int(downloadOptions.RetryPolicy.MaximumAttempts))
 	in := testInput()
 	in.EnableProgressWebhook = false
@@ -217,7 +217,7 @@ func TestJobTechnicalFailureSendsJobFailed(t *testing.T) {
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr))
-	require.Equal(t, activities.ErrTypeTechnical, appErr.Type())
+	require.Equal(t, ErrTypeTechnical, appErr.Type())
 	require.Equal(t, []map[string]any{{
 		"type": "job_failed", "job_id": testJobID, "status": "failed",
 		"url": "https://media.example/show/ep1", "error": "Sign in to confirm you're not a bot",
@@ -227,8 +227,8 @@ func TestJobTechnicalFailureSendsJobFailed(t *testing.T) {
 
 func TestJobContentWarningIsSilent(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewNonRetryableApplicationError("Private video", activities.ErrTypeContentUnavailable, nil)).Once()
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).
+		Return(nil, temporal.NewNonRetryableApplicationError("Private video", ErrTypeContentUnavailable, nil)).Once()
 	in := testInput()
 	in.EnableProgressWebhook = false
 	env.ExecuteWorkflow(Job, in)
@@ -243,8 +243,8 @@ func TestJobContentWarningIsSilent(t *testing.T) {
 
 func TestJobDRMIsSkipped(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewNonRetryableApplicationError("This video is DRM protected", activities.ErrTypeDRMProtected, nil)).Once()
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).
+		Return(nil, temporal.NewNonRetryableApplicationError("This video is DRM protected", ErrTypeDRMProtected, nil)).Once()
 	in := testInput()
 	in.EnableProgressWebhook = false
 	env.ExecuteWorkflow(Job, in)
@@ -262,16 +262,16 @@ func TestJobDeadWebhookReceiverStillCompletes(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Job)
-	env.RegisterActivity(&activities.Activities{})
+	registerActivityStubs(env)
 	var attempts []string
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in WebhookInput) (*WebhookAttempt, error) {
 			attempts = append(attempts, in.EventID)
 			if len(attempts) == 2 {
 				// An attempt that does not finish is recorded too.
-				return nil, temporal.NewApplicationError("worker lost", activities.ErrTypeTechnical)
+				return nil, temporal.NewApplicationError("worker lost", ErrTypeTechnical)
 			}
-			return &activities.WebhookAttempt{Error: "connection refused"}, nil
+			return &WebhookAttempt{Error: "connection refused"}, nil
 		})
 	mockPipeline(env)
 	env.ExecuteWorkflow(Job, testInput())
@@ -304,15 +304,15 @@ func TestJobWebhookGoneStopsAndRetryAfterIsRecorded(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Job)
-	env.RegisterActivity(&activities.Activities{})
+	registerActivityStubs(env)
 	calls := 0
-	env.OnActivity(a.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WebhookInput) (*activities.WebhookAttempt, error) {
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in WebhookInput) (*WebhookAttempt, error) {
 			calls++
 			if calls == 1 {
-				return &activities.WebhookAttempt{StatusCode: 503, Error: "receiver answered 503", RetryAfterSeconds: 120}, nil
+				return &WebhookAttempt{StatusCode: 503, Error: "receiver answered 503", RetryAfterSeconds: 120}, nil
 			}
-			return &activities.WebhookAttempt{StatusCode: 410, Error: "gone", Final: true}, nil
+			return &WebhookAttempt{StatusCode: 410, Error: "gone", Final: true}, nil
 		})
 	mockPipeline(env)
 	in := testInput()
@@ -335,16 +335,16 @@ func TestRedeliverWebhookRetriesAndRecords(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(RedeliverWebhook)
-	env.RegisterActivity(&activities.Activities{})
-	in := activities.WebhookInput{URL: "https://hooks.example/h", EventID: "evt_1_job_completed", Body: []byte(`{"type":"job_completed"}`)}
+	registerActivityStubs(env)
+	in := WebhookInput{URL: "https://hooks.example/h", EventID: "evt_1_job_completed", Body: []byte(`{"type":"job_completed"}`)}
 	calls := 0
-	env.OnActivity(a.DeliverWebhook, mock.Anything, in).Return(
-		func(context.Context, activities.WebhookInput) (*activities.WebhookAttempt, error) {
+	env.OnActivity(DeliverWebhook.Name(), mock.Anything, in).Return(
+		func(context.Context, WebhookInput) (*WebhookAttempt, error) {
 			calls++
 			if calls == 1 {
-				return &activities.WebhookAttempt{StatusCode: 500, Error: "receiver answered 500"}, nil
+				return &WebhookAttempt{StatusCode: 500, Error: "receiver answered 500"}, nil
 			}
-			return &activities.WebhookAttempt{StatusCode: 200, Delivered: true}, nil
+			return &WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 		})
 	env.ExecuteWorkflow(RedeliverWebhook, RedeliverInput{JobID: "1", Event: in, Type: "job_completed"})
 	require.NoError(t, env.GetWorkflowError())
@@ -373,9 +373,9 @@ func TestWebhookBackoff(t *testing.T) {
 
 func TestJobStatusQueryAndMemoDuringRun(t *testing.T) {
 	env, _ := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil)
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.MuxInput) (*activities.MuxResult, error) {
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(okDownload, nil)
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(
+		func(context.Context, MuxInput) (*MuxResult, error) {
 			v, err := env.QueryWorkflow(StatusQuery)
 			require.NoError(t, err)
 			var st JobState
@@ -386,7 +386,7 @@ func TestJobStatusQueryAndMemoDuringRun(t *testing.T) {
 			require.Equal(t, okDownload.Title, st.Title)
 			return okMux, nil
 		})
-	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil)
+	env.OnActivity(Upload.Name(), mock.Anything, mock.Anything).Return(okUpload, nil)
 	// Without webhooks: the test environment runs this query on the
 	// activity's goroutine, concurrently with the notifier coroutine
 	// recording attempts, which a real worker never does.
@@ -403,7 +403,7 @@ func TestJobRejectsEmptyInput(t *testing.T) {
 	env.ExecuteWorkflow(Job, JobInput{JobID: testJobID})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
-	require.Equal(t, activities.ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, ErrTypeInvalidInput, appErr.Type())
 }
 
 func TestObjectKey(t *testing.T) {
@@ -419,13 +419,13 @@ func TestObjectKey(t *testing.T) {
 
 func TestJobFeedMetadataWinsOverMediaTags(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil)
-	var muxed activities.MuxInput
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MuxInput) (*activities.MuxResult, error) {
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(okDownload, nil)
+	var muxed MuxInput
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in MuxInput) (*MuxResult, error) {
 		muxed = in
 		return okMux, nil
 	})
-	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil)
+	env.OnActivity(Upload.Name(), mock.Anything, mock.Anything).Return(okUpload, nil)
 	in := testInput()
 	in.EnableProgressWebhook = false
 	// A batch episode: the feed knows the title and date, not a description.
@@ -448,17 +448,18 @@ func TestJobOptionsReachTheActivities(t *testing.T) {
 	in := testInput()
 	in.EnableProgressWebhook, in.DownloadSubtitles, in.Format = false, false, "mp3"
 	in.JobOptions = JobOptions{MaxHeight: 720, Filename: "talk.mp3", Thumbnail: true, ClipStart: 1.5, ClipEnd: 9, MaxDuration: 60}
-	dl := &activities.DownloadResult{Files: []string{"/w/src.a.webm"}, Thumbnail: "/w/thumb.webp", Title: "Talk", HostQueue: testHostQueue}
-	mux := &activities.MuxResult{Path: "/w/output.mp3", Bytes: 10, Thumbnail: "/w/thumb.webp"}
-	up := &activities.UploadResult{Key: "my-folder/talk.mp3", URL: "u", Bytes: 10, ThumbnailKey: "my-folder/talk.webp"}
-	env.OnActivity(a.Download, mock.Anything, activities.DownloadInput{
-		JobID: testJobID, URL: in.URL, AudioOnly: true, MaxHeight: 720, MaxDuration: 60, Thumbnail: true,
+	dl := &DownloadResult{Files: []string{"/w/src.a.webm"}, Thumbnail: "/w/thumb.webp", Title: "Talk", HostQueue: testHostQueue, NeedsMux: true}
+	mux := &MuxResult{Path: "/w/output.mp3", Bytes: 10, Thumbnail: "/w/thumb.webp"}
+	up := &UploadResult{Key: "my-folder/talk.mp3", URL: "u", Bytes: 10, ThumbnailKey: "my-folder/talk.webp"}
+	env.OnActivity(Download.Name(), mock.Anything, DownloadInput{
+		JobID: testJobID, URL: in.URL, Format: "mp3", MaxHeight: 720, MaxDuration: 60, Thumbnail: true,
+		ClipStart: 1.5, ClipEnd: 9,
 	}).Return(dl, nil).Once()
-	env.OnActivity(a.Mux, mock.Anything, activities.MuxInput{
+	env.OnActivity(Mux.Name(), mock.Anything, MuxInput{
 		JobID: testJobID, Inputs: dl.Files, Format: "mp3", Title: "Talk",
 		ClipStart: 1.5, ClipEnd: 9, Thumbnail: true, ThumbnailPath: "/w/thumb.webp",
 	}).Return(mux, nil).Once()
-	env.OnActivity(a.Upload, mock.Anything, activities.UploadInput{
+	env.OnActivity(Upload.Name(), mock.Anything, UploadInput{
 		JobID: testJobID, Path: mux.Path, Key: "my-folder/talk.mp3", Thumbnail: "/w/thumb.webp", Cleanup: true,
 	}).Return(up, nil).Once()
 	env.ExecuteWorkflow(Job, in)
@@ -482,11 +483,11 @@ func TestEpisodeFilenameKeepsEpisodesApart(t *testing.T) {
 // Cleanup). Webhooks go to the control queue.
 func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(
-		onQueue[activities.DownloadInput](t, "default-test-taskqueue", okDownload, nil)).Once()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(onQueue[activities.MuxInput](t, testHostQueue, okMux, nil)).Once()
-	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool { return in.Cleanup })).
-		Return(onQueue[activities.UploadInput](t, testHostQueue, okUpload, nil)).Once()
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(
+		onQueue[DownloadInput](t, "default-test-taskqueue", okDownload, nil)).Once()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(onQueue[MuxInput](t, testHostQueue, okMux, nil)).Once()
+	env.OnActivity(Upload.Name(), mock.Anything, mock.MatchedBy(func(in UploadInput) bool { return in.Cleanup })).
+		Return(onQueue[UploadInput](t, testHostQueue, okUpload, nil)).Once()
 	env.ExecuteWorkflow(Job, testInput())
 	require.NoError(t, env.GetWorkflowError())
 	env.AssertExpectations(t)
@@ -502,11 +503,11 @@ func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
 // and progress is not announced twice.
 func TestJobLostHostRestartsTheChain(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil).Twice()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(nil,
-		temporal.NewNonRetryableApplicationError("the job's files are no longer on this worker", activities.ErrTypeFilesGone, nil)).Once()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(okMux, nil).Once()
-	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil).Once()
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(okDownload, nil).Twice()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("the job's files are no longer on this worker", ErrTypeFilesGone, nil)).Once()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(okMux, nil).Once()
+	env.OnActivity(Upload.Name(), mock.Anything, mock.Anything).Return(okUpload, nil).Once()
 	env.ExecuteWorkflow(Job, testInput())
 	require.NoError(t, env.GetWorkflowError())
 	env.AssertExpectations(t)
@@ -524,15 +525,16 @@ func TestJobSkipsAMuxWithNothingToDo(t *testing.T) {
 	env, h := newEnv(t)
 	dl := *okDownload
 	dl.Files = []string{"/w/source.mp4"}
-	dl.Media = &activities.MediaInfo{Container: "mp4", Video: 1, Audio: 1}
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(&dl, nil).Once()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(func(context.Context, activities.MuxInput) (*activities.MuxResult, error) {
+	dl.Media = &MediaInfo{Container: "mp4", Video: 1, Audio: 1}
+	dl.NeedsMux = false // Download's verdict: the file already is an MP4 (activities: TestMuxNeeded)
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(&dl, nil).Once()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(func(context.Context, MuxInput) (*MuxResult, error) {
 		t.Error("Mux ran for a download that already is the requested file")
 		return okMux, nil
 	}).Maybe()
-	env.OnActivity(a.Upload, mock.Anything, mock.MatchedBy(func(in activities.UploadInput) bool {
+	env.OnActivity(Upload.Name(), mock.Anything, mock.MatchedBy(func(in UploadInput) bool {
 		return in.Path == "/w/source.mp4" && in.Cleanup
-	})).Return(onQueue[activities.UploadInput](t, testHostQueue, okUpload, nil)).Once()
+	})).Return(onQueue[UploadInput](t, testHostQueue, okUpload, nil)).Once()
 	env.ExecuteWorkflow(Job, testInput())
 	require.NoError(t, env.GetWorkflowError())
 	env.AssertExpectations(t)
@@ -541,12 +543,16 @@ func TestJobSkipsAMuxWithNothingToDo(t *testing.T) {
 		"progress:mux_complete", "progress:uploading", "job_completed",
 	}, h.types())
 
-	// A thumbnail still to be grabbed from the file needs the mux.
+	// A thumbnail still to be grabbed from the file needs the mux: the
+	// download says so.
 	env, _ = newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(&dl, nil).Once()
-	env.OnActivity(a.Mux, mock.Anything, mock.MatchedBy(func(in activities.MuxInput) bool { return in.Thumbnail })).
-		Return(onQueue[activities.MuxInput](t, testHostQueue, okMux, nil)).Once()
-	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(okUpload, nil).Once()
+	withThumb := dl
+	withThumb.NeedsMux = true
+	env.OnActivity(Download.Name(), mock.Anything, mock.MatchedBy(func(in DownloadInput) bool { return in.Thumbnail })).
+		Return(&withThumb, nil).Once()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.MatchedBy(func(in MuxInput) bool { return in.Thumbnail })).
+		Return(onQueue[MuxInput](t, testHostQueue, okMux, nil)).Once()
+	env.OnActivity(Upload.Name(), mock.Anything, mock.Anything).Return(okUpload, nil).Once()
 	in := testInput()
 	in.Thumbnail = true
 	env.ExecuteWorkflow(Job, in)
@@ -558,9 +564,9 @@ func TestJobSkipsAMuxWithNothingToDo(t *testing.T) {
 // the files on the worker holding them, then reports job_failed.
 func TestJobMuxFailureCleansUpOnTheHost(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil).Once()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(nil,
-		temporal.NewNonRetryableApplicationError("no audio stream", activities.ErrTypeUnsupported, nil)).Once()
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(okDownload, nil).Once()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("no audio stream", ErrTypeUnsupported, nil)).Once()
 	in := testInput()
 	in.EnableProgressWebhook = false
 	env.ExecuteWorkflow(Job, in)
@@ -577,13 +583,13 @@ func TestHostLost(t *testing.T) {
 		lost bool
 	}{
 		{"schedule-to-start timeout", temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil), true},
-		{"files gone", temporal.NewNonRetryableApplicationError("gone", activities.ErrTypeFilesGone, nil), true},
+		{"files gone", temporal.NewNonRetryableApplicationError("gone", ErrTypeFilesGone, nil), true},
 		{"heartbeat timeout", temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_HEARTBEAT, nil), false},
-		{"technical", temporal.NewApplicationError("503", activities.ErrTypeTechnical), false},
+		{"technical", temporal.NewApplicationError("503", ErrTypeTechnical), false},
 		{"none", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.lost, errors.Is(hostLost(tc.err), errSessionLost))
+			require.Equal(t, tc.lost, errors.Is(hostLost(tc.err), errWorkerLost))
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/riptide-dev/riptide/activities"
 )
 
 // recordStatusIndex records the RiptideStatus values the workflow upserts.
@@ -43,8 +42,8 @@ func TestJobIndexesStatusOnlyWhenItChanges(t *testing.T) {
 func TestJobCancelledDuringDownload(t *testing.T) {
 	env, h := newEnv(t)
 	indexed := recordStatusIndex(env)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, _ activities.DownloadInput) (*activities.DownloadResult, error) {
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, _ DownloadInput) (*DownloadResult, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}).Once()
@@ -69,9 +68,9 @@ func TestJobCancelledDuringDownload(t *testing.T) {
 // mux runs on the worker holding the files: Cleanup runs there.
 func TestJobCancelledDuringMuxCleansUpOnTheHost(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(okDownload, nil).Once()
-	env.OnActivity(a.Mux, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, _ activities.MuxInput) (*activities.MuxResult, error) {
+	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(okDownload, nil).Once()
+	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, _ MuxInput) (*MuxResult, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}).Once()

@@ -9,19 +9,12 @@ import (
 )
 
 // TestReplayCommittedHistories replays every history in testdata against the
-// current workflow code. A change that would break running jobs (a new,
-// removed or reordered command without workflow.GetVersion) fails here.
+// current workflow code, registered as the worker registers it. A change
+// that would break running workflows (a new, removed or reordered command
+// without a version marker) fails here.
 //
-// Record a new history after a deliberate change with
-//
-//	temporal workflow show -w job-<id> --output json > workflows/testdata/<name>_v<N>.json
-//
-// The batch histories (batch_*_run, job_batch_episode) are recorded by the
-// restart test: RIPTIDE_RECORD_HISTORIES=workflows/testdata (an absolute
-// path) go test -run TestBatchSurvives ./internal/e2e; batch_reconciled_episode
-// (an episode terminated by hand, found by reconciliation) likewise by
-// -run TestBatchCountsTerminatedEpisodeFailed, and job_cancelled_downloading
-// and job_retry_completed by -run 'TestCancelRunningDownload|TestRetryFailed'.
+// The histories are recorded from real runs by the end-to-end tests:
+// `make record-histories` runs them and writes testdata/<scenario>.json.
 func TestReplayCommittedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)
@@ -29,9 +22,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflow(Job)
-			r.RegisterWorkflow(Batch)
-			r.RegisterWorkflow(RedeliverWebhook)
+			Register(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package e2e runs riptide end to end on real components, all on loopback:
 // the Temporal dev server, versitygw (S3), yt-dlp, ffmpeg, the worker, the
 // HTTP API and a webhook receiver. The tests skip when the tools are not

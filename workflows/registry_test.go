@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -20,7 +19,7 @@ import (
 // workflowNames records the workflow types Register registers. The
 // embedded Registry is nil: Register calls only the methods defined here.
 type workflowNames struct {
-	worker.Registry
+	worker.WorkflowRegistry
 	names []string
 }
 
@@ -35,9 +34,6 @@ func (r *workflowNames) RegisterWorkflowWithOptions(w any, o workflow.RegisterOp
 	}
 	r.RegisterWorkflow(w)
 }
-
-func (r *workflowNames) RegisterActivity(any)                                      {}
-func (r *workflowNames) RegisterActivityWithOptions(any, activity.RegisterOptions) {}
 
 // funcName is the type name the SDK gives a registered function: its name
 // without the package path.
@@ -74,7 +70,7 @@ func historyTypes(t *testing.T) map[string]string {
 // could change its command sequence unnoticed.
 func TestEveryWorkflowTypeHasACommittedHistory(t *testing.T) {
 	var reg workflowNames
-	Register(&reg, nil)
+	Register(&reg)
 	require.NotEmpty(t, reg.names)
 	var have []string
 	for _, typ := range historyTypes(t) {
@@ -87,37 +83,29 @@ func TestEveryWorkflowTypeHasACommittedHistory(t *testing.T) {
 }
 
 // changedJob is a later version of Job that runs one more activity first:
-// the shape of every command-sequence change. guarded says whether the
-// change is behind workflow.GetVersion, as the README's rollout rule asks.
-func changedJob(guarded bool) func(workflow.Context, JobInput) (*JobState, error) {
-	return func(ctx workflow.Context, in JobInput) (*JobState, error) {
-		if !guarded || workflow.GetVersion(ctx, "probe-before-download", workflow.DefaultVersion, 1) == 1 {
-			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
-			if err := workflow.ExecuteActivity(actx, "Probe", in.URL).Get(ctx, nil); err != nil {
-				return nil, err
-			}
-		}
-		return Job(ctx, in)
+// the shape of every command-sequence change.
+func changedJob(ctx workflow.Context, in JobInput) (*JobState, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	if err := workflow.ExecuteActivity(actx, "Probe", in.URL).Get(ctx, nil); err != nil {
+		return nil, err
 	}
+	return Job(ctx, in)
 }
 
-// TestRolloutNeedsGetVersion replays every committed Job history against a
-// changed Job: the change behind workflow.GetVersion replays (jobs started
-// before the deploy finish on the new code), the same change without it
-// fails with a nondeterminism error.
-func TestRolloutNeedsGetVersion(t *testing.T) {
+// TestReplayCatchesAnUnversionedChange replays every committed Job history
+// against a changed Job: without a version marker the change fails with a
+// nondeterminism error, so TestReplayCommittedHistories fails for every
+// command-sequence change that is not versioned (README: Rolling out
+// workflow changes).
+func TestReplayCatchesAnUnversionedChange(t *testing.T) {
 	for f, typ := range historyTypes(t) {
-		if typ != "Job" {
+		if typ != JobWorkflowType {
 			continue
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			guarded := worker.NewWorkflowReplayer()
-			guarded.RegisterWorkflowWithOptions(changedJob(true), workflow.RegisterOptions{Name: "Job"})
-			require.NoError(t, guarded.ReplayWorkflowHistoryFromJSONFile(nil, f))
-
-			unguarded := worker.NewWorkflowReplayer()
-			unguarded.RegisterWorkflowWithOptions(changedJob(false), workflow.RegisterOptions{Name: "Job"})
-			err := unguarded.ReplayWorkflowHistoryFromJSONFile(nil, f)
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(changedJob, workflow.RegisterOptions{Name: JobWorkflowType})
+			err := r.ReplayWorkflowHistoryFromJSONFile(nil, f)
 			// TMPRL1100 is the SDK's code for a nondeterminism error.
 			require.Error(t, err)
 			require.Regexp(t, `(?i)TMPRL1100|nondetermin`, err.Error())
