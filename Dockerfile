@@ -14,7 +14,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/riptide-worker ./worker && \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/riptide-worker ./worker/cmd && \
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/riptide-api ./api/cmd
 
 FROM debian:${DEBIAN_RELEASE}-slim

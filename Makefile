@@ -35,7 +35,7 @@ test-tools: ## tools, plus what only the tests use (the Standard Webhooks verifi
 
 .PHONY: build
 build: ## build the binaries into bin/
-	go build -o $(BIN)/riptide-worker ./worker
+	go build -o $(BIN)/riptide-worker ./worker/cmd
 	go build -o $(BIN)/riptide-api ./api/cmd
 	go build -o $(BIN)/riptide-starter ./starter
 	go build -o $(BIN)/riptide-dev ./internal/cmd/riptide-dev
@@ -97,7 +97,7 @@ CONCURRENCY ?= 20
 WINDOW ?= 20
 .PHONY: bench-batch
 bench-batch: tools ## run a batch of N tiny local episodes end to end and print its figures (N=1000)
-	go build -o $(BIN)/riptide-worker ./worker
+	go build -o $(BIN)/riptide-worker ./worker/cmd
 	go run ./internal/cmd/riptide-bench-batch -n $(N) -concurrency $(CONCURRENCY) -window $(WINDOW) -worker $(BIN)/riptide-worker
 
 .PHONY: clean

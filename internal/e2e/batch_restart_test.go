@@ -45,7 +45,7 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
 	ctx := context.Background()
-	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 
 	// A Temporal server of its own: the shared one must survive.
 	temporalBin, err := devstack.Tool(devstack.TemporalBinEnv, "temporal")

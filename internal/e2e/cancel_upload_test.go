@@ -20,7 +20,7 @@ import (
 
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/jobs"
-	"github.com/riptide-dev/riptide/internal/storage"
+	"github.com/riptide-dev/riptide/worker"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -90,12 +90,10 @@ func TestCancelDuringMultipartUpload(t *testing.T) {
 	cfg.S3.Endpoint = proxy.URL
 	cfg.Temporal.TaskQueue = "riptide-slow-s3-" + uuid.NewString()[:8]
 	cfg.Worker.WorkDir = filepath.Join(dir, "work")
-	store, err := storage.New(ctx, cfg.S3)
+	a, err := app.New(ctx, &cfg, io.Discard)
 	require.NoError(t, err)
-	acts, stopActs, err := app.NewActivities(&cfg, store, io.Discard)
-	require.NoError(t, err)
-	defer stopActs()
-	w, err := app.NewWorker(stack.temporal, &cfg, acts)
+	defer a.Close()
+	w, err := worker.New(a)
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	defer w.Stop()

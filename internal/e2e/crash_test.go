@@ -26,7 +26,11 @@ import (
 // buildBinary builds a main package of this module for the test.
 func buildBinary(t *testing.T, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	name := filepath.Base(pkg)
+	if name == "cmd" { // worker/cmd builds riptide-worker
+		name = "riptide-" + filepath.Base(filepath.Dir(pkg))
+	}
+	bin := filepath.Join(t.TempDir(), name)
 	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return bin
@@ -76,7 +80,7 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string, env ...string
 func TestWorkerCrashRestartsChainOnAnotherWorker(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 
 	// A slow source: the first worker is still downloading when it dies.
 	media, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
@@ -141,7 +145,7 @@ func completedOnce(t *testing.T, run client.WorkflowRun, jobID string, timeout t
 func TestWorkerCrashAfterDownloadRestartsChainElsewhere(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 	dir := t.TempDir()
 	media := bigMedia(t, dir)
 	var requests atomic.Int32

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -31,8 +30,8 @@ import (
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
-	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/storage"
+	"github.com/riptide-dev/riptide/worker"
 )
 
 const testAPIKey = "sk_test_e2e"
@@ -138,44 +137,24 @@ func runMain(m *testing.M) (int, error) {
 	cfg.Spotify = config.Spotify{ClientID: "e2e-client", ClientSecret: "e2e-secret", Market: "US",
 		APIURL: spotifySrv.URL, AccountsURL: spotifySrv.URL}
 	stack.cfg = cfg
-	guard, err := cfg.Guard()
+	// The production wiring: one App serves the in-process worker and the
+	// API, as one process running both would (one metrics registry).
+	a, err := app.New(ctx, cfg, logs)
 	if err != nil {
 		return 0, err
 	}
-	if stack.store, err = storage.New(ctx, cfg.S3); err != nil {
-		return 0, err
-	}
+	defer a.Close()
+	stack.temporal, stack.store = a.Temporal, a.Store
 	if err := stack.store.EnsureBucket(ctx); err != nil {
 		return 0, err
 	}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	reg, err := metrics.New()
+	a.Metrics.RegisterJobsInFlight(stack.temporal, cfg.Temporal.Namespace)
+	maddr, err := a.ServeMetrics("127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
-	opts, err := app.ClientOptions(cfg.Temporal, logger, reg.Handler)
-	if err != nil {
-		return 0, err
-	}
-	if stack.temporal, err = client.Dial(opts); err != nil {
-		return 0, err
-	}
-	defer stack.temporal.Close()
-	// One registry serves the in-process worker's and the API's metrics,
-	// as one process running both would.
-	reg.RegisterJobsInFlight(stack.temporal, cfg.Temporal.Namespace)
-	msrv, err := reg.Listen("127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer msrv.Shutdown(ctx)
-	stack.metricsURL = "http://" + msrv.Addr() + "/metrics"
-	acts, stopActs, err := app.NewActivities(cfg, stack.store, logs)
-	if err != nil {
-		return 0, err
-	}
-	defer stopActs()
-	w, err := app.NewWorker(stack.temporal, cfg, acts)
+	stack.metricsURL = "http://" + maddr + "/metrics"
+	w, err := worker.New(a)
 	if err != nil {
 		return 0, err
 	}
@@ -196,10 +175,11 @@ func runMain(m *testing.M) (int, error) {
 	hookSrv := serve(stack.hooks)
 	defer hookSrv.Close()
 	stack.hookURL = hookSrv.URL + "/hook"
-	apiSrv := serve(reg.InstrumentHTTP(api.NewRouter(api.Deps{
-		Temporal: stack.temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: stack.store,
-		Keys: cfg.API.Keys, MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
-	})))
+	apiHandler, err := api.New(a)
+	if err != nil {
+		return 0, err
+	}
+	apiSrv := serve(apiHandler)
 	defer apiSrv.Close()
 	stack.apiURL = apiSrv.URL
 

@@ -81,7 +81,7 @@ func transferWorkers(t *testing.T, jobID string) map[string][]string {
 func TestJobsSpreadOverWorkersAndChainsStayOnOne(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 	queue := "riptide-scale-" + uuid.NewString()[:8]
 	startWorkerProcess(t, bin, "worker-a", queue, "RIPTIDE_WORKER_CONCURRENCY=1")
 	startWorkerProcess(t, bin, "worker-b", queue, "RIPTIDE_WORKER_CONCURRENCY=1")

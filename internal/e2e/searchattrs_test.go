@@ -25,7 +25,7 @@ import (
 func TestWorkerRefusesNamespaceWithoutSearchAttributes(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 	ctx := context.Background()
 	ns := "bare-" + uuid.NewString()[:8]
 	nc, err := client.NewNamespaceClient(client.Options{HostPort: stack.cfg.Temporal.Address, Logger: quiet{}})

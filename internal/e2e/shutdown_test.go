@@ -38,7 +38,7 @@ import (
 func TestWorkerSIGTERMFinishesActivityAndJobMovesOn(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
-	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker")
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 	queue := "riptide-sigterm-" + uuid.NewString()[:8]
 	first := startWorkerProcess(t, bin, "worker-a", queue)
 	waitPollers(t, queue, 1)

@@ -30,7 +30,7 @@ func TestBatchBenchCompletesABatch(t *testing.T) {
 		}
 	}
 	worker := filepath.Join(t.TempDir(), "riptide-worker")
-	out, err := exec.Command("go", "build", "-o", worker, "github.com/riptide-dev/riptide/worker").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", worker, "github.com/riptide-dev/riptide/worker/cmd").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	o := options{n: 12, window: 4, page: 5, concurrency: 2, baseline: 12, workerBin: worker}
 	require.NoError(t, run(o, slog.New(slog.NewTextHandler(io.Discard, nil))))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,12 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/riptide-dev/riptide/api"
+	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/storage"
@@ -95,25 +93,22 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 		S3:                   s3cfg,
 		API:                  config.API{Keys: []string{benchAPIKey}, MaxBodyBytes: 64 << 10},
 		AllowPrivateNetworks: []string{benchAllowedNetworks},
+		Log:                  config.Log{Level: "warn"},
 	}
-	guard, err := st.cfg.Guard()
+	// The API runs in this process on the production wiring; its logs
+	// go with the services'.
+	a, err := app.New(ctx, st.cfg, st.logs)
 	if err != nil {
 		return st, err
 	}
-	if st.store, err = storage.New(ctx, st.cfg.S3); err != nil {
-		return st, err
-	}
+	st.closers = append(st.closers, a.Close)
+	st.temporal, st.store = a.Temporal, a.Store
 	if err := st.store.EnsureBucket(ctx); err != nil {
 		return st, err
 	}
-	logger := slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if st.temporal, err = client.Dial(client.Options{HostPort: st.cfg.Temporal.Address, Logger: sdklog.NewStructuredLogger(logger)}); err != nil {
-		return st, err
-	}
-	st.closers = append(st.closers, st.temporal.Close)
 
 	st.workerBin = filepath.Join(dir, "riptide-worker")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", st.workerBin, "github.com/riptide-dev/riptide/worker").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", st.workerBin, "github.com/riptide-dev/riptide/worker/cmd").CombinedOutput(); err != nil {
 		return st, fmt.Errorf("building the worker: %v: %s", err, out)
 	}
 
@@ -127,11 +122,11 @@ func startStack(ctx context.Context, dir string, s3cfg config.S3) (*stack, error
 	st.mediaURL = mediaURL
 	st.closers = append(st.closers, stop)
 
-	gin.SetMode(gin.ReleaseMode)
-	apiURL, stop, err := serve(api.NewRouter(api.Deps{
-		Temporal: st.temporal, TaskQueue: st.cfg.Temporal.TaskQueue, Store: st.store,
-		Keys: st.cfg.API.Keys, MaxBodyBytes: st.cfg.API.MaxBodyBytes, Logger: logger, Guard: guard,
-	}))
+	h, err := api.New(a)
+	if err != nil {
+		return st, err
+	}
+	apiURL, stop, err := serve(h)
 	if err != nil {
 		return st, err
 	}

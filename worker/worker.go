@@ -1,7 +1,9 @@
-// Package app wires riptide's pieces together. The binaries and the
-// integration tests build their workers here, so tests run the exact wiring
-// production runs.
-package app
+// Package worker is riptide's Temporal worker: the workflows, the
+// activities with their dependencies, and the task queues it polls. The
+// riptide-worker binary (worker/cmd), the end-to-end tests and the
+// benchmarks build it from an app.App, so the tests run the production
+// wiring.
+package worker
 
 import (
 	"context"
@@ -17,9 +19,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -44,11 +47,7 @@ type Store interface {
 // outbound connection a job makes goes through the network guard: the HTTP
 // clients dial with it, and yt-dlp talks through a guarded proxy on
 // loopback, which stop closes.
-func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *activities.Activities, stop func(), err error) {
-	guard, err := cfg.Guard()
-	if err != nil {
-		return nil, nil, err
-	}
+func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stderr io.Writer) (acts *activities.Activities, stop func(), err error) {
 	signer, err := webhook.NewSigner(cfg.Webhook.Secrets)
 	if err != nil {
 		return nil, nil, err
@@ -89,17 +88,53 @@ func NewActivities(cfg *config.Config, store Store, stderr io.Writer) (acts *act
 	}, func() { _ = proxy.Close() }, nil
 }
 
+// New builds the worker of a process from its App: the activities' HTTP
+// clients and yt-dlp proxy go through the App's guard, their files to the
+// App's bucket, the external programs' diagnostics to its logs.
+func New(a *app.App) (*Worker, error) {
+	acts, stopActs, err := NewActivities(a.Config, a.Guard, a.Store, a.Logs)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWorker(a.Temporal, a.Config, acts)
+	if err != nil {
+		stopActs()
+		return nil, err
+	}
+	w.stopActs = stopActs
+	return w, nil
+}
+
+// Run runs the worker of a process until ctx is done or a poller fails for
+// good, serving metrics when the settings name an address.
+func Run(ctx context.Context, a *app.App) error {
+	if addr := a.Config.Worker.MetricsAddr; addr != "" {
+		if _, err := a.ServeMetrics(addr); err != nil {
+			return err
+		}
+	}
+	w, err := New(a)
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("Worker starting", "task_queue", a.Config.Temporal.TaskQueue,
+		"concurrency", a.Config.Worker.Concurrency, "work_dir", a.Config.Worker.WorkDir)
+	return w.Run(ctx.Done())
+}
+
 // Worker is one worker process's pollers, sharing one set of activities:
 // the workflows' queue (workflows, and downloads, as many at once as the
 // worker has room for), the control queue (webhooks, batch listings) and
 // the worker's own queue (the mux, upload and clean-up of the jobs whose
 // files it holds; activities/host.go).
 type Worker struct {
-	workers []worker.Worker
+	workers []sdkworker.Worker
 	acts    *activities.Activities
 	stop    chan struct{}
 	swept   chan struct{}
 	fatal   chan error
+	// stopActs closes the activities' yt-dlp proxy (New).
+	stopActs func()
 }
 
 // Sweeping of abandoned job files (activities.SweepWorkDir).
@@ -122,7 +157,7 @@ const (
 func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities) (*Worker, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := CheckSearchAttributes(ctx, c, cfg.Temporal.Namespace); errors.Is(err, ErrCannotCheckSearchAttributes) {
+	if err := app.CheckSearchAttributes(ctx, c, cfg.Temporal.Namespace); errors.Is(err, app.ErrCannotCheckSearchAttributes) {
 		slog.Warn("Search attributes not checked", "error", err)
 	} else if err != nil {
 		return nil, err
@@ -137,7 +172,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	acts.HostQueue = workflows.NewHostQueue(cfg.Temporal.TaskQueue)
 	acts.Holds = activities.NewHolds(cfg.Worker.Concurrency)
 	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1)}
-	base := worker.Options{
+	base := sdkworker.Options{
 		OnFatalError: func(err error) {
 			select {
 			case w.fatal <- err:
@@ -157,14 +192,14 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	other := base
 	other.DisableWorkflowWorker = true
 
-	mw := worker.New(c, cfg.Temporal.TaskQueue, main)
+	mw := sdkworker.New(c, cfg.Temporal.TaskQueue, main)
 	workflows.Register(mw)
 	mw.RegisterActivity(acts)
 	w.workers = append(w.workers, mw)
 	// Webhooks and batch listings; and the worker's own queue: the mux,
 	// upload and clean-up of the jobs whose files it holds.
 	for _, q := range []string{workflows.ControlQueue(cfg.Temporal.TaskQueue), acts.HostQueue} {
-		qw := worker.New(c, q, other)
+		qw := sdkworker.New(c, q, other)
 		// Every activity on every queue: tasks of a type land only on
 		// the queue the workflow sends them to.
 		qw.RegisterActivity(acts)
@@ -200,11 +235,14 @@ func (w *Worker) Stop() {
 	}
 	wg.Wait()
 	<-w.swept
+	if w.stopActs != nil {
+		w.stopActs()
+	}
 }
 
 // Run starts the worker and stops it when interruptCh delivers or a poller
 // fails for good (the namespace is gone, say).
-func (w *Worker) Run(interruptCh <-chan any) error {
+func (w *Worker) Run(interruptCh <-chan struct{}) error {
 	if err := w.Start(); err != nil {
 		return err
 	}

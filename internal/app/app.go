@@ -1,0 +1,93 @@
+// Package app is riptide's composition root: what every riptide process
+// shares, built once from the settings. The worker (package worker) and the
+// API (package api) each build their side from an App; the binaries, the
+// end-to-end tests and the benchmarks all start from New, so the tests run
+// the production wiring.
+//
+// It links neither the activities nor the HTTP handlers, so the API binary
+// carries no media code and the worker no HTTP routes.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/metrics"
+	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/storage"
+)
+
+// App is one process's shared dependencies.
+type App struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Logs is where the logger writes; the worker sends the external
+	// programs' diagnostics there too.
+	Logs     io.Writer
+	Metrics  *metrics.Metrics
+	Temporal client.Client
+	Store    *storage.Store
+	// Guard decides which addresses riptide may connect to.
+	Guard   *netguard.Guard
+	closers []func()
+}
+
+// New dials Temporal and opens the bucket as cfg says, logging to logs.
+func New(ctx context.Context, cfg *config.Config, logs io.Writer) (*App, error) {
+	a := &App{Config: cfg, Logs: logs, Logger: NewLogger(cfg.Log, logs)}
+	var err error
+	if a.Guard, err = cfg.Guard(); err != nil {
+		return nil, err
+	}
+	if a.Store, err = storage.New(ctx, cfg.S3); err != nil {
+		return nil, err
+	}
+	if a.Metrics, err = metrics.New(); err != nil {
+		return nil, err
+	}
+	opts, err := ClientOptions(cfg.Temporal, a.Logger, a.Metrics.Handler)
+	if err != nil {
+		return nil, err
+	}
+	if a.Temporal, err = client.Dial(opts); err != nil {
+		return nil, fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	a.closers = append(a.closers, a.Temporal.Close)
+	return a, nil
+}
+
+// ServeMetrics serves the process's Prometheus metrics on addr until Close.
+// It returns the address it listens on.
+func (a *App) ServeMetrics(addr string) (string, error) {
+	srv, err := a.Metrics.Listen(addr)
+	if err != nil {
+		return "", fmt.Errorf("metrics server: %w", err)
+	}
+	a.closers = append(a.closers, func() { _ = srv.Shutdown(context.Background()) })
+	a.Logger.Info("Serving metrics", "addr", "http://"+srv.Addr()+"/metrics")
+	return srv.Addr(), nil
+}
+
+// Close releases what New and ServeMetrics opened, last first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// Exit is a main's exit code for the error its run returned: 0 for none
+// (an interrupt ends a process cleanly), else 1, with the error logged.
+func Exit(what string, err error) int {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return 0
+	}
+	slog.Error(what+" stopped", "error", err)
+	return 1
+}

@@ -1,0 +1,37 @@
+// Command riptide-worker runs riptide's Temporal worker: the job and batch
+// workflows and their download, mux, upload and webhook activities.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/riptide-dev/riptide/internal/app"
+	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/worker"
+)
+
+func main() {
+	cfg, err := config.Load()
+	if err != nil {
+		slog.Error("Loading configuration failed", "error", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := app.Exit("Worker", run(ctx, cfg))
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, cfg *config.Config) error {
+	a, err := app.New(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return worker.Run(ctx, a)
+}
