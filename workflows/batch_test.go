@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
-
 )
 
 const testBatchID = "7d0e4a52-9a3c-4c1e-8f57-2b6a1d3c9e10"

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-
 )
 
 const testJobID = "3f1b0c8e-1d2a-4c5b-9e7f-0a1b2c3d4e5f"
