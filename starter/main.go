@@ -1,29 +1,24 @@
-// Command starter starts a riptide job straight on Temporal, without the
-// HTTP API: copy it to start jobs from your own Go code. Settings come from
-// the same RIPTIDE_* variables as the worker (Temporal address, namespace,
-// task queue).
+// Command starter starts a riptide job straight on Temporal, without the HTTP
+// API; with -wait it draws the job's progress from its status query. It needs
+// only the Temporal SDK and riptide's workflows package: copy it.
 //
-//	go run ./starter -url https://example.com/video.mp4 -wait
+//	RIPTIDE_TEMPORAL_ADDRESS=localhost:7233 go run ./starter -url https://example.com/a.mp4 -wait
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
-	"log/slog"
 	"os"
-	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/client"
 
-	"github.com/riptide-dev/riptide/internal/app"
-	"github.com/riptide-dev/riptide/internal/config"
-	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -32,80 +27,44 @@ func main() {
 	flag.StringVar(&in.URL, "url", "", "media URL to download (required)")
 	flag.StringVar(&in.WebhookURL, "webhook-url", "", "URL that receives the job's webhooks")
 	flag.StringVar(&in.Folder, "folder", "", "folder (key prefix) in the bucket")
-	flag.BoolVar(&in.EnableProgressWebhook, "progress-webhook", false, "send a webhook at each stage")
-	flag.BoolVar(&in.DownloadSubtitles, "subtitles", false, "download subtitles too")
-	flag.StringVar(&in.Format, "format", workflows.DefaultFormat, "container: mp4, mkv, webm or mov")
+	flag.StringVar(&in.Format, "format", workflows.DefaultFormat, "mp4, mkv, webm, mov or an audio format")
 	wait := flag.Bool("wait", false, "show progress until the job ends")
-	flag.Parse()
-	if in.URL == "" {
+	if flag.Parse(); in.URL == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-
-	cfg, err := config.Load()
-	if err != nil {
-		log.Fatal(err)
-	}
-	// One client per process: it is heavyweight and safe to share.
-	opts, err := app.ClientOptions(cfg.Temporal, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	c, err := client.Dial(opts)
+	c, err := client.Dial(client.Options{HostPort: os.Getenv("RIPTIDE_TEMPORAL_ADDRESS"), Namespace: os.Getenv("RIPTIDE_TEMPORAL_NAMESPACE")})
 	if err != nil {
 		log.Fatalf("connecting to Temporal: %v", err)
 	}
 	defer c.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	// jobs.Start uses the API's options: workflow id "job-<job id>",
-	// duplicates rejected, and a Pending state in the memo.
-	run, err := jobs.Start(ctx, c, cfg.Temporal.TaskQueue, in)
+	ctx, queue := context.Background(), cmp.Or(os.Getenv("RIPTIDE_TEMPORAL_TASK_QUEUE"), workflows.DefaultTaskQueue)
+	run, err := c.ExecuteWorkflow(ctx, workflows.JobStartOptions(queue, in, time.Now()), workflows.Job, in)
 	if err != nil {
 		log.Fatalf("starting job: %v", err)
 	}
 	fmt.Printf("job_id:      %s\nworkflow_id: %s\n", in.JobID, run.GetID())
-	if !*wait {
-		return
-	}
-
-	v, err := waitForJob(ctx, c, in.JobID)
-	if err != nil {
-		log.Fatalf("waiting for job: %v", err) // the job itself goes on
-	}
-	out, _ := json.MarshalIndent(v, "", "  ")
-	fmt.Println(string(out))
-	if v.Status == workflows.StatusFailed || v.Status == jobs.StatusCancelled {
-		c.Close()
-		os.Exit(1)
+	done, final := make(chan error, 1), new(workflows.JobState)
+	go func() { done <- run.Get(ctx, final) }()
+	for tick := time.Tick(500 * time.Millisecond); *wait; {
+		select {
+		case err := <-done:
+			if err != nil {
+				log.Fatalf("\njob %s did not complete: %v", in.JobID, err)
+			}
+			out, _ := json.MarshalIndent(draw(*final), "", "  ")
+			fmt.Printf("\n%s\n", out)
+			return
+		case <-tick:
+			var st workflows.JobState
+			if v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.StatusQuery); err == nil && v.Get(&st) == nil {
+				draw(st)
+			}
+		}
 	}
 }
 
-// waitForJob polls the job every 500 ms, drawing its step and percentage,
-// until it ends.
-func waitForJob(ctx context.Context, c client.Client, jobID string) (*jobs.View, error) {
-	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(workflows.StepQueued), progressbar.OptionSetWidth(40),
-		progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionSetPredictTime(false))
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		v, err := jobs.Get(ctx, c, jobID)
-		if err != nil {
-			return nil, err
-		}
-		bar.Describe(fmt.Sprintf("%-11s %s", v.Step, v.Status))
-		_ = bar.Set(v.ProgressPercent)
-		if v.Done() {
-			_ = bar.Exit()
-			fmt.Fprintln(os.Stderr)
-			return v, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-	}
+func draw(st workflows.JobState) workflows.JobState { // the progress bar, on stderr
+	fmt.Fprintf(os.Stderr, "\r[%-40s] %3d%% %-11s %s", strings.Repeat("#", st.ProgressPercent*40/100), st.ProgressPercent, st.Step, st.Status)
+	return st
 }

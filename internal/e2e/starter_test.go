@@ -31,17 +31,18 @@ func TestStarterRunsAJobAndWaits(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err, "stderr: %s", stderr.String())
 
-	// The job id line comes first, then the final state as JSON.
+	// The job id line comes first, then the final state (the workflow's
+	// JobState) as JSON.
 	text := string(out)
 	i := strings.Index(text, "{")
 	require.GreaterOrEqual(t, i, 0, "no JSON in output: %s", text)
 	var v map[string]any
 	require.NoError(t, json.Unmarshal([]byte(text[i:]), &v), text)
 	require.Equal(t, "Completed", v["status"])
-	require.Contains(t, text, "job_id:      "+v["id"].(string))
+	require.Contains(t, text, "job_id:      "+v["job_id"].(string))
 	key := v["key"].(string)
 	require.True(t, strings.HasPrefix(key, "e2e/starter/"), key)
 	require.EqualValues(t, len(stored(t, key)), v["file_size_bytes"])
 	require.Contains(t, stderr.String(), "100%", "the progress bar reached the end")
-	require.Equal(t, "job_completed", stack.hooks.waitTerminal(t, v["id"].(string), jobTimeout).Body["type"])
+	require.Equal(t, "job_completed", stack.hooks.waitTerminal(t, v["job_id"].(string), jobTimeout).Body["type"])
 }
