@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/riptide-dev/riptide/internal/version"
 	"go.temporal.io/sdk/client"
 )
 
@@ -23,7 +24,9 @@ const (
 )
 
 type healthReport struct {
-	Status   string              `json:"status"`
+	Status string `json:"status"`
+	// Version is the API binary's riptide release (and revision).
+	Version  string              `json:"version"`
 	Temporal check               `json:"temporal"`
 	S3       check               `json:"s3"`
 	Tools    map[string]toolInfo `json:"tools"`
@@ -47,6 +50,7 @@ func (s *server) healthz(c *gin.Context) {
 	ctx := c.Request.Context()
 	var rep healthReport
 	var wg sync.WaitGroup
+	rep.Version = version.String()
 	wg.Go(func() {
 		rep.Temporal = runCheck(ctx, func(ctx context.Context) error {
 			if s.Temporal == nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/riptide-dev/riptide/internal/version"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -41,6 +42,7 @@ func TestHealthzOK(t *testing.T) {
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		m := decodeBody(t, rec)
 		require.Equal(t, "ok", m["status"])
+		require.Equal(t, version.String(), m["version"])
 		require.Equal(t, map[string]any{"ok": true, "error": nil}, m["temporal"])
 		require.Equal(t, map[string]any{"ok": true, "error": nil}, m["s3"])
 		got := m["tools"].(map[string]any)

@@ -13,6 +13,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/version"
 )
 
 // CheckConfig refuses settings the API cannot serve with, before anything
@@ -64,7 +65,7 @@ func Serve(ctx context.Context, a *app.App) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.Logger.Info("API listening", "addr", ln.Addr().String(), "task_queue", a.Config.Temporal.TaskQueue)
+	a.Logger.Info("API listening", "version", version.String(), "addr", ln.Addr().String(), "task_queue", a.Config.Temporal.TaskQueue)
 
 	select {
 	case err := <-errc:

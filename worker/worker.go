@@ -26,6 +26,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/version"
 	"github.com/riptide-dev/riptide/internal/webhook"
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -117,7 +118,7 @@ func Run(ctx context.Context, a *app.App) error {
 	if err != nil {
 		return err
 	}
-	a.Logger.Info("Worker starting", "task_queue", a.Config.Temporal.TaskQueue,
+	a.Logger.Info("Worker starting", "version", version.String(), "task_queue", a.Config.Temporal.TaskQueue,
 		"concurrency", a.Config.Worker.Concurrency, "work_dir", a.Config.Worker.WorkDir)
 	return w.Run(ctx.Done())
 }

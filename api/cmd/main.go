@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -11,9 +12,14 @@ import (
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/version"
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-version" {
+		fmt.Println(version.String())
+		return
+	}
 	cfg, err := config.Load()
 	if err != nil {
 		slog.Error("Loading configuration failed", "error", err)
