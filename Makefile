@@ -56,7 +56,7 @@ api: build ## run only the HTTP API (configure with RIPTIDE_* variables)
 
 .PHONY: test
 test: test-tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg), then fuzz briefly
-	RIPTIDE_REQUIRE_INTEGRATION=1 go test -race -count=1 -timeout 25m ./...
+	RIPTIDE_REQUIRE_INTEGRATION=1 go test -tags integration -race -count=1 -timeout 25m ./...
 	@$(MAKE) --no-print-directory fuzz
 
 # Fuzz targets as package:Target. `make fuzz FUZZTIME=10m` fuzzes longer by
@@ -76,8 +76,18 @@ bench: tools ## measure riptide against raw baselines on this machine (~10 min, 
 	go run ./internal/cmd/riptide-bench $(BENCH_FLAGS)
 
 .PHONY: unit
-unit: ## run the tests that need nothing installed (integration tests skip)
+unit: ## run the unit and replay tests: no server is started (tests needing ffmpeg or yt-dlp skip without them)
 	go test -race -count=1 ./...
+
+# The scenarios whose histories workflows/testdata holds, by the e2e test
+# that runs each (internal/e2e: recordHistory).
+RECORD_TESTS := TestDASHJobMergesStreamsAndSendsEveryWebhook|TestDirectMediaURLUsesNativeDownload|TestMissingSourceFailsWithJobFailed|TestWebhooksVerifiedByStandardWebhooksLibrary|TestMaxResolutionPicksRenditionAndFilenameNamesObject|TestCancelRunningDownload|TestRetryFailedJobRunsUnderANewID|TestWorkerCrashAfterDownload|TestCancelDuringMultipartUpload|TestBatchSurvives|TestCreateBatchAnswers|TestBatchCountsTerminatedEpisodeFailed
+.PHONY: record-histories
+record-histories: test-tools ## record workflows/testdata from real runs (after a versioned workflow change), then replay them
+	rm -f workflows/testdata/*.json
+	RIPTIDE_REQUIRE_INTEGRATION=1 RIPTIDE_RECORD_HISTORIES=$(CURDIR)/workflows/testdata \
+		go test -tags integration -count=1 -timeout 15m -run '$(RECORD_TESTS)' ./internal/e2e
+	go test -count=1 -run 'TestReplay' ./workflows
 
 $(STATICCHECK):
 	GOBIN=$(dir $@) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

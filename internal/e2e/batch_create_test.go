@@ -101,7 +101,5 @@ func TestCreateBatchAnswersWithTheListOrLater(t *testing.T) {
 	}
 	require.Equal(t, []enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED}, updates)
-	if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
-		writeHistory(t, stack.temporal, filepath.Join(dir, "batch_listed_update_v1.json"), workflows.BatchWorkflowID(batchID), "")
-	}
+	recordHistory(t, stack.temporal, "batch_listed_update", workflows.BatchWorkflowID(batchID), "")
 }

@@ -141,9 +141,7 @@ func TestBatchCountsTerminatedEpisodeFailed(t *testing.T) {
 	require.Equal(t, float64(1), b["failed_episodes"])
 	require.Empty(t, hooks.forJob(victim), "a terminated job sends nothing")
 
-	if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
-		writeHistory(t, stack.temporal, filepath.Join(dir, "batch_reconciled_episode_v1.json"), workflows.BatchWorkflowID(batchID), "")
-	}
+	recordHistory(t, stack.temporal, "batch_reconciled_episode", workflows.BatchWorkflowID(batchID), "")
 }
 
 // TestCancelledBatchReportsEveryEpisodeFailed cancels a batch with three

@@ -19,11 +19,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/devstack"
@@ -192,43 +190,26 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus())
 
-	if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
-		recordHistories(t, tc, dir, created.BatchID, created.JobIDs[0])
-	}
+	recordBatchHistories(t, tc, created.BatchID, created.JobIDs[0])
 }
 
-// recordHistories writes the batch's first and last runs and one episode's
-// history as JSON for workflows/testdata, in the form `temporal workflow
-// show --output json` writes.
-func recordHistories(t *testing.T, tc client.Client, dir, batchID, jobID string) {
+// recordBatchHistories records the batch's first run, its last (a run
+// continued as new) and one episode's history.
+func recordBatchHistories(t *testing.T, tc client.Client, batchID, jobID string) {
 	t.Helper()
-	ctx := context.Background()
+	if os.Getenv(recordHistoriesEnv) == "" {
+		return
+	}
 	wid := workflows.BatchWorkflowID(batchID)
-	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf(`WorkflowId = %q`, wid)})
+	resp, err := tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf(`WorkflowId = %q`, wid)})
 	require.NoError(t, err)
 	execs := resp.GetExecutions()
 	slices.SortFunc(execs, func(a, b *workflowpb.WorkflowExecutionInfo) int {
 		return a.GetStartTime().AsTime().Compare(b.GetStartTime().AsTime())
 	})
-	write := func(name, id, runID string) { writeHistory(t, tc, filepath.Join(dir, name), id, runID) }
-	write("batch_first_run_v1.json", wid, execs[0].GetExecution().GetRunId())
-	write("batch_last_run_v1.json", wid, execs[len(execs)-1].GetExecution().GetRunId())
-	write("job_batch_episode_v1.json", workflows.JobWorkflowID(jobID), "")
-}
-
-// writeHistory writes one run's history (runID "" for the latest) to file.
-func writeHistory(t *testing.T, tc client.Client, file, id, runID string) {
-	t.Helper()
-	var h historypb.History
-	it := tc.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(file, b, 0o644))
+	recordHistory(t, tc, "batch_first_run", wid, execs[0].GetExecution().GetRunId())
+	recordHistory(t, tc, "batch_continued_as_new", wid, execs[len(execs)-1].GetExecution().GetRunId())
+	recordHistory(t, tc, "job_batch_episode", workflows.JobWorkflowID(jobID), "")
 }
 
 // waitTerminals waits until n distinct episodes have a terminal webhook.

@@ -122,5 +122,5 @@ func TestCancelDuringMultipartUpload(t *testing.T) {
 	require.Zero(t, uploads, "multipart upload aborted")
 	_, err = os.Stat(filepath.Join(cfg.Worker.WorkDir, id))
 	require.True(t, os.IsNotExist(err), "temporary files removed: %v", err)
-	recordHistory(t, "job_cancelled_uploading_v1.json", id)
+	recordHistory(t, stack.temporal, "job_cancelled_uploading", workflows.JobWorkflowID(id), "")
 }

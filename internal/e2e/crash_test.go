@@ -179,5 +179,5 @@ func TestWorkerCrashAfterDownloadRestartsChainElsewhere(t *testing.T) {
 	require.Equal(t, want, stored(t, st.Key), "the source byte for byte")
 	objects, _ := objectsUnder(t, folder+"/")
 	require.Equal(t, 1, objects, "one object")
-	recordHistory(t, "job_worker_lost_after_download_v1.json", in.JobID)
+	recordHistory(t, stack.temporal, "job_worker_lost", workflows.JobWorkflowID(in.JobID), "")
 }

@@ -20,9 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/workflows"
@@ -69,28 +66,6 @@ func eventuallyListed(t *testing.T, query url.Values, want []string) {
 		return sameSet(got, want)
 	}, time.Minute, 250*time.Millisecond, "GET /jobs?%s", query.Encode())
 	require.ElementsMatch(t, want, got, "GET /jobs?%s", query.Encode())
-}
-
-// recordHistory writes a job's history for workflows/testdata, as `temporal
-// workflow show --output json` would, when RIPTIDE_RECORD_HISTORIES names
-// a directory (absolute).
-func recordHistory(t *testing.T, name, jobID string) {
-	t.Helper()
-	dir := os.Getenv("RIPTIDE_RECORD_HISTORIES")
-	if dir == "" {
-		return
-	}
-	var h historypb.History
-	it := stack.temporal.GetWorkflowHistory(context.Background(), workflows.JobWorkflowID(jobID), "", false,
-		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
 }
 
 func sameSet(a, b []string) bool {
@@ -294,7 +269,7 @@ func TestCancelRunningDownload(t *testing.T) {
 	require.Equal(t, http.StatusConflict, status, "%v", body)
 	require.Equal(t, "conflict", body["error"])
 	eventuallyListed(t, url.Values{"folder": {folder}, "status": {"cancelled"}}, []string{id})
-	recordHistory(t, "job_cancelled_downloading_v1.json", id)
+	recordHistory(t, stack.temporal, "job_cancelled_downloading", workflows.JobWorkflowID(id), "")
 }
 
 func TestRetryFailedJobRunsUnderANewID(t *testing.T) {
@@ -342,5 +317,5 @@ func TestRetryFailedJobRunsUnderANewID(t *testing.T) {
 	require.Equal(t, "Failed", orig["status"], "the original keeps its outcome")
 	status, body = call(t, http.MethodPost, "/jobs/"+retry+"/retry", nil)
 	require.Equal(t, http.StatusConflict, status, "a completed job is not retried: %v", body)
-	recordHistory(t, "job_retry_completed_v1.json", retry)
+	recordHistory(t, stack.temporal, "job_retry_completed", workflows.JobWorkflowID(retry), "")
 }

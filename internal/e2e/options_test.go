@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -196,11 +195,8 @@ func TestMaxResolutionPicksRenditionAndFilenameNamesObject(t *testing.T) {
 		require.Equal(t, http.StatusOK, status)
 		require.Equal(t, "e2e/res/low res.jpg", job["thumbnail_key"])
 
-		if dir := os.Getenv("RIPTIDE_RECORD_HISTORIES"); dir != "" {
-			wid := workflows.JobWorkflowID(id)
-			require.NoError(t, stack.temporal.GetWorkflow(context.Background(), wid, "").Get(context.Background(), nil))
-			writeHistory(t, stack.temporal, filepath.Join(dir, "job_completed_with_options_v1.json"), wid, "")
-		}
+		recordHistory(t, stack.temporal, "job_completed_with_options", workflows.JobWorkflowID(id), "")
+
 	})
 	t.Run("240p", func(t *testing.T) {
 		t.Parallel()

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 const jobTimeout = 3 * time.Minute
@@ -146,7 +147,7 @@ func TestDASHJobMergesStreamsAndSendsEveryWebhook(t *testing.T) {
 	require.Equal(t, key, job["key"])
 	require.EqualValues(t, len(obj), job["file_size_bytes"])
 	require.Equal(t, obj, fetch(t, job["s3_url"].(string)))
-	recordHistory(t, "job_completed_host_queue_v1.json", id)
+	recordHistory(t, stack.temporal, "job_completed", workflows.JobWorkflowID(id), "")
 }
 
 func TestPageJobExtractsMetadataAndSubtitles(t *testing.T) {
@@ -197,7 +198,7 @@ func TestDirectMediaURLUsesNativeDownload(t *testing.T) {
 	require.Len(t, ran["Download"], 1, "%v", ran)
 	require.Empty(t, ran["Mux"], "no mux activity for a download that already is the file")
 	require.Equal(t, ran["Download"], ran["Upload"], "upload on the download's worker")
-	recordHistory(t, "job_completed_mux_skipped_v1.json", id)
+	recordHistory(t, stack.temporal, "job_completed_mux_skipped", workflows.JobWorkflowID(id), "")
 }
 
 func TestMissingSourceFailsWithJobFailed(t *testing.T) {
@@ -215,6 +216,7 @@ func TestMissingSourceFailsWithJobFailed(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "Failed", job["status"])
 	require.Contains(t, job["error"], "404")
+	recordHistory(t, stack.temporal, "job_failed_not_found", workflows.JobWorkflowID(id), "")
 }
 
 func TestUnknownJobIs404(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // standardWebhooksEnv names the directory holding node_modules/standardwebhooks
@@ -162,4 +163,6 @@ func TestWebhooksVerifiedByStandardWebhooksLibrary(t *testing.T) {
 	// Events the job never sent are not found.
 	status, _ = call(t, http.MethodPost, "/jobs/"+id+"/webhooks/evt_"+id+"_job_failed/redeliver", nil)
 	require.Equal(t, http.StatusNotFound, status)
+	recordHistory(t, stack.temporal, "job_completed_webhook_retried", workflows.JobWorkflowID(id), "")
+	recordHistory(t, stack.temporal, "redeliver_webhook", workflows.RedeliverWorkflowID(last.ID), "")
 }
