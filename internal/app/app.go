@@ -14,6 +14,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"go.temporal.io/sdk/client"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/storage"
+	"github.com/riptide-dev/riptide/internal/version"
 )
 
 // App is one process's shared dependencies.
@@ -90,4 +94,33 @@ func Exit(what string, err error) int {
 	}
 	slog.Error(what+" stopped", "error", err)
 	return 1
+}
+
+// Main is a riptide binary's main: -version prints the version; otherwise
+// it loads the settings (exit 2 when they are invalid), refuses those check
+// rejects, builds the App and runs run until SIGINT or SIGTERM.
+func Main(what string, check func(*config.Config) error, run func(context.Context, *App) error) {
+	if len(os.Args) == 2 && os.Args[1] == "-version" {
+		fmt.Println(version.String())
+		return
+	}
+	cfg, err := config.Load()
+	if err == nil && check != nil {
+		err = check(cfg)
+	}
+	if err != nil {
+		slog.Error("Loading configuration failed", "error", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = func() error {
+		a, err := New(ctx, cfg, os.Stderr)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return run(ctx, a)
+	}()
+	stop()
+	os.Exit(Exit(what, err))
 }
