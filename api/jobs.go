@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -204,7 +203,7 @@ func (s *server) redeliverWebhook(c *gin.Context) {
 	}
 	eventID := c.Param("event_id")
 	// Event ids are evt_<job id>_<type>[.<stage>]; anything else is unknown.
-	if !strings.HasPrefix(eventID, "evt_"+id+"_") || len(eventID) > 100 {
+	if !workflows.IsJobEventID(id, eventID) {
 		abort(c, fieldError(codeInvalidField, "event_id", "event_id must be one of this job's webhook event ids"))
 		return
 	}

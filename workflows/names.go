@@ -113,10 +113,10 @@ func ProgressEventID(jobID, stage string) string {
 // BatchEventID identifies a batch's batch_completed event.
 func BatchEventID(batchID string) string { return "evt_batch_" + batchID + "_" + TypeBatchCompleted }
 
-// IsJobEventID tells whether eventID is an event of the job jobID.
+// IsJobEventID tells whether eventID has the form of an event of the job
+// jobID.
 func IsJobEventID(jobID, eventID string) bool {
-	return len(eventID) <= maxEventIDLen && strings.HasPrefix(eventID, JobEventID(jobID, "")) &&
-		len(eventID) > len(JobEventID(jobID, ""))
+	return len(eventID) <= maxEventIDLen && strings.HasPrefix(eventID, JobEventID(jobID, ""))
 }
 
 // Webhook event types, as the hosted service names them.

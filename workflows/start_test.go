@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -21,4 +22,22 @@ func TestStartOptions(t *testing.T) {
 		JobID: testStartJobID, URL: in.URL, Folder: "f", Status: StatusPending, Step: StepQueued,
 		UpdatedAt: now.UTC(),
 	}, opts.Memo[MemoKey])
+}
+
+func TestIDsParseBack(t *testing.T) {
+	id, ok := ParseJobWorkflowID(JobWorkflowID(testStartJobID))
+	require.True(t, ok)
+	require.Equal(t, testStartJobID, id)
+	for _, bad := range []string{"", "job-", "batch-" + testStartJobID, testStartJobID} {
+		_, ok := ParseJobWorkflowID(bad)
+		require.False(t, ok, bad)
+	}
+	require.True(t, IsJobEventID(testStartJobID, JobEventID(testStartJobID, TypeJobCompleted)))
+	require.True(t, IsJobEventID(testStartJobID, ProgressEventID(testStartJobID, StageMuxing.Name)))
+	require.False(t, IsJobEventID(testStartJobID, JobEventID("other", TypeJobCompleted)))
+	require.False(t, IsJobEventID(testStartJobID, JobEventID(testStartJobID, strings.Repeat("x", 100))))
+	require.Equal(t, RetryJobID(testStartJobID), RetryJobID(testStartJobID), "a retry's ID is derived")
+	require.NotEqual(t, testStartJobID, RetryJobID(testStartJobID))
+	require.Equal(t, EpisodeJobID(testStartJobID, 3), EpisodeJobID(testStartJobID, 3))
+	require.NotEqual(t, EpisodeJobID(testStartJobID, 3), EpisodeJobID(testStartJobID, 4))
 }

@@ -139,7 +139,7 @@ func List(ctx context.Context, c client.Client, f Filter, limit int, token []byt
 	}
 	page := &Page{Jobs: make([]*View, 0, len(resp.GetExecutions()))}
 	for _, info := range resp.GetExecutions() {
-		id := strings.TrimPrefix(info.GetExecution().GetWorkflowId(), workflows.JobWorkflowID(""))
+		id, _ := workflows.ParseJobWorkflowID(info.GetExecution().GetWorkflowId())
 		v, err := viewOfInfo(id, info, nil)
 		if err != nil {
 			return nil, err
