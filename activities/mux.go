@@ -9,44 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 )
-
-// Formats maps each supported output format to ffmpeg's muxer name.
-var Formats = map[string]string{
-	"mp4":  "mp4",
-	"mkv":  "matroska",
-	"webm": "webm",
-	"mov":  "mov",
-	"m4a":  "ipod",
-	"mp3":  "mp3",
-	"ogg":  "ogg",
-	"opus": "opus",
-}
-
-// audioFormats are the audio-only output formats: the audio codecs each
-// holds as is, and the encoder (with its quality options) for any other.
-var audioFormats = map[string]struct {
-	copies  []string
-	encoder []string
-}{
-	"m4a":  {[]string{"aac", "alac"}, []string{"-c:a", "aac", "-b:a", "192k"}},
-	"mp3":  {[]string{"mp3"}, []string{"-c:a", "libmp3lame", "-q:a", "2"}},
-	"ogg":  {[]string{"vorbis", "opus", "flac"}, []string{"-c:a", "libvorbis", "-q:a", "5"}},
-	"opus": {[]string{"opus"}, []string{"-c:a", "libopus", "-b:a", "128k"}},
-}
-
-// IsAudioFormat tells whether format is an audio-only output format.
-func IsAudioFormat(format string) bool {
-	_, ok := audioFormats[format]
-	return ok
-}
 
 // Mux copies the downloaded streams into one file of the requested
 // container, never re-encoding video: video from the first input, audio from
@@ -58,7 +28,7 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 	if format == "" {
 		format = "mp4"
 	}
-	muxer, ok := Formats[format]
+	f, ok := formats.Lookup(format)
 	if !ok {
 		return nil, permanent(workflows.ErrTypeInvalidInput, "format %q is not supported", format)
 	}
@@ -99,17 +69,17 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 		args = append(args, "-i", f)
 	}
 	last := len(in.Inputs) - 1
-	switch af, audio := audioFormats[format]; {
-	case audio:
+	switch {
+	case f.Audio:
 		codec, err := a.audioCodec(ctx, in.Inputs[last])
 		if err != nil {
 			return nil, err
 		}
 		args = append(args, "-map", fmt.Sprintf("%d:a:0", last))
-		if slices.Contains(af.copies, codec) {
+		if f.CopiesCodec(codec) {
 			args = append(args, "-c", "copy")
 		} else {
-			args = append(args, af.encoder...)
+			args = append(args, f.Encoder...)
 		}
 	case len(in.Inputs) == 2:
 		args = append(args, "-map", "0:v:0", "-map", "1:a:0", "-c", "copy")
@@ -123,7 +93,7 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 			args = append(args, "-metadata", kv[0]+"="+kv[1])
 		}
 	}
-	args = append(args, "-f", muxer, out)
+	args = append(args, "-f", f.Muxer, out)
 
 	var duration time.Duration
 	if in.Media != nil && len(in.Inputs) == 1 {

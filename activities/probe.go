@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -150,7 +151,7 @@ func muxNeeded(in workflows.MuxInput) bool {
 // and its webhook either way.
 func alreadyMuxed(in workflows.MuxInput, format string) bool {
 	m := in.Media
-	if IsAudioFormat(format) && (m == nil || m.Video > 0 || m.Audio == 0) {
+	if formats.IsAudio(format) && (m == nil || m.Video > 0 || m.Audio == 0) {
 		return false
 	}
 	return len(in.Inputs) == 1 && m != nil && in.ClipStart == 0 && in.ClipEnd == 0 &&

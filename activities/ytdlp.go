@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -137,7 +138,7 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 // failing the job.
 func formatSelector(in workflows.DownloadInput) string {
 	switch {
-	case IsAudioFormat(in.Format):
+	case formats.IsAudio(in.Format):
 		// A source without an audio-only format: its best combined one,
 		// whose audio Mux keeps.
 		return "ba/b"
