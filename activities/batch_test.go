@@ -48,10 +48,10 @@ func (m *manifestMem) GetObject(_ context.Context, key string) ([]byte, error) {
 const testRSS = `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
 <channel><title>Show</title>
-<item><title>workflows.Episode 2</title><description>Second</description>
+<item><title>Episode 2</title><description>Second</description>
   <pubDate>Tue, 20 Jan 2026 06:00:00 GMT</pubDate>
   <enclosure url="/media/ep2.mp3" length="10" type="audio/mpeg"/></item>
-<item><title>workflows.Episode 1</title><itunes:summary>First</itunes:summary>
+<item><title>Episode 1</title><itunes:summary>First</itunes:summary>
   <pubDate>Mon, 19 Jan 2026 06:00:00 +0000</pubDate>
   <enclosure url="https://cdn.example/ep1.mp3" length="10" type="audio/mpeg"/></item>
 <item><title>No media</title></item>

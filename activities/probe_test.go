@@ -125,7 +125,7 @@ func TestMuxKeepsADownloadThatIsAlreadyTheRequestedFile(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, res.Kept)
 	require.Equal(t, filepath.Join(job, "output.mkv"), res.Path)
-	require.Contains(t, probe(t, res.Path, "format_tags=title"), "TAG:title=workflows.Episode 1: Pilot")
+	require.Contains(t, probe(t, res.Path, "format_tags=title"), "TAG:title=Episode 1: Pilot")
 }
 
 func sha256File(t *testing.T, path string) [32]byte {
