@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -106,13 +105,13 @@ func (a *Activities) loadManifest(ctx context.Context, key string) (*Manifest, e
 // resolve picks the lister: a feed when the URL or the answer's content
 // type says so, yt-dlp for everything else (playlists, channels).
 func (a *Activities) resolve(ctx context.Context, showURL string) (*Manifest, error) {
-	if id, ok := SpotifyShowID(showURL); ok {
+	if id, ok := sources.SpotifyShowID(showURL); ok {
 		return a.spotifyManifest(ctx, showURL, id)
 	}
-	if IsSpotifyURL(showURL) {
+	if sources.IsSpotifyURL(showURL) {
 		return nil, permanent(workflows.ErrTypeUnsupported, "%s is not a Spotify show URL (https://open.spotify.com/show/<id>)", showURL)
 	}
-	if !IsPlaylistHost(showURL) {
+	if !sources.IsPlaylistHost(showURL) {
 		feed, err := a.fetchFeed(ctx, showURL)
 		if err != nil {
 			return nil, err
@@ -145,7 +144,7 @@ func (a *Activities) fetchFeed(ctx context.Context, u string) (*gofeed.Feed, err
 	case resp.StatusCode >= 400:
 		return nil, technical(fmt.Errorf("status %d", resp.StatusCode), "HTTP %s fetching %s", resp.Status, u)
 	}
-	if !LooksLikeFeedURL(u) && !isFeedContentType(resp.Header.Get("Content-Type")) {
+	if !sources.LooksLikeFeedURL(u) && !sources.IsFeedContentType(resp.Header.Get("Content-Type")) {
 		// Peek: many servers label feeds text/plain or octet-stream.
 		head := make([]byte, 512)
 		n, _ := io.ReadFull(resp.Body, head)
@@ -265,50 +264,6 @@ func (p *ytdlpPlaylistInfo) collect(m *Manifest, depth int) {
 			Description: truncate(e.Description, maxEpisodeDesc), ReleaseDate: date,
 		})
 	}
-}
-
-// IsPlaylistHost reports URLs that are listed with yt-dlp without asking
-// the server first: YouTube playlists and channels.
-func IsPlaylistHost(u string) bool {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return false
-	}
-	host := strings.TrimPrefix(strings.ToLower(pu.Hostname()), "www.")
-	host = strings.TrimPrefix(host, "m.")
-	if host != "youtube.com" && host != "music.youtube.com" {
-		return false
-	}
-	p := pu.Path
-	return p == "/playlist" || strings.HasPrefix(p, "/@") || strings.HasPrefix(p, "/channel/") ||
-		strings.HasPrefix(p, "/c/") || strings.HasPrefix(p, "/user/")
-}
-
-// LooksLikeFeedURL reports URLs whose path names a feed.
-func LooksLikeFeedURL(u string) bool {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return false
-	}
-	p := strings.ToLower(pu.Path)
-	switch path.Ext(p) {
-	case ".rss", ".atom", ".xml":
-		return true
-	}
-	base := path.Base(p)
-	return base == "feed" || base == "rss" || base == "atom" || strings.HasPrefix(pu.Hostname(), "feeds.")
-}
-
-func isFeedContentType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/x-rss+xml":
-		return true
-	}
-	return false
 }
 
 func looksLikeFeedBody(b []byte) bool {

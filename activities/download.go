@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 )
@@ -82,7 +83,7 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, permanent(workflows.ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
 	}
-	if id, ok := SpotifyEpisodeID(in.URL); ok {
+	if id, ok := sources.SpotifyEpisodeID(in.URL); ok {
 		// Never downloadable: the outcome is the skip (or lookup) error.
 		return nil, a.spotifyEpisodeOutcome(ctx, id)
 	}

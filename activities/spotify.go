@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -74,43 +74,6 @@ type spotifyPage struct {
 	Total int               `json:"total"`
 }
 
-var spotifyPathRE = regexp.MustCompile(`^/(?:intl-[a-zA-Z_-]+/)?(show|episode)/([0-9A-Za-z]{1,64})/?$`)
-
-// spotifyID returns the kind ("show" or "episode") and ID of an
-// open.spotify.com URL, with or without query string and intl-xx segment.
-func spotifyID(raw string) (kind, id string, ok bool) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || strings.ToLower(u.Hostname()) != "open.spotify.com" {
-		return "", "", false
-	}
-	m := spotifyPathRE.FindStringSubmatch(u.Path)
-	if m == nil {
-		return "", "", false
-	}
-	return m[1], m[2], true
-}
-
-// SpotifyShowID returns the show ID of a Spotify show URL.
-func SpotifyShowID(raw string) (string, bool) {
-	kind, id, ok := spotifyID(raw)
-	return id, ok && kind == "show"
-}
-
-// SpotifyEpisodeID returns the episode ID of a Spotify episode URL.
-func SpotifyEpisodeID(raw string) (string, bool) {
-	kind, id, ok := spotifyID(raw)
-	return id, ok && kind == "episode"
-}
-
-// IsSpotifyURL reports open.spotify.com URLs, which need Spotify credentials.
-func IsSpotifyURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && strings.ToLower(u.Hostname()) == "open.spotify.com"
-}
-
-// SpotifyEpisodeURL is the public URL of an episode.
-func SpotifyEpisodeURL(id string) string { return "https://open.spotify.com/episode/" + id }
-
 var errSpotifyNotConfigured = permanent(workflows.ErrTypeInvalidInput,
 	"Spotify URLs need Spotify Web API credentials: set RIPTIDE_SPOTIFY_CLIENT_ID and RIPTIDE_SPOTIFY_CLIENT_SECRET on the worker")
 
@@ -127,7 +90,7 @@ func (a *Activities) spotifyManifest(ctx context.Context, showURL, showID string
 	for _, e := range eps {
 		// The hosted service sends description null for Spotify.
 		m.Episodes = append(m.Episodes, workflows.Episode{
-			URL:         SpotifyEpisodeURL(e.ID),
+			URL:         sources.SpotifyEpisodeURL(e.ID),
 			Title:       truncate(strings.TrimSpace(e.Name), maxEpisodeTitle),
 			ReleaseDate: spotifyReleaseDate(e.ReleaseDate, e.ReleaseDatePrecision),
 		})

@@ -133,27 +133,6 @@ func errType(t *testing.T, err error) string {
 	return appErr.Type()
 }
 
-func TestSpotifyURLs(t *testing.T) {
-	for raw, want := range map[string]string{
-		"https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk":                "show 4rOoJ6Egrf8K2IrywzwOMk",
-		"https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk?si=abc&nd=1":    "show 4rOoJ6Egrf8K2IrywzwOMk",
-		"https://open.spotify.com/intl-de/show/4rOoJ6Egrf8K2IrywzwOMk":        "show 4rOoJ6Egrf8K2IrywzwOMk",
-		"https://open.spotify.com/episode/329nSfeZ5vRoJooKsZh9kH":             "episode 329nSfeZ5vRoJooKsZh9kH",
-		"https://OPEN.spotify.com/intl-pt-BR/episode/329nSfeZ5vRoJooKsZh9kH/": "episode 329nSfeZ5vRoJooKsZh9kH",
-		"https://open.spotify.com/track/329nSfeZ5vRoJooKsZh9kH":               "",
-		"https://open.spotify.com/show/../episode/x":                          "",
-		"https://example.com/show/4rOoJ6Egrf8K2IrywzwOMk":                     "",
-		"ftp://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk":                  "",
-	} {
-		kind, id, ok := spotifyID(raw)
-		got := ""
-		if ok {
-			got = kind + " " + id
-		}
-		require.Equal(t, want, got, raw)
-	}
-}
-
 func TestSpotifyReleaseDate(t *testing.T) {
 	require.Equal(t, "2026-01-19T00:00:00Z", spotifyReleaseDate("2026-01-19", "day"))
 	require.Equal(t, "2026-03-01T00:00:00Z", spotifyReleaseDate("2026-03", "month"))
