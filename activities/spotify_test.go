@@ -4,19 +4,13 @@ import (
 	"context"
 	"testing"
 
+	"github.com/riptide-dev/riptide/internal/failure/failuretest"
 	"github.com/riptide-dev/riptide/internal/spotify/spotifytest"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
-
-func errType(t *testing.T, err error) string {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.ErrorAs(t, err, &appErr)
-	return appErr.Type()
-}
 
 func TestSpotifyShowPagesThroughEveryEpisode(t *testing.T) {
 	f := spotifytest.New(t, 123)
@@ -47,23 +41,23 @@ func TestSpotifyEpisodeJobsAreSkipped(t *testing.T) {
 		return err
 	}
 	err := run("https://open.spotify.com/episode/ep001?si=1")
-	require.Equal(t, workflows.ErrTypeDRMProtected, errType(t, err))
+	require.Equal(t, workflows.ErrTypeDRMProtected, failuretest.Type(t, err))
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
 	require.Equal(t, SpotifySkipReason, appErr.Message())
 
 	err = run("https://open.spotify.com/episode/ep009")
-	require.Equal(t, workflows.ErrTypeDRMProtected, errType(t, err))
+	require.Equal(t, workflows.ErrTypeDRMProtected, failuretest.Type(t, err))
 	require.ErrorAs(t, err, &appErr)
 	require.Equal(t, SpotifyExternalSkipReason, appErr.Message())
 
-	require.Equal(t, workflows.ErrTypeNotFound, errType(t, run("https://open.spotify.com/episode/missing")))
+	require.Equal(t, workflows.ErrTypeNotFound, failuretest.Type(t, run("https://open.spotify.com/episode/missing")))
 
 	a2 := &Activities{WorkDir: t.TempDir()}
 	env2 := s.NewTestActivityEnvironment()
 	env2.RegisterActivity(a2)
 	_, err = env2.ExecuteActivity(a2.Download, workflows.DownloadInput{JobID: "j1", URL: "https://open.spotify.com/episode/ep001"})
-	require.Equal(t, workflows.ErrTypeInvalidInput, errType(t, err))
+	require.Equal(t, workflows.ErrTypeInvalidInput, failuretest.Type(t, err))
 	require.Contains(t, err.Error(), "RIPTIDE_SPOTIFY_CLIENT_SECRET")
 }
 
@@ -73,8 +67,8 @@ func TestSpotifyShowsNeedCredentials(t *testing.T) {
 	ctx := context.Background()
 	a := &Activities{}
 	_, err := a.resolve(ctx, "https://open.spotify.com/show/show1")
-	require.Equal(t, workflows.ErrTypeInvalidInput, errType(t, err))
+	require.Equal(t, workflows.ErrTypeInvalidInput, failuretest.Type(t, err))
 	require.Contains(t, err.Error(), "RIPTIDE_SPOTIFY_CLIENT_ID")
 	_, err = a.resolve(ctx, "https://open.spotify.com/episode/ep001")
-	require.Equal(t, workflows.ErrTypeUnsupported, errType(t, err), "an episode is not a show")
+	require.Equal(t, workflows.ErrTypeUnsupported, failuretest.Type(t, err), "an episode is not a show")
 }

@@ -8,22 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/failure/failuretest"
 	"github.com/riptide-dev/riptide/internal/spotify"
 	"github.com/riptide-dev/riptide/internal/spotify/spotifytest"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
 )
 
 // limit is the show size the clients are allowed here.
 const limit = 100_000
-
-func errType(t *testing.T, err error) string {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.ErrorAs(t, err, &appErr)
-	return appErr.Type()
-}
 
 func TestSpotifyReleaseDate(t *testing.T) {
 	require.Equal(t, "2026-01-19T00:00:00Z", spotify.ReleaseDate("2026-01-19", "day"))
@@ -57,23 +50,23 @@ func TestSpotifyErrors(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := f.Client().ShowEpisodes(ctx, "nope", limit)
-	require.Equal(t, workflows.ErrTypeNotFound, errType(t, err))
+	require.Equal(t, workflows.ErrTypeNotFound, failuretest.Type(t, err))
 
 	c := f.Client()
 	c.ClientSecret = "wrong"
 	_, err = c.ShowEpisodes(ctx, "show1", limit)
-	require.Equal(t, workflows.ErrTypeInvalidInput, errType(t, err))
+	require.Equal(t, workflows.ErrTypeInvalidInput, failuretest.Type(t, err))
 	require.Contains(t, err.Error(), "client credentials")
 
 	f.Throttle = spotify.MaxAttempts
 	_, err = f.Client().ShowEpisodes(ctx, "show1", limit)
-	require.Equal(t, workflows.ErrTypeTechnical, errType(t, err), "429 past the attempts is retried by Temporal")
+	require.Equal(t, workflows.ErrTypeTechnical, failuretest.Type(t, err), "429 past the attempts is retried by Temporal")
 
 	f.Throttle = 0
 	c = f.Client()
 	c.APIURL = "http://127.0.0.1:1"
 	_, err = c.ShowEpisodes(ctx, "show1", limit)
-	require.Equal(t, workflows.ErrTypeTechnical, errType(t, err))
+	require.Equal(t, workflows.ErrTypeTechnical, failuretest.Type(t, err))
 }
 
 func TestSpotifyFollowsNoLinkOffItsHost(t *testing.T) {
@@ -93,5 +86,5 @@ func TestSpotifyFollowsNoLinkOffItsHost(t *testing.T) {
 	c := f.Client()
 	c.APIURL = api.URL
 	_, err := c.ShowEpisodes(context.Background(), "show1", limit)
-	require.Equal(t, workflows.ErrTypeUnsupported, errType(t, err))
+	require.Equal(t, workflows.ErrTypeUnsupported, failuretest.Type(t, err))
 }
