@@ -24,7 +24,7 @@ import (
 func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows.MuxResult, error) {
 	format := in.Format
 	if format == "" {
-		format = "mp4"
+		format = workflows.DefaultFormat
 	}
 	f, ok := formats.Lookup(format)
 	if !ok {
@@ -139,7 +139,7 @@ func (a *Activities) grabFrame(ctx context.Context, in workflows.MuxInput, durat
 // the workflow can skip the activity: one that would do nothing still costs
 // a workflow task and an activity task on the server.
 func muxNeeded(in workflows.MuxInput) bool {
-	return !alreadyMuxed(in, cmp.Or(in.Format, "mp4")) || in.Thumbnail && in.ThumbnailPath == ""
+	return !alreadyMuxed(in, cmp.Or(in.Format, workflows.DefaultFormat)) || in.Thumbnail && in.ThumbnailPath == ""
 }
 
 // alreadyMuxed tells whether the download already is the file the mux would

@@ -60,7 +60,8 @@ func resolveFormat(format string, audioOnly bool) (string, *apiError) {
 	}
 	if audioOnly && !formats.IsAudio(format) {
 		return "", fieldError(codeInvalidField, "audio_only",
-			"audio_only conflicts with format %q, a video container: use an audio format (m4a, mp3, ogg, opus) or leave format out", format)
+			"audio_only conflicts with format %q, a video container: use an audio format (%s) or leave format out",
+			format, strings.Join(formats.AudioNames(), ", "))
 	}
 	return format, nil
 }

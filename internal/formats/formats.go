@@ -44,6 +44,17 @@ func Names() []string {
 	return names
 }
 
+// AudioNames lists the audio-only formats.
+func AudioNames() []string {
+	var names []string
+	for _, f := range table {
+		if f.Audio {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
 // Lookup returns the format called name.
 func Lookup(name string) (Format, bool) {
 	i := slices.IndexFunc(table, func(f Format) bool { return f.Name == name })

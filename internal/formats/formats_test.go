@@ -14,6 +14,7 @@ func TestTable(t *testing.T) {
 		require.NotEmpty(t, f.Muxer, name)
 		require.Equal(t, f.Audio, len(f.Encoder) > 0, name)
 	}
+	require.Equal(t, []string{"m4a", "mp3", "ogg", "opus"}, AudioNames())
 	_, ok := Lookup("avi")
 	require.False(t, ok)
 	require.True(t, IsAudio(DefaultAudio))
