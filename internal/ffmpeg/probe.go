@@ -106,12 +106,7 @@ func AudioCodec(ctx context.Context, ffprobe, file string) (string, error) {
 
 // Duration returns the media's duration, or 0 when ffprobe cannot tell.
 func Duration(ctx context.Context, ffprobe, file string) time.Duration {
-	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error", "-show_entries", "format=duration",
-		"-of", "default=noprint_wrappers=1:nokey=1", file).Output()
-	if err != nil {
-		return 0
-	}
-	secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	secs, err := formatDuration(ctx, ffprobe, file)
 	if err != nil {
 		return 0
 	}
@@ -125,15 +120,21 @@ func Duration(ctx context.Context, ffprobe, file string) time.Duration {
 func URLDuration(ctx context.Context, ffprobe, proxy, u string) float64 {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error",
-		"-protocol_whitelist", "http,https,tcp,tls", "-http_proxy", proxy,
-		"-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", "--", u).Output()
-	if err != nil {
-		return 0
-	}
-	secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	secs, err := formatDuration(ctx, ffprobe, "-protocol_whitelist", "http,https,tcp,tls", "-http_proxy", proxy, "--", u)
 	if err != nil || !(secs > 0) {
 		return 0
 	}
 	return secs
+}
+
+// formatDuration asks ffprobe for the container's duration in seconds;
+// input is the input, after any options for it.
+func formatDuration(ctx context.Context, ffprobe string, input ...string) (float64, error) {
+	args := append([]string{"-v", "error", "-show_entries", "format=duration",
+		"-of", "default=noprint_wrappers=1:nokey=1"}, input...)
+	out, err := exec.CommandContext(ctx, ffprobe, args...).Output()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
 }
