@@ -62,7 +62,7 @@ test: test-tools lint ## run every test: unit, replay and integration (real Temp
 # Fuzz targets as package:Target. `make fuzz FUZZTIME=10m` fuzzes longer by
 # hand; new crashers land in testdata/fuzz and then run as regression tests.
 FUZZ_TARGETS := ./api:FuzzDecodeJobRequest ./api:FuzzCleanFolder \
-	./activities:FuzzClassifyYtdlpError ./activities:FuzzYtdlpTracker ./activities:FuzzReadMP4Info
+	./internal/ytdlp:FuzzClassifyYtdlpError ./internal/ytdlp:FuzzYtdlpTracker ./internal/mp4:FuzzReadMP4Info
 FUZZTIME ?= 5s
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 5s)

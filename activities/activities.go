@@ -3,6 +3,14 @@
 // method on Activities so its dependencies are injected once by the worker
 // and replaced by fakes in unit tests.
 //
+// The activities are thin: the media drivers (internal/ytdlp,
+// internal/ffmpeg, internal/mp4, internal/httpget) and the source listers
+// (internal/feeds, internal/spotify, internal/sources) do the work, and
+// the files here decide what it means for the job: download.go, ytdlp.go,
+// mux.go, upload.go, webhook.go, batch.go and spotify.go (batch listing),
+// reconcile.go, holds.go (the jobs whose files this worker holds) and
+// diskspace.go.
+//
 // Only small values cross the workflow boundary: URLs, local paths, object
 // keys and sizes. Media bytes stay on the worker's disk and in S3.
 package activities
@@ -12,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-
 	"sync"
 
 	"github.com/riptide-dev/riptide/internal/webhook"
@@ -63,7 +70,7 @@ type Activities struct {
 	// (client.Client satisfies it); set by the worker.
 	Workflows WorkflowDescriber
 	// HostQueue is this worker's own task queue, which Download returns
-	// so the job's mux and upload follow its files here (host.go).
+	// so the job's mux and upload follow its files here (holds.go).
 	HostQueue string
 	// Holds bounds the jobs whose files this worker holds; nil: no limit.
 	Holds *Holds

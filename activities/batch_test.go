@@ -239,29 +239,3 @@ func TestBatchEpisodesReadsManifestOnce(t *testing.T) {
 		t.Fatal("negative offset accepted")
 	}
 }
-
-func TestSourceDetection(t *testing.T) {
-	for u, want := range map[string]bool{
-		"https://www.youtube.com/playlist?list=PL1": true,
-		"https://youtube.com/@channel":              true,
-		"https://www.youtube.com/channel/UC1":       true,
-		"https://www.youtube.com/watch?v=x":         false,
-		"https://example.com/feed.xml":              false,
-	} {
-		if got := IsPlaylistHost(u); got != want {
-			t.Errorf("IsPlaylistHost(%q) = %v", u, got)
-		}
-	}
-	for u, want := range map[string]bool{
-		"https://example.com/feed.xml":     true,
-		"https://example.com/show.rss":     true,
-		"https://example.com/podcast/feed": true,
-		"https://feeds.example.com/abc":    true,
-		"https://example.com/watch?v=1":    false,
-		"https://example.com/ep.mp3":       false,
-	} {
-		if got := LooksLikeFeedURL(u); got != want {
-			t.Errorf("LooksLikeFeedURL(%q) = %v", u, got)
-		}
-	}
-}

@@ -2,44 +2,17 @@ package activities
 
 import (
 	"context"
-	"mime"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
 
+	"github.com/riptide-dev/riptide/internal/ffmpeg"
+	"github.com/riptide-dev/riptide/internal/heartbeat"
+	"github.com/riptide-dev/riptide/internal/httpget"
+	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 )
-
-// heartbeatInterval is how often the downloaders report progress. A var so
-// tests can shorten it.
-var heartbeatInterval = time.Second
-
-// headTimeout bounds the HEAD request that sniffs a URL's content type.
-const headTimeout = 15 * time.Second
-
-// directMediaExts are the URL path extensions fetched natively without
-// asking the server first.
-var directMediaExts = map[string]bool{
-	".mp4": true, ".m4v": true, ".mkv": true, ".webm": true, ".mov": true,
-	".m4a": true, ".mp3": true, ".ogg": true, ".oga": true, ".opus": true,
-	".wav": true, ".flac": true, ".aac": true,
-}
-
-// manifestTypes are playlist formats served under audio/ or video/ types.
-// They need yt-dlp to fetch their segments; the application/ manifest types
-// (vnd.apple.mpegurl, x-mpegurl, dash+xml) never look like media anyway.
-var manifestTypes = map[string]bool{
-	"audio/mpegurl":           true,
-	"audio/x-mpegurl":         true,
-	"video/vnd.mpeg.dash.mpd": true,
-}
 
 // Download fetches the media at in.URL into the job directory: natively when
 // the URL is a media file, otherwise through yt-dlp.
@@ -82,7 +55,7 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, permanent(workflows.ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
 	}
-	if id, ok := SpotifyEpisodeID(in.URL); ok {
+	if id, ok := sources.SpotifyEpisodeID(in.URL); ok {
 		// Never downloadable: the outcome is the skip (or lookup) error.
 		return nil, a.spotifyEpisodeOutcome(ctx, id)
 	}
@@ -93,10 +66,24 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err := a.ensureDiskSpace(dir, 0); err != nil {
 		return nil, err
 	}
-	if a.isDirectMedia(ctx, u) {
+	if httpget.IsMedia(ctx, a.HTTP, u) {
 		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}
 	return a.downloadYtdlp(ctx, dir, in)
+}
+
+// downloadHTTP fetches a media file natively and describes it from its
+// headers or tags.
+func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*workflows.DownloadResult, error) {
+	dst, n, err := httpget.Fetch(ctx, a.HTTP, dir, u, func(need int64) error { return a.ensureDiskSpace(dir, need) })
+	if err != nil {
+		return nil, err
+	}
+	res := &workflows.DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
+	if res.Media = ffmpeg.Probe(ctx, a.Ffprobe, dst); res.Media != nil {
+		res.Title, res.Description, res.ReleaseDate = res.Media.Title, res.Media.Description, res.Media.ReleaseDate
+	}
+	return res, nil
 }
 
 // downloadDirect fetches a media file natively. With a duration limit, it
@@ -138,53 +125,7 @@ func (a *Activities) probeURLDuration(ctx context.Context, u *url.URL) float64 {
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &prev)
 	}
-	stop := heartbeatEvery(ctx, heartbeatInterval, func() workflows.Progress { return prev })
+	stop := heartbeat.Every(ctx, heartbeat.Interval, func() workflows.Progress { return prev })
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, a.Ffprobe, "-v", "error",
-		"-protocol_whitelist", "http,https,tcp,tls", "-http_proxy", a.YtdlpProxy,
-		"-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", "--", u.String()).Output()
-	if err != nil {
-		return 0
-	}
-	secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	if err != nil || !(secs > 0) {
-		return 0
-	}
-	return secs
-}
-
-// isDirectMedia tells whether u names a media file rather than a web page or
-// a streaming manifest.
-func (a *Activities) isDirectMedia(ctx context.Context, u *url.URL) bool {
-	switch ext := strings.ToLower(path.Ext(u.Path)); {
-	case directMediaExts[ext]:
-		return true
-	case ext == ".m3u8" || ext == ".mpd":
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, headTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
-	if err != nil {
-		return false
-	}
-	resp, err := a.HTTP.Do(req)
-	if err != nil {
-		// yt-dlp fetches the URL again and reports what went wrong in words
-		// classifyYtdlpError understands.
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode/100 == 2 && isMediaType(resp.Header.Get("Content-Type"))
-}
-
-// isMediaType tells whether a Content-Type is audio or video content.
-func isMediaType(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || manifestTypes[mt] {
-		return false
-	}
-	return strings.HasPrefix(mt, "video/") || strings.HasPrefix(mt, "audio/")
+	return ffmpeg.URLDuration(ctx, a.Ffprobe, a.YtdlpProxy, u.String())
 }

@@ -1,16 +1,10 @@
 package activities
 
-import (
-	"fmt"
+import "github.com/riptide-dev/riptide/internal/failure"
 
-	"github.com/riptide-dev/riptide/workflows"
-	"go.temporal.io/sdk/temporal"
+// The activities fail with the failure package's typed errors, under the
+// short names they have always used here.
+var (
+	permanent = failure.Permanent
+	technical = failure.Technical
 )
-
-func permanent(errType, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
-}
-
-func technical(cause error, format string, args ...any) error {
-	return temporal.NewApplicationErrorWithCause(fmt.Sprintf(format, args...), workflows.ErrTypeTechnical, cause)
-}

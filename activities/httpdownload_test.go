@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/heartbeat"
+	"github.com/riptide-dev/riptide/internal/httpget"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -138,8 +140,8 @@ func assertAppError(t *testing.T, err error, errType string, retryable bool) *te
 
 func TestDownloadHTTP(t *testing.T) {
 	// No heartbeat is due in a transfer shorter than the interval.
-	defer func(i time.Duration) { heartbeatInterval = i }(heartbeatInterval)
-	heartbeatInterval = time.Hour
+	defer func(i time.Duration) { heartbeat.Interval = i }(heartbeat.Interval)
+	heartbeat.Interval = time.Hour
 	data := randomBytes(3<<20 + 12345)
 	srv := newMediaServer(t, data, false)
 	a := newHTTPActivities(t)
@@ -168,8 +170,8 @@ func TestDownloadHTTP(t *testing.T) {
 // TestDownloadHTTPHeartbeats shows a download that lasts longer than the
 // heartbeat interval reporting its progress.
 func TestDownloadHTTPHeartbeats(t *testing.T) {
-	defer func(i time.Duration) { heartbeatInterval = i }(heartbeatInterval)
-	heartbeatInterval = 20 * time.Millisecond
+	defer func(i time.Duration) { heartbeat.Interval = i }(heartbeat.Interval)
+	heartbeat.Interval = 20 * time.Millisecond
 	data := randomBytes(400_000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "video/mp4")
@@ -342,8 +344,8 @@ func TestDownloadHTTPStatus(t *testing.T) {
 }
 
 func TestDownloadHTTPStall(t *testing.T) {
-	defer func(i, s time.Duration) { heartbeatInterval, stallTimeout = i, s }(heartbeatInterval, stallTimeout)
-	heartbeatInterval, stallTimeout = 20*time.Millisecond, 200*time.Millisecond
+	defer func(i, s time.Duration) { heartbeat.Interval, httpget.StallTimeout = i, s }(heartbeat.Interval, httpget.StallTimeout)
+	heartbeat.Interval, httpget.StallTimeout = 20*time.Millisecond, 200*time.Millisecond
 
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100000")
@@ -408,42 +410,6 @@ func TestDownloadHTTPTags(t *testing.T) {
 	}
 }
 
-func TestNormalizeDate(t *testing.T) {
-	for in, want := range map[string]string{
-		"2021-04-05":                "2021-04-05T00:00:00Z",
-		"20210405":                  "2021-04-05T00:00:00Z",
-		"2021-04-05T10:20:30+02:00": "2021-04-05T08:20:30Z",
-		"2021-04-05T10:20:30.5Z":    "2021-04-05T10:20:30Z",
-		"2021-04-05 10:20:30":       "2021-04-05T10:20:30Z",
-		"2021":                      "",
-		"last tuesday":              "",
-		"":                          "",
-	} {
-		if got := normalizeDate(in); got != want {
-			t.Errorf("normalizeDate(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestIsMediaType(t *testing.T) {
-	for ct, want := range map[string]bool{
-		"video/mp4":                     true,
-		"Audio/MPEG; charset=binary":    true,
-		"audio/mpegurl":                 false,
-		"application/vnd.apple.mpegurl": false,
-		"application/x-mpegurl":         false,
-		"application/dash+xml":          false,
-		"text/html; charset=utf-8":      false,
-		"":                              false,
-	} {
-		if got := isMediaType(ct); got != want {
-			t.Errorf("isMediaType(%q) = %v, want %v", ct, got, want)
-		}
-	}
-}
-
-// requireTool returns the path of an external program, skipping the test
-// when it is missing unless RIPTIDE_REQUIRE_INTEGRATION=1.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)

@@ -8,31 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/internal/mediatest"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
-
-// requireTools skips when the external programs are missing, unless the
-// run demands integration tests.
-func requireTools(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("RIPTIDE_REQUIRE_INTEGRATION") == "1" {
-				t.Fatalf("%s is required: %v", tool, err)
-			}
-			t.Skipf("%s not installed", tool)
-		}
-	}
-}
-
-func ffmpeg(t *testing.T, args ...string) {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-}
 
 func probe(t *testing.T, file, entries string) string {
 	t.Helper()
@@ -56,13 +37,13 @@ func runMux(t *testing.T, workDir string, in workflows.MuxInput) (*workflows.Mux
 }
 
 func TestMuxMergesSeparateVideoAndAudioWithoutReencoding(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job1")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	video, audio := filepath.Join(job, "v.mp4"), filepath.Join(job, "a.m4a")
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", video)
-	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=300", "-t", "2", "-c:a", "aac", audio)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", video)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "sine=frequency=300", "-t", "2", "-c:a", "aac", audio)
 
 	res, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{video, audio}, Format: "mp4",
 		Title: "Pilot", ReleaseDate: "2026-01-19T06:00:00Z"})
@@ -81,12 +62,12 @@ func TestMuxMergesSeparateVideoAndAudioWithoutReencoding(t *testing.T) {
 }
 
 func TestMuxSingleInputToMKV(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job2")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	src := filepath.Join(job, "src.mp4")
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1",
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", src)
 	res, err := runMux(t, work, workflows.MuxInput{JobID: "job2", Inputs: []string{src}, Format: "mkv"})
 	require.NoError(t, err)
@@ -95,13 +76,13 @@ func TestMuxSingleInputToMKV(t *testing.T) {
 }
 
 func TestMuxRefusesCodecTheContainerCannotHold(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job3")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	src := filepath.Join(job, "src.mp4")
 	// H.264 cannot go into WebM without re-encoding.
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", src)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", src)
 	_, err := runMux(t, work, workflows.MuxInput{JobID: "job3", Inputs: []string{src}, Format: "webm"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)

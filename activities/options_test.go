@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/internal/mediatest"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 )
@@ -16,12 +17,12 @@ import (
 // TestMuxAudioFormats: an audio format keeps the audio alone, copied when
 // the format holds the codec (AAC in m4a), encoded otherwise.
 func TestMuxAudioFormats(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job1")
 	src := filepath.Join(job, "src.mp4")
 	require.NoError(t, os.MkdirAll(job, 0o755))
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 		"-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", src)
 	for format, codec := range map[string]string{"m4a": "aac", "mp3": "mp3", "ogg": "vorbis", "opus": "opus"} {
 		res, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{src}, Format: format})
@@ -33,14 +34,14 @@ func TestMuxAudioFormats(t *testing.T) {
 // TestMuxClipsAndGrabsAFrame: a clip is cut from both inputs; a thumbnail
 // comes from the video when the source had none.
 func TestMuxClipsAndGrabsAFrame(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job1")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	v, a := filepath.Join(job, "src.v.mp4"), filepath.Join(job, "src.a.m4a")
 	// A keyframe every second, so a stream-copy cut at whole seconds is exact.
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", v)
-	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "4", "-c:a", "aac", a)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", v)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "4", "-c:a", "aac", a)
 	res, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{v, a}, Format: "mkv", ClipStart: 1, ClipEnd: 2.5, Thumbnail: true})
 	require.NoError(t, err)
 	d, err := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(probe(t, res.Path, "format=duration")), "duration="), 64)
@@ -60,31 +61,25 @@ func TestMuxClipsAndGrabsAFrame(t *testing.T) {
 }
 
 func TestMuxClipPastTheEndFails(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job1")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	a := filepath.Join(job, "src.m4a")
-	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2", "-c:a", "aac", a)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2", "-c:a", "aac", a)
 	_, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{a}, Format: "m4a", ClipStart: 5})
 	require.ErrorContains(t, assertAppError(t, err, workflows.ErrTypeInvalidInput, false), "past the end of the media")
 }
 
 func TestMuxAudioFormatWithoutAudioFails(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job1")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	v := filepath.Join(job, "src.mp4")
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", v)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", v)
 	_, err := runMux(t, work, workflows.MuxInput{JobID: "job1", Inputs: []string{v}, Format: "mp3"})
 	assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
-}
-
-func TestFormatSelector(t *testing.T) {
-	require.Equal(t, "bv*+ba/b", formatSelector(workflows.DownloadInput{}))
-	require.Equal(t, "ba/b", formatSelector(workflows.DownloadInput{Format: "m4a", MaxHeight: 720}))
-	require.Equal(t, "bv*[height<=?480]+ba/b[height<=?480]/wv*+ba/w", formatSelector(workflows.DownloadInput{MaxHeight: 480}))
 }
 
 func TestCheckDuration(t *testing.T) {

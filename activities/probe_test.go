@@ -7,39 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/riptide-dev/riptide/internal/ffmpeg"
+	"github.com/riptide-dev/riptide/internal/mediatest"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 )
-
-func TestContainerOf(t *testing.T) {
-	const isoBMFF = "mov,mp4,m4a,3gp,3g2,mj2"
-	for _, tc := range []struct {
-		format, brand, ext string
-		codecs             []string
-		want               string
-	}{
-		{isoBMFF, "isom", "mp4", []string{"h264", "aac"}, "mp4"},
-		{isoBMFF, "mp42", "bin", []string{"h264"}, "mp4"},
-		{isoBMFF, "qt  ", "mov", []string{"prores"}, "mov"},
-		{isoBMFF, "M4A ", "m4a", []string{"aac"}, "m4a"},
-		{isoBMFF, "3gp4", "mp4", []string{"h263"}, ""}, // 3GP is not MP4
-		{isoBMFF, "", "mp4", []string{"h264"}, ""},     // no brand: not certain
-		{"matroska,webm", "", "mkv", []string{"h264", "aac"}, "mkv"},
-		{"matroska,webm", "", "webm", []string{"vp9", "opus"}, "webm"},
-		{"matroska,webm", "", "webm", []string{"h264", "opus"}, ""}, // not a valid WebM
-		{"matroska,webm", "", "bin", []string{"vp9"}, ""},
-		{"mp3", "", "mp3", []string{"mp3"}, "mp3"},
-		{"avi", "", "avi", []string{"mpeg4"}, ""},
-	} {
-		codecs := map[string]bool{}
-		for _, c := range tc.codecs {
-			codecs[c] = true
-		}
-		if got := containerOf(tc.format, tc.brand, tc.ext, codecs); got != tc.want {
-			t.Errorf("containerOf(%q, %q, %q, %v) = %q, want %q", tc.format, tc.brand, tc.ext, tc.codecs, got, tc.want)
-		}
-	}
-}
 
 func TestAlreadyMuxed(t *testing.T) {
 	media := &workflows.MediaInfo{Container: "mp4", Video: 1, Audio: 1, Title: "Pilot"}
@@ -99,17 +71,17 @@ func TestMuxNeeded(t *testing.T) {
 // The mux keeps a download that already is the requested file, byte for
 // byte, and rewrites one that is not, with the probe the download made.
 func TestMuxKeepsADownloadThatIsAlreadyTheRequestedFile(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	work := t.TempDir()
 	job := filepath.Join(work, "job4")
 	require.NoError(t, os.MkdirAll(job, 0o755))
 	src := filepath.Join(job, "source.mp4")
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1",
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", "-metadata", "title=Pilot", src)
 	before := sha256File(t, src)
 
 	a := &Activities{WorkDir: work, Ffmpeg: "ffmpeg", Ffprobe: "ffprobe"}
-	media := a.probeMedia(context.Background(), src)
+	media := ffmpeg.Probe(context.Background(), a.Ffprobe, src)
 	require.NotNil(t, media)
 	require.Equal(t, &workflows.MediaInfo{Container: "mp4", Duration: media.Duration, Video: 1, Audio: 1, Title: "Pilot"}, media)
 	require.InDelta(t, 1.0, media.Duration, 0.2)

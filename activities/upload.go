@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/heartbeat"
 	"github.com/riptide-dev/riptide/workflows"
-	"go.temporal.io/sdk/activity"
 )
 
 // Upload puts the muxed file at in.Key and each subtitle beside it
@@ -32,7 +32,7 @@ func (a *Activities) Upload(ctx context.Context, in workflows.UploadInput) (*wor
 func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*workflows.UploadResult, error) {
 	started := time.Now()
 	var sent atomic.Int64
-	stop := heartbeatEvery(ctx, heartbeatInterval, func() workflows.Progress {
+	stop := heartbeat.Every(ctx, heartbeat.Interval, func() workflows.Progress {
 		return workflows.Progress{Bytes: sent.Load()}
 	})
 	size, err := a.Store.Upload(ctx, in.Key, in.Path, contentType(in.Key), func(n int64) { sent.Add(n) })
@@ -40,7 +40,7 @@ func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*wor
 	if err != nil {
 		return nil, technical(err, "upload to S3 failed: %v", err)
 	}
-	finalHeartbeat(ctx, started, workflows.Progress{Bytes: size, Total: size, Percent: 100})
+	heartbeat.Final(ctx, started, workflows.Progress{Bytes: size, Total: size, Percent: 100})
 
 	res := &workflows.UploadResult{Key: in.Key, Bytes: size}
 	base := strings.TrimSuffix(in.Key, path.Ext(in.Key))
@@ -80,38 +80,4 @@ func contentType(key string) string {
 		}
 		return "application/octet-stream"
 	}
-}
-
-// finalHeartbeat records a finished transfer's progress (what a retried
-// download resumes from, the 100% the API shows while the activity ends)
-// when the transfer lasted a heartbeat interval or more. A shorter one had
-// no heartbeat due and its result follows at once: a heartbeat would cost
-// the server a write for nothing, twice per tiny job.
-func finalHeartbeat(ctx context.Context, started time.Time, p workflows.Progress) {
-	if time.Since(started) >= heartbeatInterval {
-		activity.RecordHeartbeat(ctx, p)
-	}
-}
-
-// heartbeatEvery records the progress fn reports at each tick until the
-// returned stop is called. The SDK throttles what reaches the server.
-func heartbeatEvery(ctx context.Context, every time.Duration, fn func() workflows.Progress) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				activity.RecordHeartbeat(ctx, fn())
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }

@@ -7,17 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/retryafter"
 	"github.com/riptide-dev/riptide/workflows"
 )
-
-// maxRetryAfter caps how long a receiver's Retry-After can hold an event.
-const maxRetryAfter = 10 * time.Minute
 
 // DeliverWebhook makes one delivery attempt and reports how it went; the
 // workflow decides about retries from the record, so the attempt itself
@@ -47,7 +44,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in workflows.WebhookInp
 		rec.Error, rec.Final = "receiver answered 410 Gone: no more retries", true
 	default:
 		rec.Error = "receiver answered " + resp.Status
-		rec.RetryAfterSeconds = int(retryAfter(resp.Header.Get("Retry-After"), time.Now()).Seconds())
+		rec.RetryAfterSeconds = int(retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()).Seconds())
 	}
 	activity.GetLogger(ctx).Info("Webhook attempt", "event_id", in.EventID, "status", rec.StatusCode,
 		"latency_ms", rec.LatencyMS, "error", rec.Error)
@@ -67,22 +64,4 @@ func (a *Activities) postWebhook(ctx context.Context, in workflows.WebhookInput,
 	// Receivers deduplicate by webhook-id: it is the same on every attempt.
 	a.Signer.SetHeaders(req.Header, in.EventID, now, in.Body)
 	return a.Webhook.Do(req)
-}
-
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-// Missing, malformed or past values give 0; large ones are capped.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		d = time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now).Round(time.Second)
-	}
-	return max(0, min(d, maxRetryAfter))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/riptide-dev/riptide/internal/retryafter"
 	"github.com/riptide-dev/riptide/internal/webhook"
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -103,7 +104,7 @@ func TestDeliverWebhookOutcomes(t *testing.T) {
 		{"not found", 404, "", false, false, 0},
 		{"retry-after seconds", 503, "7", false, false, 7},
 		{"retry-after date", 429, time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat), false, false, 90},
-		{"retry-after capped", 503, "999999", false, false, int(maxRetryAfter / time.Second)},
+		{"retry-after capped", 503, "999999", false, false, int(retryafter.Max / time.Second)},
 		{"retry-after garbage", 503, "soon", false, false, 0},
 		{"gone", 410, "", false, true, 0},
 	} {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -15,9 +14,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/batches"
 	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -253,7 +252,7 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, *apiError) {
 // checkSpotify refuses Spotify URLs when no Spotify credentials are
 // configured: the worker could only fail them.
 func (s *server) checkSpotify(raw, field string) *apiError {
-	if s.SpotifyConfigured || !activities.IsSpotifyURL(raw) {
+	if s.SpotifyConfigured || !sources.IsSpotifyURL(raw) {
 		return nil
 	}
 	return fieldError(codeInvalidField, field,
@@ -270,10 +269,10 @@ var mediaExts = map[string]bool{
 // the URL first, then, for URLs that name no media file, by the content
 // type of a short HEAD request when feed probing is on.
 func (s *server) isShowURL(ctx context.Context, raw string) bool {
-	if _, spotify := activities.SpotifyShowID(raw); spotify {
+	if _, spotify := sources.SpotifyShowID(raw); spotify {
 		return true
 	}
-	if activities.IsPlaylistHost(raw) || activities.LooksLikeFeedURL(raw) {
+	if sources.IsPlaylistHost(raw) || sources.LooksLikeFeedURL(raw) {
 		return true
 	}
 	if s.FeedProbe == nil {
@@ -294,10 +293,5 @@ func (s *server) isShowURL(ctx context.Context, raw string) bool {
 		return false // the job reports the source's trouble
 	}
 	resp.Body.Close()
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch mt {
-	case "application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/x-rss+xml":
-		return true
-	}
-	return false
+	return sources.IsFeedContentType(resp.Header.Get("Content-Type"))
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
@@ -42,7 +43,7 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		if folder, e := cleanFolder(in.Folder); e != nil || folder != in.Folder {
 			t.Fatalf("accepted folder %q", in.Folder)
 		}
-		if !slices.Contains(formats, in.Format) {
+		if !slices.Contains(formats.Names(), in.Format) {
 			t.Fatalf("accepted format %q", in.Format)
 		}
 		o := in.JobOptions

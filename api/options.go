@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/riptide-dev/riptide/activities"
+	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -25,8 +25,6 @@ const (
 	// maxSeconds bounds clip times and max_duration: a week, far beyond
 	// any media, and far from overflowing a time.Duration.
 	maxSeconds = 7 * 24 * 3600
-	// defaultAudioFormat is what audio_only writes when no format is named.
-	defaultAudioFormat = "m4a"
 )
 
 // resolutions are the heights max_resolution accepts.
@@ -35,10 +33,8 @@ var resolutions = []int{2160, 1440, 1080, 720, 480, 360, 240, 144}
 // filenameMediaExts are extensions a filename may carry that contradict the
 // format: they are replaced by the format's own. Any other extension is
 // part of the name, and the format's extension is added after it.
-var filenameMediaExts = []string{
-	"mp4", "mkv", "webm", "mov", "m4a", "mp3", "ogg", "opus",
-	"m4v", "avi", "wmv", "flv", "ts", "wav", "flac", "aac", "oga", "weba",
-}
+var filenameMediaExts = append(formats.Names(),
+	"m4v", "avi", "wmv", "flv", "ts", "wav", "flac", "aac", "oga", "weba")
 
 // jobOptions are the options a request adds to the job's format.
 type jobOptions struct {
@@ -56,15 +52,16 @@ func resolveFormat(format string, audioOnly bool) (string, *apiError) {
 	if format == "" {
 		format = workflows.DefaultFormat
 		if audioOnly {
-			format = defaultAudioFormat
+			format = formats.DefaultAudio
 		}
 	}
-	if _, ok := activities.Formats[format]; !ok {
-		return "", fieldError(codeInvalidField, "format", "format must be one of %s", strings.Join(formats, ", "))
+	if _, ok := formats.Lookup(format); !ok {
+		return "", fieldError(codeInvalidField, "format", "format must be one of %s", strings.Join(formats.Names(), ", "))
 	}
-	if audioOnly && !activities.IsAudioFormat(format) {
+	if audioOnly && !formats.IsAudio(format) {
 		return "", fieldError(codeInvalidField, "audio_only",
-			"audio_only conflicts with format %q, a video container: use an audio format (m4a, mp3, ogg, opus) or leave format out", format)
+			"audio_only conflicts with format %q, a video container: use an audio format (%s) or leave format out",
+			format, strings.Join(formats.AudioNames(), ", "))
 	}
 	return format, nil
 }

@@ -23,10 +23,6 @@ const (
 	maxFolderChars = 200
 )
 
-// formats are the output formats a job can ask for: video containers, then
-// audio formats.
-var formats = []string{"mp4", "mkv", "webm", "mov", "m4a", "mp3", "ogg", "opus"}
-
 // createJobRequest is the body of POST /jobs.
 type createJobRequest struct {
 	URL string `json:"url"`

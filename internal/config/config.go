@@ -12,6 +12,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/internal/webhook"
 )
 
@@ -64,23 +65,10 @@ type Temporal struct {
 	APIKey string `envconfig:"API_KEY"`
 }
 
-// S3 describes the bucket that receives the media.
-type S3 struct {
-	// Endpoint is empty for AWS; set it for any S3-compatible server.
-	Endpoint        string
-	Region          string `default:"us-east-1"`
-	Bucket          string `default:"riptide"`
-	AccessKeyID     string `split_words:"true"`
-	SecretAccessKey string `split_words:"true"`
-	// PathStyle addresses the bucket as endpoint/bucket/key, which most
-	// self-hosted S3 servers need.
-	PathStyle  bool          `split_words:"true"`
-	PresignTTL time.Duration `split_words:"true" default:"24h"`
-	// PartSize and Concurrency shape multipart uploads. Parts are read
-	// straight from the file, so neither costs memory.
-	PartSize    int64 `split_words:"true" default:"16777216"`
-	Concurrency int   `default:"4"`
-}
+// S3 describes the bucket that receives the media. The settings are
+// storage's own type, so storage builds from them without knowing this
+// package and every caller keeps passing cfg.S3.
+type S3 = storage.Settings
 
 // API configures the HTTP server.
 type API struct {

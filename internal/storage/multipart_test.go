@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
 )
 
@@ -42,7 +41,7 @@ func newTestStore(t *testing.T) *Store {
 		AccessKey: "test", SecretKey: "test-secret", Log: io.Discard})
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	s, err := New(ctx, config.S3{Endpoint: "http://" + addr, Region: "us-east-1", Bucket: "multipart",
+	s, err := New(ctx, Settings{Endpoint: "http://" + addr, Region: "us-east-1", Bucket: "multipart",
 		AccessKeyID: "test", SecretAccessKey: "test-secret", PathStyle: true, PresignTTL: time.Hour,
 		PartSize: minPartSize, Concurrency: 3})
 	require.NoError(t, err)

@@ -17,9 +17,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/riptide-dev/riptide/internal/config"
 )
+
+// Settings describe the bucket that receives the media. The envconfig tags
+// are read by internal/config, which loads them as RIPTIDE_S3_*.
+type Settings struct {
+	// Endpoint is empty for AWS; set it for any S3-compatible server.
+	Endpoint        string
+	Region          string `default:"us-east-1"`
+	Bucket          string `default:"riptide"`
+	AccessKeyID     string `split_words:"true"`
+	SecretAccessKey string `split_words:"true"`
+	// PathStyle addresses the bucket as endpoint/bucket/key, which most
+	// self-hosted S3 servers need.
+	PathStyle  bool          `split_words:"true"`
+	PresignTTL time.Duration `split_words:"true" default:"24h"`
+	// PartSize and Concurrency shape multipart uploads. Parts are read
+	// straight from the file, so neither costs memory.
+	PartSize    int64 `split_words:"true" default:"16777216"`
+	Concurrency int   `default:"4"`
+}
 
 // Store uploads to and signs URLs for one bucket.
 type Store struct {
@@ -34,7 +51,7 @@ type Store struct {
 
 // New builds a Store from the S3 settings. Credentials come from the settings
 // when given, else from the AWS default chain (environment, profile, IAM role).
-func New(ctx context.Context, c config.S3) (*Store, error) {
+func New(ctx context.Context, c Settings) (*Store, error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
 	if c.AccessKeyID != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(

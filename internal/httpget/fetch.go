@@ -1,15 +1,17 @@
-package activities
+// Package httpget is riptide's native downloader for direct media URLs:
+// it tells a media file from a page, fetches it in large buffers with
+// heartbeats, ends stalled transfers and resumes a previous attempt's
+// partial file with a Range request.
+package httpget
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,50 +20,30 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/riptide-dev/riptide/internal/failure"
+	"github.com/riptide-dev/riptide/internal/heartbeat"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
-// stallTimeout ends a transfer that received nothing for this long: the
+// StallTimeout ends a transfer that received nothing for this long: the
 // HTTP client has no timeout of its own, and a fresh attempt resumes where
 // this one stopped. A var so tests can shorten it.
-var stallTimeout = time.Minute
-
-// probeTimeout bounds the best-effort ffprobe of a downloaded file.
-const probeTimeout = 30 * time.Second
+var StallTimeout = time.Minute
 
 var errStalled = errors.New("transfer stalled")
 
-// mediaTypeExts names the files of common media types; mime's own table
-// varies by system and lists several extensions for some of them.
-var mediaTypeExts = map[string]string{
-	"video/mp4":        "mp4",
-	"video/x-m4v":      "m4v",
-	"video/x-matroska": "mkv",
-	"video/webm":       "webm",
-	"video/quicktime":  "mov",
-	"video/mp2t":       "ts",
-	"audio/mp4":        "m4a",
-	"audio/x-m4a":      "m4a",
-	"audio/mpeg":       "mp3",
-	"audio/ogg":        "ogg",
-	"audio/opus":       "opus",
-	"audio/webm":       "webm",
-	"audio/wav":        "wav",
-	"audio/x-wav":      "wav",
-	"audio/wave":       "wav",
-	"audio/flac":       "flac",
-	"audio/x-flac":     "flac",
-	"audio/aac":        "aac",
-}
-
-// downloadHTTP fetches a media file to <dir>/source.<ext>, resuming the
-// partial file of a previous attempt when the server supports ranges.
-func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*workflows.DownloadResult, error) {
+// Fetch downloads the media file at u with client to <dir>/source.<ext>,
+// resuming the partial file of a previous attempt (which the activity's
+// heartbeats tell of) when the server supports ranges. ensureSpace refuses
+// a download that needs more disk space than is left; it gets the bytes
+// still to fetch plus the file's size, for the muxed copy. Fetch returns
+// the file and its size.
+func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, ensureSpace func(need int64) error) (string, int64, error) {
 	started := time.Now()
 	partial, offset, err := resumePoint(ctx, dir)
 	if err != nil {
-		return nil, technical(err, "preparing resume: %v", err)
+		return "", 0, failure.Technical(err, "preparing resume: %v", err)
 	}
 
 	// Canceled with errStalled by the heartbeat loop when data stops coming.
@@ -71,15 +53,15 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 	var resp *http.Response
 	var total int64
 	for {
-		resp, err = a.get(reqCtx, u, offset)
+		resp, err = get(reqCtx, client, u, offset)
 		if err != nil {
-			return nil, err
+			return "", 0, err
 		}
 		var restart bool
 		offset, total, restart, err = rangeOutcome(resp, offset)
 		if err != nil {
 			resp.Body.Close()
-			return nil, technical(err, "fetching %s: %v", u, err)
+			return "", 0, failure.Technical(err, "fetching %s: %v", u, err)
 		}
 		if !restart {
 			break
@@ -90,8 +72,8 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 	}
 	defer resp.Body.Close()
 	// The download and then its muxed copy both land in the job directory.
-	if err := a.ensureDiskSpace(dir, max(total-offset, 0)+total); err != nil {
-		return nil, err
+	if err := ensureSpace(max(total-offset, 0) + total); err != nil {
+		return "", 0, err
 	}
 
 	dst := partial
@@ -99,7 +81,7 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 		dst = filepath.Join(dir, "source."+fileExt(u, resp.Header.Get("Content-Type")))
 		if partial != "" && partial != dst {
 			if err := os.Remove(partial); err != nil {
-				return nil, technical(err, "removing stale partial file: %v", err)
+				return "", 0, failure.Technical(err, "removing stale partial file: %v", err)
 			}
 		}
 	}
@@ -109,24 +91,19 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 		n, err = copyWithHeartbeats(reqCtx, cancel, resp.Body, dst, offset, total)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return "", 0, ctx.Err()
 			}
 			if errors.Is(context.Cause(reqCtx), errStalled) {
-				return nil, technical(errStalled, "downloading %s: no data for %s", u, stallTimeout)
+				return "", 0, failure.Technical(errStalled, "downloading %s: no data for %s", u, StallTimeout)
 			}
-			return nil, technical(err, "downloading %s: %v", u, err)
+			return "", 0, failure.Technical(err, "downloading %s: %v", u, err)
 		}
 		if total > 0 && n != total {
-			return nil, technical(io.ErrUnexpectedEOF, "downloading %s: got %d of %d bytes", u, n, total)
+			return "", 0, failure.Technical(io.ErrUnexpectedEOF, "downloading %s: got %d of %d bytes", u, n, total)
 		}
 	}
-	finalHeartbeat(ctx, started, newProgress(n, n))
-
-	res := &workflows.DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
-	if res.Media = a.probeMedia(ctx, dst); res.Media != nil {
-		res.Title, res.Description, res.ReleaseDate = res.Media.Title, res.Media.Description, res.Media.ReleaseDate
-	}
-	return res, nil
+	heartbeat.Final(ctx, started, heartbeat.Progress(n, n))
+	return dst, n, nil
 }
 
 // resumePoint finds the partial file a previous attempt left and how much of
@@ -157,23 +134,23 @@ func resumePoint(ctx context.Context, dir string) (partial string, offset int64,
 
 // get sends the GET, asking for the bytes from offset on, and maps failure
 // statuses to typed errors.
-func (a *Activities) get(ctx context.Context, u *url.URL, offset int64) (*http.Response, error) {
+func get(ctx context.Context, client *http.Client, u *url.URL, offset int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, permanent(workflows.ErrTypeInvalidInput, "bad URL %s: %v", u, err)
+		return nil, failure.Permanent(workflows.ErrTypeInvalidInput, "bad URL %s: %v", u, err)
 	}
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
 	}
-	resp, err := a.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if netguard.IsBlocked(err) {
-			return nil, permanent(workflows.ErrTypeBlockedAddress, "fetching %s: %v", u, err)
+			return nil, failure.Permanent(workflows.ErrTypeBlockedAddress, "fetching %s: %v", u, err)
 		}
-		return nil, technical(err, "fetching %s: %v", u, err)
+		return nil, failure.Technical(err, "fetching %s: %v", u, err)
 	}
 	code := resp.StatusCode
 	if code/100 == 2 || (code == http.StatusRequestedRangeNotSatisfiable && offset > 0) {
@@ -182,12 +159,12 @@ func (a *Activities) get(ctx context.Context, u *url.URL, offset int64) (*http.R
 	resp.Body.Close()
 	switch code {
 	case http.StatusNotFound, http.StatusGone:
-		return nil, permanent(workflows.ErrTypeNotFound, "HTTP %s fetching %s", resp.Status, u)
+		return nil, failure.Permanent(workflows.ErrTypeNotFound, "HTTP %s fetching %s", resp.Status, u)
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusUnavailableForLegalReasons:
-		return nil, permanent(workflows.ErrTypeContentUnavailable, "HTTP %s fetching %s", resp.Status, u)
+		return nil, failure.Permanent(workflows.ErrTypeContentUnavailable, "HTTP %s fetching %s", resp.Status, u)
 	}
 	// 429, 5xx and anything unexpected: worth another attempt.
-	return nil, technical(nil, "HTTP %s fetching %s", resp.Status, u)
+	return nil, failure.Technical(nil, "HTTP %s fetching %s", resp.Status, u)
 }
 
 // rangeOutcome reads how the server answered a request for the bytes from
@@ -250,8 +227,8 @@ func parseContentRange(h string) (start, size int64, ok bool) {
 }
 
 // copyWithHeartbeats writes body to dst from offset on (truncating when
-// offset is 0), heartbeating progress every heartbeatInterval. It cancels
-// reqCtx with errStalled when no byte arrives for stallTimeout.
+// offset is 0), heartbeating progress every heartbeat.Interval. It cancels
+// reqCtx with errStalled when no byte arrives for StallTimeout.
 func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, body io.Reader, dst string, offset, total int64) (int64, error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	if offset == 0 {
@@ -265,14 +242,14 @@ func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, 
 	cw.n.Store(offset)
 
 	last, lastMoved := offset, time.Now()
-	stop := heartbeatEvery(reqCtx, heartbeatInterval, func() workflows.Progress {
+	stop := heartbeat.Every(reqCtx, heartbeat.Interval, func() workflows.Progress {
 		n := cw.n.Load()
 		if n != last {
 			last, lastMoved = n, time.Now()
-		} else if time.Since(lastMoved) >= stallTimeout {
+		} else if time.Since(lastMoved) >= StallTimeout {
 			cancel(errStalled)
 		}
-		return newProgress(n, total)
+		return heartbeat.Progress(n, total)
 	})
 	// The counting writer hides os.File's ReadFrom, so CopyBuffer really
 	// uses the large buffer instead of io.Copy's 32 KiB one.
@@ -293,44 +270,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-func newProgress(n, total int64) workflows.Progress {
-	p := workflows.Progress{Bytes: n, Total: total}
-	if total > 0 {
-		p.Percent = min(100, float64(n)*100/float64(total))
-	}
-	return p
-}
-
-// fileExt picks the extension of the downloaded file: the URL's when it is a
-// known media one (a page like watch.php can serve video/mp4), else one for
-// the Content-Type, else "bin".
-func fileExt(u *url.URL, contentType string) string {
-	if ext := strings.ToLower(path.Ext(u.Path)); directMediaExts[ext] {
-		return ext[1:]
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return "bin"
-	}
-	if ext, ok := mediaTypeExts[mt]; ok {
-		return ext
-	}
-	if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
-		return exts[0][1:]
-	}
-	return "bin"
-}
-
-// normalizeDate turns a date tag into RFC 3339 in UTC, midnight when it
-// holds only a day. A bare year, or anything unparsable, gives "": a day is
-// not made up.
-func normalizeDate(s string) string {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", time.DateOnly, "20060102"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Format(time.RFC3339)
-		}
-	}
-	return ""
 }

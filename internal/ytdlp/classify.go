@@ -1,10 +1,12 @@
-package activities
+package ytdlp
 
 import (
 	"regexp"
 	"strings"
 
+	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/textcut"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -62,27 +64,27 @@ var ytdlpPrefix = regexp.MustCompile(`^\[[^\]]+\]\s*(?:[^\s:]+:\s+)?`)
 // user (flags to try, where to report bugs), not riptide's.
 var ytdlpAdvice = []string{" Use --", " It is recommended to use", "please report this issue", "Please report this issue"}
 
-// classifyYtdlpError turns a failed yt-dlp run into a typed application
+// classifyError turns a failed yt-dlp run into a typed application
 // error, judging by the last "ERROR:" line of its stderr. exitErr is the
 // error the run ended with; it becomes the cause of retryable errors.
-func classifyYtdlpError(stderr string, exitErr error) error {
+func classifyError(stderr string, exitErr error) error {
 	msg, ok := ytdlpErrorMessage(stderr)
 	if !ok {
 		// Killed, crashed or a Python traceback: nothing says it is final.
-		return technical(exitErr, "yt-dlp failed (%v): %s", exitErr, lastLine(stderr))
+		return failure.Technical(exitErr, "yt-dlp failed (%v): %s", exitErr, textcut.LastLine(stderr))
 	}
 	lower := strings.ToLower(msg)
 	for _, r := range ytdlpRules {
 		for _, m := range r.match {
 			if strings.Contains(lower, m) {
 				if r.errType == workflows.ErrTypeTechnical {
-					return technical(exitErr, "%s", msg)
+					return failure.Technical(exitErr, "%s", msg)
 				}
-				return permanent(r.errType, "%s", msg)
+				return failure.Permanent(r.errType, "%s", msg)
 			}
 		}
 	}
-	return technical(exitErr, "%s", msg)
+	return failure.Technical(exitErr, "%s", msg)
 }
 
 // ytdlpErrorMessage returns the text of the last "ERROR:" line in stderr

@@ -1,4 +1,4 @@
-package activities
+package ytdlp
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ func FuzzClassifyYtdlpError(f *testing.F) {
 	known := []string{workflows.ErrTypeTechnical, workflows.ErrTypeContentUnavailable, workflows.ErrTypeDRMProtected, workflows.ErrTypeUnsupported,
 		workflows.ErrTypeNotFound, workflows.ErrTypeInvalidInput, workflows.ErrTypeBlockedAddress}
 	f.Fuzz(func(t *testing.T, stderr string) {
-		err := classifyYtdlpError(stderr, errors.New("exit status 1"))
+		err := classifyError(stderr, errors.New("exit status 1"))
 		var appErr *temporal.ApplicationError
 		if !errors.As(err, &appErr) {
 			t.Fatalf("not an application error: %v", err)
@@ -55,7 +55,7 @@ func FuzzYtdlpTracker(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, out string, size1, size2 int64) {
 		// Expected sizes come from the info JSON through byteCount.
-		tr := &ytdlpTracker{expected: []int64{byteCount(float64(size1)), byteCount(float64(size2))}, files: map[string]string{}}
+		tr := &tracker{expected: []int64{byteCount(float64(size1)), byteCount(float64(size2))}, files: map[string]string{}}
 		w := &lineWriter{fn: tr.line}
 		for chunk := range strings.SplitSeq(out, "\x01") { // arbitrary write boundaries
 			if _, err := w.Write([]byte(chunk)); err != nil {

@@ -1,4 +1,4 @@
-package activities
+package ytdlp
 
 import (
 	"errors"
@@ -187,7 +187,7 @@ func TestClassifyYtdlpError(t *testing.T) {
 	exitErr := &exec.ExitError{}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := classifyYtdlpError(tc.stderr, exitErr)
+			err := classifyError(tc.stderr, exitErr)
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) {
 				t.Fatalf("got %T %v, want an application error", err, err)

@@ -1,7 +1,6 @@
-package activities
+package ffmpeg
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,11 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riptide-dev/riptide/internal/mediatest"
+	"github.com/riptide-dev/riptide/internal/mp4"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 )
 
-// ffprobeInfo is what probeMedia says through ffprobe alone.
+// ffprobeInfo is what Probe says through ffprobe alone.
 func ffprobeInfo(t *testing.T, file string) *workflows.MediaInfo {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json",
@@ -29,7 +30,7 @@ func ffprobeInfo(t *testing.T, file string) *workflows.MediaInfo {
 // for the plain files ffmpeg and most tools write, and leaves the rest to
 // ffprobe.
 func TestMP4BoxReaderAgreesWithFFprobe(t *testing.T) {
-	requireTools(t, "ffmpeg", "ffprobe")
+	mediatest.RequireTools(t, "ffmpeg", "ffprobe")
 	dir := t.TempDir()
 	video := []string{"-f", "lavfi", "-i", "testsrc=size=160x120:rate=10"}
 	audio := []string{"-f", "lavfi", "-i", "sine=frequency=300"}
@@ -39,7 +40,7 @@ func TestMP4BoxReaderAgreesWithFFprobe(t *testing.T) {
 	srt := filepath.Join(dir, "sub.srt")
 	require.NoError(t, os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:00,900\nHello\n"), 0o644))
 	cover := filepath.Join(dir, "cover.jpg")
-	ffmpeg(t, "-f", "lavfi", "-i", "color=red:size=32x32", "-frames:v", "1", cover)
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "color=red:size=32x32", "-frames:v", "1", cover)
 
 	for _, tc := range []struct {
 		name   string
@@ -64,8 +65,8 @@ func TestMP4BoxReaderAgreesWithFFprobe(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(dir, tc.name)
-			ffmpeg(t, append(tc.args, file)...)
-			got, ok := readMP4File(file)
+			mediatest.FFmpeg(t, append(tc.args, file)...)
+			got, ok := mp4.ReadFile(file)
 			require.Equal(t, tc.native, ok, "%+v", got)
 			if !ok {
 				return
@@ -80,18 +81,18 @@ func TestMP4BoxReaderAgreesWithFFprobe(t *testing.T) {
 		})
 	}
 	// What the tags say reaches the result.
-	m, ok := readMP4File(filepath.Join(dir, "tagged.mp4"))
+	m, ok := mp4.ReadFile(filepath.Join(dir, "tagged.mp4"))
 	require.True(t, ok)
 	require.Equal(t, "Épisode 7: «Test»", m.Title)
 	require.Equal(t, "The description", m.Description)
 	require.Equal(t, "2026-01-19T00:00:00Z", m.ReleaseDate)
-	m, _ = readMP4File(filepath.Join(dir, "comment-only.mp4"))
+	m, _ = mp4.ReadFile(filepath.Join(dir, "comment-only.mp4"))
 	require.Equal(t, "Only a comment", m.Description)
 
-	// probeMedia takes the native answer without running ffprobe at all.
-	a := &Activities{Ffprobe: filepath.Join(dir, "no-such-ffprobe")}
-	require.NotNil(t, a.probeMedia(context.Background(), filepath.Join(dir, "plain.mp4")))
-	require.Nil(t, a.probeMedia(context.Background(), filepath.Join(dir, "quicktime.mov")))
+	// Probe takes the native answer without running ffprobe at all.
+	noFFprobe := filepath.Join(dir, "no-such-ffprobe")
+	require.NotNil(t, Probe(context.Background(), noFFprobe, filepath.Join(dir, "plain.mp4")))
+	require.Nil(t, Probe(context.Background(), noFFprobe, filepath.Join(dir, "quicktime.mov")))
 }
 
 func concat(parts ...[]string) []string {
@@ -100,20 +101,4 @@ func concat(parts ...[]string) []string {
 		out = append(out, p...)
 	}
 	return out
-}
-
-// FuzzReadMP4Info: no input makes the box reader panic, hang or claim a
-// container it did not read.
-func FuzzReadMP4Info(f *testing.F) {
-	if b, err := os.ReadFile("/dev/null"); err == nil {
-		f.Add(b)
-	}
-	f.Add([]byte("\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom\x00\x00\x00\x08moov"))
-	f.Add([]byte("\x00\x00\x00\x01ftyp\xff\xff\xff\xff\xff\xff\xff\xff"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, ok := readMP4Info(bytes.NewReader(b), int64(len(b)))
-		if ok && (m.Container == "" || !bytes.Contains(b, []byte("ftyp"))) {
-			t.Fatalf("claimed %+v", m)
-		}
-	})
 }

@@ -1,4 +1,6 @@
-package activities
+// Package mp4 reads what riptide needs from an MP4, QuickTime or M4A file's
+// boxes in pure Go, sparing a tiny job the cost of starting ffprobe.
+package mp4
 
 import (
 	"bytes"
@@ -6,26 +8,43 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"strings"
 
+	"github.com/riptide-dev/riptide/internal/mediainfo"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
-// readMP4Info reads what probeMedia needs from an MP4, QuickTime or M4A
-// file's boxes, without starting ffprobe: on Debian's ffmpeg build, with its
+// ReadInfo reads what a probe needs from an MP4, QuickTime or M4A file's
+// boxes, without starting ffprobe: on Debian's ffmpeg build, with its
 // 215 shared libraries, starting ffprobe costs ~75 ms of CPU, most of a tiny
 // job's own work. It answers only for the plain layout it fully understands
 // (ftyp, a moov with mvhd, traks and at most iTunes-style udta/meta/ilst
 // text tags) and returns false for anything else (fragmented files, cover
 // art, QuickTime user-data or keyed metadata, odd boxes), for which ffprobe
-// answers as before. A test compares both on generated files.
-func readMP4Info(r io.ReaderAt, size int64) (*workflows.MediaInfo, bool) {
+// answers as before. A test in internal/ffmpeg compares both on generated
+// files.
+func ReadInfo(r io.ReaderAt, size int64) (*workflows.MediaInfo, bool) {
 	p := mp4Parser{r: r}
 	m, err := p.parse(size)
 	if err != nil {
 		return nil, false
 	}
 	return m, true
+}
+
+// ReadFile is ReadInfo on a file.
+func ReadFile(file string) (*workflows.MediaInfo, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	return ReadInfo(f, st.Size())
 }
 
 var errMP4Unsupported = errors.New("mp4 layout not handled natively")
@@ -99,7 +118,7 @@ func (p *mp4Parser) parse(size int64) (*workflows.MediaInfo, error) {
 	if err != nil || len(ftyp) < 4 {
 		return nil, errMP4Unsupported
 	}
-	m := &workflows.MediaInfo{Container: containerOf("mov,mp4,m4a,3gp,3g2,mj2", string(ftyp[:4]), "", nil)}
+	m := &workflows.MediaInfo{Container: mediainfo.ContainerOf("mov,mp4,m4a,3gp,3g2,mj2", string(ftyp[:4]), "", nil)}
 	if m.Container == "" {
 		return nil, errMP4Unsupported
 	}
@@ -300,6 +319,6 @@ func (p *mp4Parser) itemList(ilst mp4Box, m *workflows.MediaInfo) error {
 	}
 	m.Title = title
 	m.Description = cmp.Or(desc, comment)
-	m.ReleaseDate = normalizeDate(date)
+	m.ReleaseDate = mediainfo.NormalizeDate(date)
 	return nil
 }

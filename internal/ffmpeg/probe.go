@@ -1,0 +1,140 @@
+// Package ffmpeg runs riptide's ffprobe and ffmpeg: probing media files
+// and URLs, and building and running the mux command.
+package ffmpeg
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riptide-dev/riptide/internal/failure"
+	"github.com/riptide-dev/riptide/internal/mediainfo"
+	"github.com/riptide-dev/riptide/internal/mp4"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// ProbeTimeout bounds a best-effort ffprobe of a file or URL.
+const ProbeTimeout = 30 * time.Second
+
+// ffprobeOutput is the part of `ffprobe -print_format json` riptide reads.
+type ffprobeOutput struct {
+	Format struct {
+		FormatName string            `json:"format_name"`
+		Duration   string            `json:"duration"`
+		Tags       map[string]string `json:"tags"`
+	} `json:"format"`
+	Streams []struct {
+		CodecType string `json:"codec_type"`
+		CodecName string `json:"codec_name"`
+	} `json:"streams"`
+}
+
+// Probe describes file: from its boxes when it is a plain MP4 (see
+// mp4.ReadInfo), else with the ffprobe at path ffprobe. It is best effort:
+// nil when ffprobe is missing ("") or cannot read the file.
+func Probe(ctx context.Context, ffprobe, file string) *workflows.MediaInfo {
+	if m, ok := mp4.ReadFile(file); ok {
+		return m
+	}
+	if ffprobe == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
+		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()
+	if err != nil {
+		return nil
+	}
+	var p ffprobeOutput
+	if json.Unmarshal(out, &p) != nil {
+		return nil
+	}
+	return p.mediaInfo(strings.TrimPrefix(filepath.Ext(file), "."))
+}
+
+func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
+	m := &workflows.MediaInfo{}
+	if d, err := strconv.ParseFloat(p.Format.Duration, 64); err == nil && d > 0 {
+		m.Duration = d
+	}
+	// Tag case varies by container (Matroska and Vorbis use upper case).
+	tags := make(map[string]string, len(p.Format.Tags))
+	for k, v := range p.Format.Tags {
+		tags[strings.ToLower(k)] = strings.TrimSpace(v)
+	}
+	m.Title = tags["title"]
+	m.Description = cmp.Or(tags["description"], tags["comment"])
+	m.ReleaseDate = mediainfo.NormalizeDate(tags["date"])
+	codecs := map[string]bool{}
+	for _, s := range p.Streams {
+		switch s.CodecType {
+		case "video":
+			m.Video++
+		case "audio":
+			m.Audio++
+		default:
+			m.Other++
+		}
+		codecs[s.CodecName] = true
+	}
+	m.Container = mediainfo.ContainerOf(p.Format.FormatName, tags["major_brand"], ext, codecs)
+	return m
+}
+
+// AudioCodec names the codec of file's first audio stream.
+func AudioCodec(ctx context.Context, ffprobe, file string) (string, error) {
+	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error", "-select_streams", "a:0",
+		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", file).Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", failure.Technical(err, "ffprobe %s: %v", filepath.Base(file), err)
+	}
+	codec := strings.TrimSpace(string(out))
+	if codec == "" {
+		return "", failure.Permanent(workflows.ErrTypeInvalidInput, "the source has no audio to keep in an audio format")
+	}
+	return codec, nil
+}
+
+// Duration returns the media's duration, or 0 when ffprobe cannot tell.
+func Duration(ctx context.Context, ffprobe, file string) time.Duration {
+	secs, err := formatDuration(ctx, ffprobe, file)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// URLDuration is the duration in seconds ffprobe reads from the media at
+// u over HTTP(S) through proxy (reading only its headers), 0 when it cannot
+// tell. ffprobe connects on its own, so callers pass the worker's guarded
+// proxy.
+func URLDuration(ctx context.Context, ffprobe, proxy, u string) float64 {
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	secs, err := formatDuration(ctx, ffprobe, "-protocol_whitelist", "http,https,tcp,tls", "-http_proxy", proxy, "--", u)
+	if err != nil || !(secs > 0) {
+		return 0
+	}
+	return secs
+}
+
+// formatDuration asks ffprobe for the container's duration in seconds;
+// input is the input, after any options for it.
+func formatDuration(ctx context.Context, ffprobe string, input ...string) (float64, error) {
+	args := append([]string{"-v", "error", "-show_entries", "format=duration",
+		"-of", "default=noprint_wrappers=1:nokey=1"}, input...)
+	out, err := exec.CommandContext(ctx, ffprobe, args...).Output()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}

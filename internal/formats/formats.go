@@ -1,0 +1,74 @@
+// Package formats is riptide's one table of output formats: the names a job
+// may ask for, the ffmpeg muxer that writes each, and how the audio-only
+// ones treat the source's audio. The API validates against it and the Mux
+// activity writes with it.
+package formats
+
+import "slices"
+
+// DefaultAudio is what an audio-only job writes when it names no format.
+const DefaultAudio = "m4a"
+
+// Format is one output format.
+type Format struct {
+	// Name is the format as a job names it, and the file's extension.
+	Name string
+	// Muxer is ffmpeg's muxer name.
+	Muxer string
+	// Audio marks the audio-only formats. Copies lists the audio codecs
+	// they hold as is; Encoder is the encoder (with its quality options)
+	// for any other.
+	Audio   bool
+	Copies  []string
+	Encoder []string
+}
+
+// table lists the video containers, then the audio formats.
+var table = []Format{
+	{Name: "mp4", Muxer: "mp4"},
+	{Name: "mkv", Muxer: "matroska"},
+	{Name: "webm", Muxer: "webm"},
+	{Name: "mov", Muxer: "mov"},
+	{Name: "m4a", Muxer: "ipod", Audio: true, Copies: []string{"aac", "alac"}, Encoder: []string{"-c:a", "aac", "-b:a", "192k"}},
+	{Name: "mp3", Muxer: "mp3", Audio: true, Copies: []string{"mp3"}, Encoder: []string{"-c:a", "libmp3lame", "-q:a", "2"}},
+	{Name: "ogg", Muxer: "ogg", Audio: true, Copies: []string{"vorbis", "opus", "flac"}, Encoder: []string{"-c:a", "libvorbis", "-q:a", "5"}},
+	{Name: "opus", Muxer: "opus", Audio: true, Copies: []string{"opus"}, Encoder: []string{"-c:a", "libopus", "-b:a", "128k"}},
+}
+
+// Names lists the supported formats: video containers, then audio formats.
+func Names() []string {
+	names := make([]string, len(table))
+	for i, f := range table {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// AudioNames lists the audio-only formats.
+func AudioNames() []string {
+	var names []string
+	for _, f := range table {
+		if f.Audio {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
+// Lookup returns the format called name.
+func Lookup(name string) (Format, bool) {
+	i := slices.IndexFunc(table, func(f Format) bool { return f.Name == name })
+	if i < 0 {
+		return Format{}, false
+	}
+	return table[i], true
+}
+
+// IsAudio tells whether name is an audio-only output format.
+func IsAudio(name string) bool {
+	f, ok := Lookup(name)
+	return ok && f.Audio
+}
+
+// CopiesCodec tells whether the format holds the audio codec as is.
+func (f Format) CopiesCodec(codec string) bool { return slices.Contains(f.Copies, codec) }

@@ -1,0 +1,58 @@
+// Package heartbeat reports an activity's progress to Temporal while a
+// transfer or an external program runs.
+package heartbeat
+
+import (
+	"context"
+	"time"
+
+	"github.com/riptide-dev/riptide/workflows"
+	"go.temporal.io/sdk/activity"
+)
+
+// Interval is how often the downloaders report progress. A var so tests
+// can shorten it.
+var Interval = time.Second
+
+// Progress is n of total bytes (total 0: unknown), with its percentage.
+func Progress(n, total int64) workflows.Progress {
+	p := workflows.Progress{Bytes: n, Total: total}
+	if total > 0 {
+		p.Percent = min(100, float64(n)*100/float64(total))
+	}
+	return p
+}
+
+// Final records a finished transfer's progress (what a retried download
+// resumes from, the 100% the API shows while the activity ends) when the
+// transfer lasted Interval or more. A shorter one had no heartbeat due and
+// its result follows at once: a heartbeat would cost the server a write for
+// nothing, twice per tiny job.
+func Final(ctx context.Context, started time.Time, p workflows.Progress) {
+	if time.Since(started) >= Interval {
+		activity.RecordHeartbeat(ctx, p)
+	}
+}
+
+// Every records the progress fn reports at each tick until the returned
+// stop is called. The SDK throttles what reaches the server.
+func Every(ctx context.Context, every time.Duration, fn func() workflows.Progress) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, fn())
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}

@@ -1,0 +1,4 @@
+package spotify
+
+// MaxAttempts is maxAttempts, for the external tests.
+const MaxAttempts = maxAttempts

@@ -1,0 +1,117 @@
+package ytdlp
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riptide-dev/riptide/internal/failure"
+	"github.com/riptide-dev/riptide/internal/formats"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// Info is the part of yt-dlp's info JSON riptide uses.
+type Info struct {
+	Type        string `json:"_type"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	// UploadDate is YYYYMMDD; the timestamps are Unix seconds, 0 if unknown.
+	UploadDate       string  `json:"upload_date"`
+	ReleaseTimestamp float64 `json:"release_timestamp"`
+	Timestamp        float64 `json:"timestamp"`
+	Extractor        string  `json:"extractor"`
+	ExtractorKey     string  `json:"extractor_key"`
+	IsLive           bool    `json:"is_live"`
+	// Duration is in seconds, 0 when unknown.
+	Duration   float64           `json:"duration"`
+	Thumbnail  string            `json:"thumbnail"`
+	Thumbnails []json.RawMessage `json:"thumbnails"`
+	// The selected format, with ID "video+audio" when there are two;
+	// RequestedFormats then lists them, video first.
+	Format
+	RequestedFormats []Format                   `json:"requested_formats"`
+	Subtitles        map[string]json.RawMessage `json:"subtitles"`
+}
+
+// Format is one format of the info JSON; sizes are 0 when unknown.
+type Format struct {
+	FormatID       string  `json:"format_id"`
+	Filesize       float64 `json:"filesize"`
+	FilesizeApprox float64 `json:"filesize_approx"`
+}
+
+// Info extracts url's info JSON with the formats selector picks, and
+// returns it raw and parsed. --flat-playlist keeps a playlist URL from
+// resolving every entry just to be refused.
+func (r Runner) Info(ctx context.Context, url, selector string) ([]byte, *Info, error) {
+	var raw bytes.Buffer
+	err := r.Run(ctx, &raw, noProgress,
+		"--ignore-config", "--no-playlist", "--flat-playlist", "-J", "-f", selector, "--", url)
+	if err != nil {
+		return nil, nil, err
+	}
+	var info Info
+	if err := json.Unmarshal(raw.Bytes(), &info); err != nil {
+		return nil, nil, failure.Technical(err, "parsing yt-dlp's info JSON: %v", err)
+	}
+	return raw.Bytes(), &info, nil
+}
+
+// FormatSelector picks what yt-dlp downloads: the best video and audio
+// (apart or together), no taller than MaxHeight, or the best audio alone.
+// Renditions of unknown height count as fitting (<=?), and when every
+// rendition is taller than MaxHeight the smallest one is taken rather than
+// failing the job.
+func FormatSelector(in workflows.DownloadInput) string {
+	switch {
+	case formats.IsAudio(in.Format):
+		// A source without an audio-only format: its best combined one,
+		// whose audio Mux keeps.
+		return "ba/b"
+	case in.MaxHeight > 0:
+		h := fmt.Sprintf("[height<=?%d]", in.MaxHeight)
+		return "bv*" + h + "+ba/b" + h + "/wv*+ba/w"
+	}
+	return "bv*+ba/b"
+}
+
+// Formats returns the IDs of the formats to download, video first, with
+// their expected sizes (0 when unknown).
+func (i *Info) Formats() (ids []string, sizes []int64) {
+	fs := i.RequestedFormats
+	if len(fs) == 0 && i.FormatID != "" {
+		fs = []Format{i.Format}
+	}
+	for _, f := range fs {
+		ids = append(ids, f.FormatID)
+		sizes = append(sizes, byteCount(cmp.Or(f.Filesize, f.FilesizeApprox)))
+	}
+	return ids, sizes
+}
+
+// MediaTitle is the title of the media, without what an extractor added.
+func (i *Info) MediaTitle() string {
+	if i.Extractor == "html5" {
+		// The HTML5 embed extractor numbers a page's videos as
+		// "<page title> (n)"; riptide only ever takes a page with one.
+		return strings.TrimSuffix(i.Title, " (1)")
+	}
+	return i.Title
+}
+
+// ReleaseDate is when the media came out, in RFC 3339, or "".
+func (i *Info) ReleaseDate() string {
+	for _, ts := range []float64{i.ReleaseTimestamp, i.Timestamp} {
+		if ts > 0 {
+			return time.Unix(int64(ts), 0).UTC().Format(time.RFC3339)
+		}
+	}
+	if t, err := time.Parse("20060102", i.UploadDate); err == nil {
+		return t.Format(time.RFC3339)
+	}
+	return ""
+}

@@ -1,0 +1,68 @@
+// Package ytdlp drives yt-dlp: it runs it behind riptide's guarded proxy,
+// reads its info JSON, follows its progress output, fetches media,
+// thumbnails and subtitles apart, lists playlists, and turns its error
+// messages into typed failures.
+package ytdlp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"time"
+
+	"github.com/riptide-dev/riptide/internal/failure"
+	"github.com/riptide-dev/riptide/internal/heartbeat"
+	"github.com/riptide-dev/riptide/internal/textcut"
+	"github.com/riptide-dev/riptide/workflows"
+)
+
+// waitDelay bounds how long Wait waits for yt-dlp's output pipes after
+// the process is gone (a killed yt-dlp can leave children holding them).
+const waitDelay = 5 * time.Second
+
+// Runner runs one yt-dlp installation.
+type Runner struct {
+	// Path is the yt-dlp program.
+	Path string
+	// Proxy, when set, is the URL of the proxy yt-dlp must connect
+	// through: a netguard.Proxy that refuses non-public addresses.
+	Proxy string
+	// Fragments is --concurrent-fragments (0 or 1: one at a time).
+	Fragments int
+	// Stderr, when set, receives yt-dlp's diagnostic output.
+	Stderr io.Writer
+}
+
+// Run runs yt-dlp with args, heartbeating progress() until it exits, and
+// turns a failure into a typed error.
+func (r Runner) Run(ctx context.Context, stdout io.Writer, progress func() workflows.Progress, args ...string) error {
+	var tail textcut.Tail
+	if r.Proxy != "" {
+		// Options before "--"; the URL, when there is one, comes last.
+		args = append([]string{"--proxy", r.Proxy}, args...)
+	}
+	cmd := exec.CommandContext(ctx, r.Path, args...)
+	cmd.Stdout = stdout
+	cmd.Stderr = &tail
+	if r.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(&tail, r.Stderr)
+	}
+	cmd.WaitDelay = waitDelay
+	stop := heartbeat.Every(ctx, heartbeat.Interval, progress)
+	err := cmd.Run()
+	stop()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if _, ok := errors.AsType[*exec.ExitError](err); !ok {
+		return failure.Technical(err, "running yt-dlp: %v", err)
+	}
+	return classifyError(tail.String(), err)
+}
+
+// noProgress is the progress of a step that downloads no media.
+func noProgress() workflows.Progress { return workflows.Progress{} }
