@@ -127,7 +127,7 @@ func Run(ctx context.Context, a *app.App) error {
 // the workflows' queue (workflows, and downloads, as many at once as the
 // worker has room for), the control queue (webhooks, batch listings) and
 // the worker's own queue (the mux, upload and clean-up of the jobs whose
-// files it holds; activities/host.go).
+// files it holds; activities/holds.go).
 type Worker struct {
 	workers []sdkworker.Worker
 	acts    *activities.Activities

@@ -67,7 +67,7 @@ var (
 	webhookInitialBackoff = 2 * time.Second
 
 	// hostScheduleToStart is how long an activity may wait in the queue
-	// of the worker holding the job's files (activities/host.go) before
+	// of the worker holding the job's files (activities/holds.go) before
 	// the workflow takes that worker for dead. A live worker takes its
 	// tasks at once: they never wait for a slot in the queue.
 	hostScheduleToStart = 30 * time.Second

@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riptide-dev/riptide/api"
+	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
@@ -58,9 +59,6 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { tp.Stop(10 * time.Second) })
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	tc, err := client.Dial(client.Options{HostPort: addr, Logger: quiet{}})
-	require.NoError(t, err)
-	defer tc.Close()
 
 	// One small clip served under 50 paths, and a feed listing them.
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
@@ -73,12 +71,17 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	hookSrv := serve(hooks)
 	defer hookSrv.Close()
 	queue := "riptide-batch-" + uuid.NewString()[:8]
-	guard, err := stack.cfg.Guard()
+	// The API on the production wiring, against this test's own server.
+	cfg := *stack.cfg
+	cfg.Temporal.Address, cfg.Temporal.TaskQueue = addr, queue
+	cfg.Batch.Window, cfg.Batch.PageSize, cfg.Batch.ListWait = 8, 15, 10*time.Second
+	a, err := app.New(ctx, &cfg, tlog)
 	require.NoError(t, err)
-	apiSrv := serve(api.NewRouter(api.Deps{
-		Temporal: tc, TaskQueue: queue, Keys: []string{testAPIKey}, Guard: guard,
-		BatchWindow: 8, BatchPageSize: 15, BatchListWait: 10 * time.Second,
-	}))
+	defer a.Close()
+	tc := a.Temporal
+	h, err := api.New(a)
+	require.NoError(t, err)
+	apiSrv := serve(h)
 	defer apiSrv.Close()
 
 	workerEnv := []string{"RIPTIDE_TEMPORAL_ADDRESS=" + addr, "RIPTIDE_WORKER_CONCURRENCY=4"}
