@@ -123,9 +123,8 @@ type batchPage struct {
 // getBatch handles GET /batch/{id} and GET /batches/{id}: counts, and one
 // page of episodes (?page=1&page_size=50).
 func (s *server) getBatch(c *gin.Context) {
-	id, ok := parseJobID(c.Param("id"))
+	id, ok := idParam(c, "batch")
 	if !ok {
-		abort(c, fieldError(codeInvalidField, "id", "id must be a batch id (a UUID)"))
 		return
 	}
 	page, e := intParam(c, "page", 1, 1, 1<<30)
@@ -209,9 +208,8 @@ func (s *server) readBatch(ctx context.Context, c *gin.Context, id string) (*bat
 // cancelBatch handles DELETE /batch/{id}: the episodes not yet finished are
 // cancelled; batch_completed still follows, with them counted as failed.
 func (s *server) cancelBatch(c *gin.Context) {
-	id, ok := parseJobID(c.Param("id"))
+	id, ok := idParam(c, "batch")
 	if !ok {
-		abort(c, fieldError(codeInvalidField, "id", "id must be a batch id (a UUID)"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)

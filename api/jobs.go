@@ -132,9 +132,8 @@ func requestDigest(in workflows.JobInput) string {
 // (a malformed id, an unknown job, Temporal failing) it has answered the
 // request and returns false.
 func (s *server) jobFromPath(ctx context.Context, c *gin.Context) (*jobs.View, bool) {
-	id, ok := parseJobID(c.Param("id"))
+	id, ok := idParam(c, "job")
 	if !ok {
-		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
 		return nil, false
 	}
 	v, err := jobs.Get(ctx, s.Temporal, id)
@@ -196,9 +195,8 @@ func (s *server) getJobWebhooks(c *gin.Context) {
 // redeliverWebhook handles POST /jobs/:id/webhooks/:event_id/redeliver: the
 // event is sent again, same body and webhook-id, with the usual retries.
 func (s *server) redeliverWebhook(c *gin.Context) {
-	id, ok := parseJobID(c.Param("id"))
+	id, ok := idParam(c, "job")
 	if !ok {
-		abort(c, fieldError(codeInvalidField, "id", "id must be a job id (a UUID)"))
 		return
 	}
 	eventID := c.Param("event_id")
@@ -223,6 +221,16 @@ func (s *server) redeliverWebhook(c *gin.Context) {
 	default:
 		c.JSON(http.StatusAccepted, gin.H{"job_id": id, "event_id": eventID, "redelivery_workflow_id": wfID})
 	}
+}
+
+// idParam reads the :id of a job's or batch's route (what: "job" or
+// "batch"), answering 400 when it is not one.
+func idParam(c *gin.Context, what string) (string, bool) {
+	id, ok := parseJobID(c.Param("id"))
+	if !ok {
+		abort(c, fieldError(codeInvalidField, "id", "id must be a %s id (a UUID)", what))
+	}
+	return id, ok
 }
 
 // parseJobID accepts a UUID in its canonical 36-character form, in any case,
