@@ -18,37 +18,19 @@ var (
 		WaitForCancellation: true,
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        5 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        2 * time.Minute,
-			MaximumAttempts:        5,
-			NonRetryableErrorTypes: PermanentErrorTypes,
-		},
+		RetryPolicy:         backoff(5*time.Second, 2*time.Minute, 5),
 	}
 	muxOptions = workflow.ActivityOptions{
 		WaitForCancellation: true,
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        3,
-			NonRetryableErrorTypes: PermanentErrorTypes,
-		},
+		RetryPolicy:         backoff(time.Second, time.Minute, 3),
 	}
 	uploadOptions = workflow.ActivityOptions{
 		WaitForCancellation: true,
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        2 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        5,
-			NonRetryableErrorTypes: PermanentErrorTypes,
-		},
+		RetryPolicy:         backoff(2*time.Second, time.Minute, 5),
 	}
 	cleanupOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
@@ -76,6 +58,15 @@ var (
 	maxChainAttempts = 5
 )
 
+// backoff retries from initial, doubling up to max, attempts times in all
+// (0: until the activity's timeouts end it), except for permanent failures.
+func backoff(initial, max time.Duration, attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval: initial, BackoffCoefficient: 2, MaximumInterval: max,
+		MaximumAttempts: attempts, NonRetryableErrorTypes: PermanentErrorTypes,
+	}
+}
+
 // onControl sends an activity that moves no media to the control queue
 // (ControlQueue).
 func onControl(ctx workflow.Context, o workflow.ActivityOptions) workflow.Context {
@@ -89,22 +80,11 @@ var (
 	// can take minutes.
 	resolveOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        5 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        2 * time.Minute,
-			MaximumAttempts:        5,
-			NonRetryableErrorTypes: PermanentErrorTypes,
-		},
+		RetryPolicy:         backoff(5*time.Second, 2*time.Minute, 5),
 	}
 	pageOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: PermanentErrorTypes,
-		},
+		RetryPolicy:         backoff(time.Second, time.Minute, 0),
 	}
 	// reconcileOptions: one try per tick; the next tick tries again.
 	reconcileOptions = workflow.ActivityOptions{
