@@ -101,6 +101,10 @@ type Worker struct {
 	MinFreeBytes int64 `split_words:"true" default:"2147483648"`
 	// MetricsAddr serves Prometheus /metrics; empty disables it.
 	MetricsAddr string `split_words:"true" default:"127.0.0.1:9464"`
+	// WebhookConcurrency is how many webhook deliveries one worker makes
+	// at once, on a task queue of their own: receivers slow to answer fill
+	// these slots, never those of batch listings.
+	WebhookConcurrency int `split_words:"true" default:"50"`
 }
 
 // Batch tunes show, playlist and feed batches.
@@ -199,6 +203,9 @@ func Load() (*Config, error) {
 	}
 	if c.Batch.ReconcileEvery < time.Second {
 		return nil, fmt.Errorf("config: %s_BATCH_RECONCILE_EVERY must be at least 1s", Prefix)
+	}
+	if c.Worker.WebhookConcurrency < 1 {
+		return nil, fmt.Errorf("config: %s_WORKER_WEBHOOK_CONCURRENCY must be at least 1", Prefix)
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)
