@@ -41,7 +41,11 @@ func StartProxy(g *Guard, logger *slog.Logger) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{guard: g, logger: logger, transport: g.Transport(), ln: ln, tunnels: map[net.Conn]struct{}{}}
-	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	// No ReadTimeout or WriteTimeout: a response the proxy forwards is a
+	// media download that may take hours (and net/http cancels a request
+	// when its ReadTimeout passes mid-response). The header and idle
+	// timeouts still free a connection that sends nothing.
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	p.wg.Go(func() { _ = p.srv.Serve(ln) })
 	return p, nil
 }
