@@ -231,4 +231,3 @@ func TestAPIServerSetsEveryTimeout(t *testing.T) {
 	require.Greater(t, srv.WriteTimeout, cfg.Batch.ListWait)
 	require.Equal(t, 30*time.Second, srv.IdleTimeout)
 }
-

@@ -53,7 +53,9 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 	if err != nil {
 		return nil, nil, err
 	}
-	proxy, err := netguard.StartProxy(guard, nil)
+	// The proxy logs what it refuses, with the addresses the jobs' errors
+	// leave out.
+	proxy, err := netguard.StartProxy(guard, slog.Default())
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the yt-dlp proxy: %w", err)
 	}
