@@ -34,6 +34,11 @@ USER riptide
 WORKDIR /var/lib/riptide
 # Work files live here; give each worker container its own volume.
 VOLUME /var/lib/riptide
+# The listeners bind 0.0.0.0 so that the container's ports can be
+# published; the binaries' own defaults are loopback. /metrics has no API
+# key: publish 9464/9465 only to the scraper's network (compose binds them
+# to the host's loopback), or set RIPTIDE_METRICS_TOKEN so that every scrape
+# needs "Authorization: Bearer <token>" (Prometheus: authorization.credentials).
 ENV RIPTIDE_DATA_DIR=/var/lib/riptide \
     RIPTIDE_API_ADDR=0.0.0.0:8080 \
     RIPTIDE_API_METRICS_ADDR=0.0.0.0:9465 \

@@ -27,11 +27,16 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in workflows.WebhookInp
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case errors.Is(err, errBadWebhookRequest) || netguard.IsBlocked(err):
+	case errors.Is(err, errBadWebhookRequest):
 		rec.Error, rec.Final = err.Error(), true
 		return rec, nil
 	case err != nil:
-		rec.Error = err.Error()
+		// The attempt's record reaches the client (GET
+		// /jobs/{id}/webhooks): it says what kind of failure, never the
+		// address, port or redirect target; those stay in the log.
+		rec.Error, rec.Final = netguard.ReceiverMessage(err), netguard.IsBlocked(err)
+		activity.GetLogger(ctx).Warn("Webhook attempt failed", "event_id", in.EventID,
+			"latency_ms", rec.LatencyMS, "error", err)
 		return rec, nil
 	}
 	defer resp.Body.Close()

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
 )
 
@@ -104,7 +105,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.RateLimit > 0 {
 		lim = newLimiter(d.RateLimit, d.RateBurst, d.Now)
 	}
-	r.Use(requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys), rateLimit(lim))
+	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys), rateLimit(lim))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
 	})
@@ -128,6 +129,14 @@ func NewRouter(d Deps) *gin.Engine {
 		r.DELETE(p, s.cancelBatch)
 	}
 	return r
+}
+
+// recordRoute tells the metrics (metrics.InstrumentHTTP) which registered
+// route matched, before anything can abort the request: only registered
+// routes become labels, whatever path a client invents.
+func recordRoute(c *gin.Context) {
+	metrics.SetRoute(c.Request.Context(), c.FullPath())
+	c.Next()
 }
 
 // requireAPIKey accepts requests whose x-api-key header matches one of keys.

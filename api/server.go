@@ -58,11 +58,11 @@ func Serve(ctx context.Context, a *app.App) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ln, err := net.Listen("tcp", a.Config.API.Addr)
 	if err != nil {
 		return err
 	}
+	srv, ln := newHTTPServer(h, ln, a.Config)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.Logger.Info("API listening", "version", version.String(), "addr", ln.Addr().String(), "task_queue", a.Config.Temporal.TaskQueue)
@@ -79,6 +79,42 @@ func Serve(ctx context.Context, a *app.App) error {
 		return err
 	}
 	return nil
+}
+
+// Timeouts of the API server. Requests are small (MaxBodyBytes, 64 KiB by
+// default) and so are the responses (JSON of a few KiB); what takes time
+// is the handler's Temporal calls (temporalTimeout each), POST /batches
+// waiting for a listing (RIPTIDE_BATCH_LIST_WAIT) and POST /jobs/bulk
+// starting up to 100 jobs one after another.
+const (
+	// readHeaderTimeout: a client has this long to send its headers.
+	readHeaderTimeout = 5 * time.Second
+	// readTimeout covers headers and body: 64 KiB in 30 s is 2 KiB/s, a
+	// crawl no real client is slower than, while a slow-body client holds
+	// its connection for 30 s at most.
+	readTimeout = 30 * time.Second
+	// minWriteTimeout bounds the handler's work and the response's
+	// writing together, counted from the end of the headers. Two minutes
+	// leave a bulk POST of 100 jobs room on a slow Temporal; a client
+	// that never reads its response is cut off then.
+	minWriteTimeout = 2 * time.Minute
+)
+
+// newHTTPServer is the API's http.Server for handler h, with every timeout
+// set, and ln wrapped to bound the connections per client address and in
+// all (RIPTIDE_API_MAX_CONNS_PER_IP, RIPTIDE_API_MAX_CONNS).
+func newHTTPServer(h http.Handler, ln net.Listener, cfg *config.Config) (*http.Server, net.Listener) {
+	write := max(minWriteTimeout, cfg.Batch.ListWait+4*temporalTimeout)
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      write,
+		// A keep-alive connection with no request in flight is closed
+		// after IdleTimeout (RIPTIDE_API_IDLE_TIMEOUT).
+		IdleTimeout: cfg.API.IdleTimeout,
+	}
+	return srv, newLimitListener(ln, cfg.API.MaxConnsPerIP, cfg.API.MaxConns)
 }
 
 // feedProbe is the client of the HEAD request that recognises feeds, or

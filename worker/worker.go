@@ -53,7 +53,9 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 	if err != nil {
 		return nil, nil, err
 	}
-	proxy, err := netguard.StartProxy(guard, nil)
+	// The proxy logs what it refuses, with the addresses the jobs' errors
+	// leave out.
+	proxy, err := netguard.StartProxy(guard, slog.Default())
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the yt-dlp proxy: %w", err)
 	}
@@ -125,8 +127,8 @@ func Run(ctx context.Context, a *app.App) error {
 
 // Worker is one worker process's pollers, sharing one set of activities:
 // the workflows' queue (workflows, and downloads, as many at once as the
-// worker has room for), the control queue (webhooks, batch listings) and
-// the worker's own queue (the mux, upload and clean-up of the jobs whose
+// worker has room for), the control queue (batch listings), the webhook
+// queue (deliveries, in slots of their own) and the worker's own queue (the mux, upload and clean-up of the jobs whose
 // files it holds; activities/holds.go).
 type Worker struct {
 	workers []sdkworker.Worker
@@ -197,10 +199,21 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	workflows.Register(mw)
 	mw.RegisterActivity(acts)
 	w.workers = append(w.workers, mw)
-	// Webhooks and batch listings; and the worker's own queue: the mux,
-	// upload and clean-up of the jobs whose files it holds.
-	for _, q := range []string{workflows.ControlQueue(cfg.Temporal.TaskQueue), acts.HostQueue} {
-		qw := sdkworker.New(c, q, other)
+	// Batch listings; webhook deliveries, in slots of their own so that
+	// receivers slow to answer (up to WebhookTimeout each) never hold the
+	// slots a listing needs; and the worker's own queue: the mux, upload
+	// and clean-up of the jobs whose files it holds.
+	hooks := other
+	hooks.MaxConcurrentActivityExecutionSize = cfg.Worker.WebhookConcurrency
+	for _, q := range []struct {
+		name string
+		opts sdkworker.Options
+	}{
+		{workflows.ControlQueue(cfg.Temporal.TaskQueue), other},
+		{workflows.WebhookQueue(cfg.Temporal.TaskQueue), hooks},
+		{acts.HostQueue, other},
+	} {
+		qw := sdkworker.New(c, q.name, q.opts)
 		// Every activity on every queue: tasks of a type land only on
 		// the queue the workflow sends them to.
 		qw.RegisterActivity(acts)

@@ -479,7 +479,7 @@ func TestEpisodeFilenameKeepsEpisodesApart(t *testing.T) {
 // TestJobChainFollowsItsFilesToTheHost: the download runs on the workflows'
 // queue (any worker with room); the mux and the upload go to the queue of
 // the worker that downloaded, and the upload removes the files (no
-// Cleanup). Webhooks go to the control queue.
+// Cleanup). Webhooks go to their own queue, apart from the control queue.
 func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
 	env, h := newEnv(t)
 	env.OnActivity(Download.Name(), mock.Anything, mock.Anything).Return(
@@ -493,7 +493,7 @@ func TestJobChainFollowsItsFilesToTheHost(t *testing.T) {
 	require.Empty(t, h.cleanups)
 	require.NotEmpty(t, h.queues)
 	for _, q := range h.queues {
-		require.Equal(t, ControlQueue("default-test-taskqueue"), q)
+		require.Equal(t, WebhookQueue("default-test-taskqueue"), q)
 	}
 }
 

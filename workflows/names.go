@@ -25,13 +25,20 @@ const (
 	// DefaultTaskQueue is the workflows' queue when none is configured.
 	DefaultTaskQueue = "riptide"
 	// controlQueueSuffix names the queue of the short activities that move
-	// no media: webhook deliveries and batch listings.
+	// no media: batch listings, pages and reconciliations.
 	controlQueueSuffix = "-control"
+	// webhookQueueSuffix names the queue of webhook deliveries, apart from
+	// the control queue: a receiver that takes 30 s to answer holds one of
+	// its own slots, never one a batch listing waits for.
+	webhookQueueSuffix = "-webhooks"
 	hostQueueInfix     = "-host-"
 )
 
 // ControlQueue is the control queue of workflows on taskQueue.
 func ControlQueue(taskQueue string) string { return taskQueue + controlQueueSuffix }
+
+// WebhookQueue is the webhook delivery queue of workflows on taskQueue.
+func WebhookQueue(taskQueue string) string { return taskQueue + webhookQueueSuffix }
 
 // NewHostQueue names a worker process's own task queue, where the mux,
 // upload and clean-up of the jobs whose files it holds go. Unique per

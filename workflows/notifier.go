@@ -92,7 +92,12 @@ func (n *notifier) pump(ctx workflow.Context) {
 func (n *notifier) deliver(ctx workflow.Context, ev webhookEvent) bool {
 	*n.events = append(*n.events, WebhookEvent{EventID: ev.in.EventID, Type: ev.typ, Status: WebhookPending})
 	idx := len(*n.events) - 1
-	actx := onControl(ctx, webhookAttemptOptions)
+	// On the webhook queue, not the control queue: its own slots, so slow
+	// receivers never delay listings. A task queue is no part of what
+	// replay compares, so running histories replay unchanged.
+	o := webhookAttemptOptions
+	o.TaskQueue = WebhookQueue(workflow.GetInfo(ctx).TaskQueueName)
+	actx := workflow.WithActivityOptions(ctx, o)
 	for attempt := 1; ; attempt++ {
 		at, err := DeliverWebhook.Execute(actx, ev.in)
 		if err != nil {

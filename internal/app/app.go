@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg *config.Config, logs io.Writer) (*App, error) 
 // ServeMetrics serves the process's Prometheus metrics on addr until Close.
 // It returns the address it listens on.
 func (a *App) ServeMetrics(addr string) (string, error) {
-	srv, err := a.Metrics.Listen(addr)
+	srv, err := a.Metrics.Listen(addr, a.Config.MetricsToken)
 	if err != nil {
 		return "", fmt.Errorf("metrics server: %w", err)
 	}

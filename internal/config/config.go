@@ -40,6 +40,11 @@ type Config struct {
 	// link-local. Empty in production; make dev and the tests allow
 	// loopback, where their media and receivers run.
 	AllowPrivateNetworks []string `split_words:"true"`
+	// MetricsToken, when set, is required of every /metrics scrape (worker
+	// and API) as "Authorization: Bearer <token>". The metrics listeners
+	// default to loopback; set it wherever they listen beyond (the
+	// container image binds them to 0.0.0.0).
+	MetricsToken string `envconfig:"METRICS_TOKEN"`
 }
 
 // Temporal says where the Temporal frontend is.
@@ -85,6 +90,16 @@ type API struct {
 	// disables the limit.
 	RateLimit float64 `split_words:"true" default:"20"`
 	RateBurst int     `split_words:"true" default:"40"`
+	// IdleTimeout closes a keep-alive connection that has had no request
+	// for this long.
+	IdleTimeout time.Duration `split_words:"true" default:"30s"`
+	// MaxConnsPerIP bounds the connections one client address holds open
+	// at once, MaxConns those of all clients; connections beyond are
+	// closed at once. 0 disables a bound. Behind a reverse proxy every
+	// connection comes from the proxy's address: raise MaxConnsPerIP to
+	// the proxy's pool size (or 0) there.
+	MaxConnsPerIP int `envconfig:"MAX_CONNS_PER_IP" default:"64"`
+	MaxConns      int `split_words:"true" default:"4096"`
 }
 
 // Worker configures the Temporal worker.
@@ -101,6 +116,10 @@ type Worker struct {
 	MinFreeBytes int64 `split_words:"true" default:"2147483648"`
 	// MetricsAddr serves Prometheus /metrics; empty disables it.
 	MetricsAddr string `split_words:"true" default:"127.0.0.1:9464"`
+	// WebhookConcurrency is how many webhook deliveries one worker makes
+	// at once, on a task queue of their own: receivers slow to answer fill
+	// these slots, never those of batch listings.
+	WebhookConcurrency int `split_words:"true" default:"50"`
 }
 
 // Batch tunes show, playlist and feed batches.
@@ -199,6 +218,15 @@ func Load() (*Config, error) {
 	}
 	if c.Batch.ReconcileEvery < time.Second {
 		return nil, fmt.Errorf("config: %s_BATCH_RECONCILE_EVERY must be at least 1s", Prefix)
+	}
+	if c.API.IdleTimeout <= 0 {
+		return nil, fmt.Errorf("config: %s_API_IDLE_TIMEOUT must be positive", Prefix)
+	}
+	if c.API.MaxConnsPerIP < 0 || c.API.MaxConns < 0 {
+		return nil, fmt.Errorf("config: %s_API_MAX_CONNS_PER_IP and %s_API_MAX_CONNS must be 0 (no bound) or more", Prefix, Prefix)
+	}
+	if c.Worker.WebhookConcurrency < 1 {
+		return nil, fmt.Errorf("config: %s_WORKER_WEBHOOK_CONCURRENCY must be at least 1", Prefix)
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/riptide-dev/riptide/internal/failure"
+	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -39,7 +42,13 @@ func Fetch(ctx context.Context, client *http.Client, u string) (*gofeed.Feed, er
 	req.Header.Set("Accept", "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, failure.Technical(err, "fetching %s: %v", u, err)
+		// The message, which the client reads, names no address or port
+		// (a redirect's target, what the name resolved to); the error is
+		// its cause, in the history and the SDK's log of the failure.
+		if ctx.Err() == nil && netguard.IsBlocked(err) {
+			return nil, temporal.NewNonRetryableApplicationError(netguard.MsgSourceBlocked, workflows.ErrTypeBlockedAddress, err)
+		}
+		return nil, failure.Technical(err, "fetching the feed: %s", netguard.SourceMessage(err))
 	}
 	defer resp.Body.Close()
 	switch {

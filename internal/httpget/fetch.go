@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/heartbeat"
@@ -96,6 +98,11 @@ func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, ens
 			if errors.Is(context.Cause(reqCtx), errStalled) {
 				return "", 0, failure.Technical(errStalled, "downloading %s: no data for %s", u, StallTimeout)
 			}
+			if netguard.IsNetError(err) {
+				// "read tcp <local>-><remote>: connection reset by peer"
+				logNetError(ctx, "Downloading the source failed", "url", u.Redacted(), "error", err)
+				return "", 0, failure.Technical(err, "downloading: the connection to the source broke off")
+			}
 			return "", 0, failure.Technical(err, "downloading %s: %v", u, err)
 		}
 		if total > 0 && n != total {
@@ -104,6 +111,16 @@ func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, ens
 	}
 	heartbeat.Final(ctx, started, heartbeat.Progress(n, n))
 	return dst, n, nil
+}
+
+// logNetError logs a connection failure's detail, which the client's error
+// leaves out, to the activity's log (the process's outside one).
+func logNetError(ctx context.Context, msg string, args ...any) {
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn(msg, args...)
+		return
+	}
+	slog.WarnContext(ctx, msg, args...)
 }
 
 // resumePoint finds the partial file a previous attempt left and how much of
@@ -147,10 +164,14 @@ func get(ctx context.Context, client *http.Client, u *url.URL, offset int64) (*h
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		// The client's message names no address or port (a redirect's
+		// target, what a name resolved to, which ports are open); the
+		// error is the cause, kept in the history and the worker's log.
+		logNetError(ctx, "Fetching the source failed", "url", u.Redacted(), "error", err)
 		if netguard.IsBlocked(err) {
-			return nil, failure.Permanent(workflows.ErrTypeBlockedAddress, "fetching %s: %v", u, err)
+			return nil, temporal.NewNonRetryableApplicationError(netguard.MsgSourceBlocked, workflows.ErrTypeBlockedAddress, err)
 		}
-		return nil, failure.Technical(err, "fetching %s: %v", u, err)
+		return nil, failure.Technical(err, "%s", netguard.SourceMessage(err))
 	}
 	code := resp.StatusCode
 	if code/100 == 2 || (code == http.StatusRequestedRangeNotSatisfiable && offset > 0) {

@@ -13,8 +13,13 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// InstrumentHTTP counts and times the API's requests by route and status.
-// POST /jobs answered 201 is the number of jobs submitted.
+// InstrumentHTTP counts and times the API's requests by method, route and
+// status. POST /jobs answered 201 is the number of jobs submitted.
+//
+// Every label comes from a closed set, so no client, keyless or not, can
+// create series: the method is one of httpMethods or "other", and the
+// route is the registered route the router reports with SetRoute (a path
+// template such as /jobs/{id}), or "unmatched" for any other path.
 func (m *Metrics) InstrumentHTTP(next http.Handler) http.Handler {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "riptide_http_requests_total",
@@ -29,23 +34,68 @@ func (m *Metrics) InstrumentHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		route := routeOf(r.URL.Path)
-		requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.code)).Inc()
-		duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		slot := &routeSlot{}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, slot)))
+		route := slot.route
+		if route == "" {
+			route = UnmatchedRoute
+		}
+		method := MethodLabel(r.Method)
+		requests.WithLabelValues(method, route, codeLabel(sw.code)).Inc()
+		duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	})
 }
 
-// routeOf maps a path to its route, so job ids do not become labels.
-func routeOf(path string) string {
-	switch {
-	case path == "/jobs" || path == "/healthz":
-		return path
-	case strings.HasPrefix(path, "/jobs/") && !strings.Contains(path[len("/jobs/"):], "/"):
-		return "/jobs/{id}"
-	default:
+// UnmatchedRoute is the route label of requests no registered route
+// matched.
+const UnmatchedRoute = "unmatched"
+
+// httpMethods are the method label's values besides "other".
+var httpMethods = map[string]bool{
+	http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodHead: true, http.MethodOptions: true,
+}
+
+// MethodLabel is the method label of a request: its method when a
+// standard one the API could serve, else "other".
+func MethodLabel(method string) string {
+	if httpMethods[method] {
+		return method
+	}
+	return "other"
+}
+
+// codeLabel is the code label: the status code, which the API's handlers
+// and net/http choose from a small set; anything outside 100–599 is
+// "other".
+func codeLabel(code int) string {
+	if code < 100 || code > 599 {
 		return "other"
 	}
+	return strconv.Itoa(code)
+}
+
+type routeKey struct{}
+
+// routeSlot receives the route of one request from the router.
+type routeSlot struct{ route string }
+
+// SetRoute records, for InstrumentHTTP, the registered route that matched
+// the request of ctx: a template in the router's syntax ("/jobs/:id"),
+// labelled in OpenAPI's ("/jobs/{id}"). An empty route leaves the request
+// "unmatched". Without InstrumentHTTP around the router it does nothing.
+func SetRoute(ctx context.Context, route string) {
+	slot, ok := ctx.Value(routeKey{}).(*routeSlot)
+	if !ok || route == "" {
+		return
+	}
+	parts := strings.Split(route, "/")
+	for i, p := range parts {
+		if len(p) > 1 && (p[0] == ':' || p[0] == '*') {
+			parts[i] = "{" + p[1:] + "}"
+		}
+	}
+	slot.route = strings.Join(parts, "/")
 }
 
 type statusWriter struct {

@@ -41,7 +41,11 @@ func StartProxy(g *Guard, logger *slog.Logger) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{guard: g, logger: logger, transport: g.Transport(), ln: ln, tunnels: map[net.Conn]struct{}{}}
-	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	// No ReadTimeout or WriteTimeout: a response the proxy forwards is a
+	// media download that may take hours (and net/http cancels a request
+	// when its ReadTimeout passes mid-response). The header and idle
+	// timeouts still free a connection that sends nothing.
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	p.wg.Go(func() { _ = p.srv.Serve(ln) })
 	return p, nil
 }
@@ -106,7 +110,8 @@ const RefusalReason = "Blocked by riptide netguard"
 // RefusalReason, which net/http cannot set, so the response is written raw.
 func (p *Proxy) refuse(w http.ResponseWriter, host string, err error) {
 	p.logger.Warn("Proxy refused a connection", "host", host, "error", err)
-	body := err.Error() + "\n"
+	// The detail (the address a name resolved to) stays in the log.
+	body := MsgSourceBlocked + "\n"
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, body, http.StatusForbidden)
@@ -122,6 +127,13 @@ func (p *Proxy) refuse(w http.ResponseWriter, host string, err error) {
 	_ = buf.Flush()
 }
 
+// badGateway answers a request whose upstream could not be reached with a
+// 502 that names no address or port; the dial error goes to the log.
+func (p *Proxy) badGateway(w http.ResponseWriter, host string, err error) {
+	p.logger.Info("Proxy could not reach upstream", "host", host, "error", err)
+	http.Error(w, SourceMessage(err), http.StatusBadGateway)
+}
+
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	if err := p.guard.CheckHost(hostOnly(r.Host)); err != nil {
 		p.refuse(w, r.Host, err)
@@ -135,7 +147,7 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 			p.refuse(w, r.Host, err)
 			return
 		}
-		http.Error(w, err.Error(), http.StatusBadGateway)
+		p.badGateway(w, r.Host, err)
 		return
 	}
 	hj, ok := w.(http.Hijacker)
@@ -196,7 +208,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			p.refuse(w, r.URL.Host, err)
 			return
 		}
-		http.Error(w, err.Error(), http.StatusBadGateway)
+		p.badGateway(w, r.URL.Host, err)
 		return
 	}
 	defer resp.Body.Close()

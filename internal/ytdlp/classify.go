@@ -1,8 +1,11 @@
 package ytdlp
 
 import (
+	"errors"
 	"regexp"
 	"strings"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -79,6 +82,12 @@ func classifyError(stderr string, exitErr error) error {
 			if strings.Contains(lower, m) {
 				if r.errType == workflows.ErrTypeTechnical {
 					return failure.Technical(exitErr, "%s", msg)
+				}
+				if r.errType == workflows.ErrTypeBlockedAddress {
+					// yt-dlp's wording may quote the URL it was sent to
+					// (a redirect's, a fragment's): the client gets the
+					// plain sentence, the history keeps yt-dlp's as cause.
+					return temporal.NewNonRetryableApplicationError(netguard.MsgSourceBlocked, r.errType, errors.New(msg))
 				}
 				return failure.Permanent(r.errType, "%s", msg)
 			}

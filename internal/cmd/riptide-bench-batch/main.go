@@ -222,7 +222,7 @@ func serveFeed(n int, clip []byte) (string, func(), error) {
 		fmt.Fprintf(&feed, `<item><title>Bench %d</title><enclosure url="%s/ep/%d.mp4" type="video/mp4"/></item>`, i, base, i)
 	}
 	feed.WriteString(`</channel></rss>`)
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/feed.rss":
 			w.Header().Set("Content-Type", "application/rss+xml")

@@ -295,7 +295,10 @@ func serveSamples(ctx context.Context, addr, dir string) error {
 	if err != nil {
 		return fmt.Errorf("sample server: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Samples are media files read at the reader's pace: no WriteTimeout
+	// (nor ReadTimeout, which would cancel a long response), but idle
+	// keep-alive connections are closed.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	go func() { <-ctx.Done(); _ = srv.Close() }()
 	return nil
