@@ -83,6 +83,11 @@ type Options struct {
 	// Proxy is the URL of the guarded proxy (http://127.0.0.1:PORT), the
 	// only address the child may reach. Empty: no network at all.
 	Proxy string
+	// HostNetwork leaves the child in the worker's network namespace (the
+	// environment stays minimal): for a yt-dlp Runner given no proxy,
+	// which only tests build. Production children always have a proxy or
+	// no network.
+	HostNetwork bool
 }
 
 type dirKey struct{}
@@ -126,7 +131,7 @@ func Command(ctx context.Context, opts Options, name string, args ...string) *ex
 		dir = abs
 	}
 	cmd.Env = Env(cmd.Path, dir)
-	if !sandboxed() {
+	if opts.HostNetwork || !sandboxed() {
 		return cmd
 	}
 	if err := confine(cmd, opts.Proxy); err != nil {
