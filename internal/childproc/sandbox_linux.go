@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -54,7 +55,7 @@ func init() {
 const selfExe = "/proc/self/exe"
 
 // cloneAttr is the SysProcAttr probe found to work.
-var cloneAttr func() *syscall.SysProcAttr
+var cloneAttr atomic.Pointer[func() *syscall.SysProcAttr]
 
 func netnsAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
@@ -98,7 +99,7 @@ func probe() error {
 		close(done)
 		timer.Stop()
 		if err == nil {
-			cloneAttr = attr
+			cloneAttr.Store(&attr)
 			return nil
 		}
 		errs = append(errs, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out))))
@@ -112,7 +113,7 @@ func confine(cmd *exec.Cmd, proxy string) error {
 	if err := confineRefusal(); err != nil {
 		return err
 	}
-	attr := cloneAttr()
+	attr := (*cloneAttr.Load())()
 	if proxy == "" {
 		cmd.SysProcAttr = attr
 		return nil
