@@ -203,6 +203,9 @@ func Current() Status {
 	return st
 }
 
+// probeSandbox is probe, replaceable by tests.
+var probeSandbox = probe
+
 // errRequired is a child refused because the sandbox is required.
 var errRequired = errors.New("the sandbox is required (RIPTIDE_SANDBOX=required) but unavailable")
 
@@ -220,7 +223,7 @@ func sandboxed() bool {
 		state.active, state.reason = false, nil
 		if state.mode == ModeOff {
 			state.reason = errors.New("turned off (RIPTIDE_SANDBOX=off)")
-		} else if err := probe(); err != nil {
+		} else if err := probeSandbox(); err != nil {
 			state.reason = err
 		} else {
 			state.active = true
