@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -69,9 +71,15 @@ func TestInheritedProxyVariablesDoNotBypassTheGuard(t *testing.T) {
 		t.Run(string(mode), func(t *testing.T) {
 			_, err := childproc.SetMode(mode, nil)
 			require.NoError(t, err)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, _, err = r.Info(ctx, "http://"+addr+"/page.html", "b")
+			// Run heartbeats: it needs an activity's context.
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivityWithOptions(func(ctx context.Context, u string) error {
+				_, _, err := r.Info(ctx, u, "b")
+				return err
+			}, activity.RegisterOptions{Name: "Info"})
+			env.SetTestTimeout(time.Minute)
+			_, err = env.ExecuteActivity("Info", "http://"+addr+"/page.html")
 			requireBlocked(t, err, workflows.ErrTypeBlockedAddress, netguard.RefusalReason)
 			require.Zero(t, hits(), "yt-dlp reached the internal server")
 		})
