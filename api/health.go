@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/version"
+	"github.com/riptide-dev/riptide/internal/ytdlp"
 	"go.temporal.io/sdk/client"
 )
 
@@ -41,6 +43,12 @@ type toolInfo struct {
 	Path    string  `json:"path"`
 	Version *string `json:"version"`
 	Error   *string `json:"error"`
+	// yt-dlp only: its release date (YYYY-MM-DD), age in days, and what
+	// riptide makes of it (ytdlp.Assess, for a worker with the sandbox;
+	// the workers check their own at start-up).
+	ReleaseDate *string  `json:"release_date,omitempty"`
+	AgeDays     *int     `json:"age_days,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
 }
 
 // healthz handles GET /healthz: 200 when Temporal and S3 answer, else 503.
@@ -147,7 +155,8 @@ func probeTool(ctx context.Context, name, path string) toolInfo {
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, resolved, flag)
+	// Minimal environment, no network.
+	cmd := childproc.Command(ctx, childproc.Options{}, resolved, flag)
 	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
 	if err != nil {
@@ -160,5 +169,25 @@ func probeTool(ctx context.Context, name, path string) toolInfo {
 	if line = strings.TrimSpace(line); line != "" {
 		info.Version = &line
 	}
+	if name == "yt-dlp" {
+		ytdlpAge(&info, line, time.Now())
+	}
 	return info
+}
+
+// ytdlpAge adds the release date, age and warnings of yt-dlp version v.
+func ytdlpAge(info *toolInfo, v string, now time.Time) {
+	ver, err := ytdlp.ParseVersion(v)
+	if err != nil {
+		info.Warnings = []string{err.Error()}
+		return
+	}
+	date := ver.Released.Format(time.DateOnly)
+	days := int(ver.Age(now).Hours() / 24)
+	info.ReleaseDate, info.AgeDays = &date, &days
+	a := ytdlp.Assess(ver, childproc.Status{Mode: childproc.ModeAuto, Active: true}, now, ytdlp.DefaultMaxAge)
+	if a.Refusal != nil {
+		info.Warnings = append(info.Warnings, "workers refuse it: "+a.Refusal.Error())
+	}
+	info.Warnings = append(info.Warnings, a.Warnings...)
 }

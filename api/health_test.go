@@ -2,10 +2,12 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/riptide-dev/riptide/internal/version"
 	"github.com/stretchr/testify/mock"
@@ -46,7 +48,13 @@ func TestHealthzOK(t *testing.T) {
 		require.Equal(t, map[string]any{"ok": true, "error": nil}, m["temporal"])
 		require.Equal(t, map[string]any{"ok": true, "error": nil}, m["s3"])
 		got := m["tools"].(map[string]any)
-		require.Equal(t, map[string]any{"path": tools["yt-dlp"], "version": "2025.06.30", "error": nil}, got["yt-dlp"])
+		y := got["yt-dlp"].(map[string]any)
+		require.Equal(t, tools["yt-dlp"], y["path"])
+		require.Equal(t, "2025.06.30", y["version"])
+		require.Nil(t, y["error"])
+		require.Equal(t, "2025-06-30", y["release_date"])
+		require.InDelta(t, time.Since(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)).Hours()/24, y["age_days"], 1)
+		require.Contains(t, fmt.Sprint(y["warnings"]), "days old", "over 90 days")
 		require.Equal(t, map[string]any{"path": tools["ffmpeg"], "version": "ffmpeg version 7.1.1 Copyright (c) 2000-2025", "error": nil}, got["ffmpeg"])
 		broken := got["broken"].(map[string]any)
 		require.Nil(t, broken["version"])
@@ -92,4 +100,22 @@ func TestHealthzDegraded(t *testing.T) {
 			require.Nil(t, ytdlp["version"])
 		})
 	}
+}
+
+func TestYtdlpAgeWarnings(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var info toolInfo
+	ytdlpAge(&info, "2026.11.20", now)
+	require.Equal(t, "2026-11-20", *info.ReleaseDate)
+	require.Equal(t, 11, *info.AgeDays)
+	require.Empty(t, info.Warnings)
+
+	info = toolInfo{}
+	ytdlpAge(&info, "2022.04.08", now)
+	require.Contains(t, info.Warnings[0], "workers refuse it: yt-dlp 2022.04.08 is older than 2023.03.04")
+
+	info = toolInfo{}
+	ytdlpAge(&info, "2023.03.04", now)
+	require.Contains(t, fmt.Sprint(info.Warnings), "safe only because its children are confined")
+	require.Contains(t, fmt.Sprint(info.Warnings), "days old")
 }

@@ -21,6 +21,58 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ffmpeg yt-dlp >/dev/null
 fi
 
+# yt-dlp currency. Only Debian's package can be installed here; riptide runs
+# it (2023.03.04 on bookworm) because its defences make it safe: the worker
+# refuses non-HTTP URLs in the info JSON and confines yt-dlp to a network
+# namespace whose only way out is the guarded proxy (RIPTIDE_SANDBOX). A
+# current release is still better (extractors age fast; older ones only
+# proxy http(s)). Opt in with RIPTIDE_YTDLP_RELEASE=<version> (for example
+# 2025.10.22) on a machine that can reach yt-dlp's releases: the official
+# self-contained binary is fetched, checked against the release's
+# SHA2-256SUMS as the Dockerfile does, and cached beside the other tools;
+# point RIPTIDE_YTDLP_PATH at it.
+ytdlp_known_good=2023.11.14 # keep in step with internal/ytdlp/version.go
+ytdlp_min=2023.03.04
+if [ -n "${RIPTIDE_YTDLP_RELEASE:-}" ]; then
+	dest="$(dirname "$(dirname "$RIPTIDE_TEMPORAL_BIN")")/yt-dlp-${RIPTIDE_YTDLP_RELEASE}/yt-dlp"
+	if [ ! -x "$dest" ]; then
+		base="https://github.com/yt-dlp/yt-dlp/releases/download/${RIPTIDE_YTDLP_RELEASE}"
+		tmp=$(mktemp -d)
+		if curl -fsSL -o "$tmp/yt-dlp" "$base/yt-dlp_linux" && curl -fsSL -o "$tmp/SUMS" "$base/SHA2-256SUMS" &&
+			(cd "$tmp" && grep ' yt-dlp_linux$' SUMS | sed 's/yt-dlp_linux$/yt-dlp/' | sha256sum -c - >/dev/null); then
+			mkdir -p "$(dirname "$dest")"
+			install -m 0755 "$tmp/yt-dlp" "$dest"
+			echo "Installed yt-dlp ${RIPTIDE_YTDLP_RELEASE} at $dest: set RIPTIDE_YTDLP_PATH=$dest"
+		else
+			echo "WARNING: could not fetch and verify yt-dlp ${RIPTIDE_YTDLP_RELEASE}; keeping the distribution's" >&2
+		fi
+		rm -rf "$tmp"
+	fi
+fi
+ytdlp_version=$(yt-dlp --version 2>/dev/null | head -n1 || true)
+older() { # is version $1 older than $2 (YYYY.MM.DD, perhaps with a suffix)?
+	[ "$(printf '%s\n%s\n' "${1:0:10}" "${2:0:10}" | sort -V | head -n1)" = "${1:0:10}" ] && [ "${1:0:10}" != "${2:0:10}" ]
+}
+if [ -z "$ytdlp_version" ]; then
+	echo "WARNING: yt-dlp does not run; jobs that need it will fail" >&2
+elif older "$ytdlp_version" "$ytdlp_min"; then
+	echo "ERROR: yt-dlp $ytdlp_version is older than $ytdlp_min: riptide's worker refuses to start with it." >&2
+	echo "       Install a current release (see README, yt-dlp) and set RIPTIDE_YTDLP_PATH." >&2
+elif older "$ytdlp_version" "$ytdlp_known_good"; then
+	cat >&2 <<EOF2
+################################################################################
+WARNING: yt-dlp $ytdlp_version (from the distribution) is older than $ytdlp_known_good.
+  It sends only http(s) through riptide's guarded proxy. riptide still runs it,
+  because the worker refuses non-HTTP URLs in its info JSON and confines it to
+  a network namespace that reaches only the proxy (RIPTIDE_SANDBOX=auto); where
+  namespaces are unavailable the worker refuses to start with it.
+  For production install a current release: the official yt-dlp_linux binary,
+  checksum-verified (as the Dockerfile does), or RIPTIDE_YTDLP_RELEASE=<version>
+  here on a machine that can reach yt-dlp's releases.
+################################################################################
+EOF2
+fi
+
 build() { # name module version target
 	local name=$1 module=$2 version=$3 target=$4
 	if [ -x "$target" ]; then

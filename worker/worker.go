@@ -23,11 +23,13 @@ import (
 
 	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/app"
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/version"
 	"github.com/riptide-dev/riptide/internal/webhook"
+	"github.com/riptide-dev/riptide/internal/ytdlp"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -95,6 +97,15 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 // clients and yt-dlp proxy go through the App's guard, their files to the
 // App's bucket, the external programs' diagnostics to its logs.
 func New(a *app.App) (*Worker, error) {
+	// Refuse to start with a yt-dlp riptide cannot make safe, or without
+	// the sandbox RIPTIDE_SANDBOX requires; report its age.
+	mode, err := childproc.ParseMode(a.Config.Media.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	if err := ytdlp.StartupCheck(context.Background(), a.Config.Media.YtdlpPath, mode, a.Config.Media.YtdlpMaxAge, a.Logger); err != nil {
+		return nil, fmt.Errorf("worker start-up: %w", err)
+	}
 	acts, stopActs, err := NewActivities(a.Config, a.Guard, a.Store, a.Logs)
 	if err != nil {
 		return nil, err

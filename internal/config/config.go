@@ -11,6 +11,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/internal/webhook"
@@ -164,6 +165,14 @@ type Media struct {
 	// YtdlpConcurrentFragments is yt-dlp's --concurrent-fragments: how
 	// many fragments of an HLS or DASH stream it fetches at once.
 	YtdlpConcurrentFragments int `envconfig:"YTDLP_CONCURRENT_FRAGMENTS" default:"4"`
+	// Sandbox confines yt-dlp, ffmpeg and ffprobe to network namespaces of
+	// their own that reach only the guarded proxy (internal/childproc):
+	// auto where the machine allows it (a loud warning elsewhere), required
+	// (refuse to run them unconfined), or off.
+	Sandbox string `envconfig:"SANDBOX" default:"auto"`
+	// YtdlpMaxAge is the age of a yt-dlp release past which the worker and
+	// /healthz warn that it is stale.
+	YtdlpMaxAge time.Duration `envconfig:"YTDLP_MAX_AGE" default:"2160h"`
 }
 
 // Webhook configures webhook signing.
@@ -230,6 +239,9 @@ func Load() (*Config, error) {
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)
+	}
+	if _, err := childproc.ParseMode(c.Media.Sandbox); err != nil {
+		return nil, fmt.Errorf("config: %s_SANDBOX: %v", Prefix, err)
 	}
 	return &c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/stretchr/testify/require"
@@ -56,4 +57,20 @@ func TestLoadReadsTheDocumentedNames(t *testing.T) {
 	require.Equal(t, "/opt/ffmpeg", c.Media.FfmpegPath)
 	require.Equal(t, 7, c.Worker.Concurrency)
 	require.Equal(t, []string{"a", "b"}, c.API.Keys)
+}
+
+func TestSandboxSettings(t *testing.T) {
+	c, err := Load()
+	require.NoError(t, err)
+	require.Equal(t, "auto", c.Media.Sandbox)
+	require.Equal(t, 90*24*time.Hour, c.Media.YtdlpMaxAge)
+	t.Setenv("RIPTIDE_SANDBOX", "required")
+	t.Setenv("RIPTIDE_YTDLP_MAX_AGE", "720h")
+	c, err = Load()
+	require.NoError(t, err)
+	require.Equal(t, "required", c.Media.Sandbox)
+	require.Equal(t, 30*24*time.Hour, c.Media.YtdlpMaxAge)
+	t.Setenv("RIPTIDE_SANDBOX", "yes")
+	_, err = Load()
+	require.ErrorContains(t, err, "RIPTIDE_SANDBOX")
 }

@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/internal/textcut"
@@ -84,7 +84,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // stdout, and passes each out_time_us it reports to progress. Failing to
 // start is a technical error; a failed run is an *ExitError.
 func Run(ctx context.Context, path string, args []string, progress func(outUS int64)) error {
-	cmd := exec.CommandContext(ctx, path, args...)
+	cmd := childproc.CommandContext(ctx, path, args...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr textcut.Tail
 	cmd.Stderr = &stderr
@@ -111,7 +111,7 @@ func Run(ctx context.Context, path string, args []string, progress func(outUS in
 // GrabFrame writes a JPEG of input's first video stream at the given
 // second to out, returning ffmpeg's output.
 func GrabFrame(ctx context.Context, path, input, out string, at float64) ([]byte, error) {
-	return exec.CommandContext(ctx, path, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+	return childproc.CommandContext(ctx, path, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
 		"-ss", Seconds(at), "-i", input, "-map", "0:v:0", "-frames:v", "1", "-q:v", "3", out).CombinedOutput()
 }
 

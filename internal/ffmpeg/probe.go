@@ -6,12 +6,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/mediainfo"
 	"github.com/riptide-dev/riptide/internal/mp4"
@@ -46,7 +46,7 @@ func Probe(ctx context.Context, ffprobe, file string) *workflows.MediaInfo {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
+	out, err := childproc.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
 		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()
 	if err != nil {
 		return nil
@@ -89,7 +89,7 @@ func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
 
 // AudioCodec names the codec of file's first audio stream.
 func AudioCodec(ctx context.Context, ffprobe, file string) (string, error) {
-	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error", "-select_streams", "a:0",
+	out, err := childproc.CommandContext(ctx, ffprobe, "-v", "error", "-select_streams", "a:0",
 		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", file).Output()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -132,7 +132,7 @@ func URLDuration(ctx context.Context, ffprobe, proxy, u string) float64 {
 func formatDuration(ctx context.Context, ffprobe string, input ...string) (float64, error) {
 	args := append([]string{"-v", "error", "-show_entries", "format=duration",
 		"-of", "default=noprint_wrappers=1:nokey=1"}, input...)
-	out, err := exec.CommandContext(ctx, ffprobe, args...).Output()
+	out, err := childproc.CommandContext(ctx, ffprobe, args...).Output()
 	if err != nil {
 		return 0, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/heartbeat"
 	"github.com/riptide-dev/riptide/workflows"
@@ -21,6 +22,7 @@ import (
 // --no-part a retry would take a truncated file for a finished one ("has
 // already been downloaded"), while .part files are resumed.
 func (r Runner) Fetch(ctx context.Context, dir, infoPath string, formats []string, sizes []int64) ([]string, error) {
+	ctx = childproc.WithDir(ctx, dir) // yt-dlp's HOME and TMPDIR
 	t := &tracker{expected: sizes, files: map[string]string{}}
 	err := r.Run(ctx, &lineWriter{fn: t.line}, t.progress,
 		"--ignore-config", "--load-info-json", infoPath,
@@ -46,6 +48,7 @@ func (r Runner) Fetch(ctx context.Context, dir, infoPath string, formats []strin
 // returns its path, or "" when yt-dlp wrote no image. It keeps heartbeating
 // done, the finished media's progress.
 func (r Runner) Thumbnail(ctx context.Context, dir, infoPath string, done workflows.Progress) (string, error) {
+	ctx = childproc.WithDir(ctx, dir) // yt-dlp's HOME and TMPDIR
 	err := r.Run(ctx, io.Discard, func() workflows.Progress { return done },
 		"--ignore-config", "--load-info-json", infoPath, "--skip-download",
 		"--write-thumbnail", "-P", dir, "-o", "thumb.%(ext)s")
@@ -67,6 +70,7 @@ func (r Runner) Thumbnail(ctx context.Context, dir, infoPath string, done workfl
 // 404) from failing the job. It keeps heartbeating done, the finished
 // media's progress.
 func (r Runner) Subtitles(ctx context.Context, dir, infoPath string, done workflows.Progress) ([]workflows.Subtitle, error) {
+	ctx = childproc.WithDir(ctx, dir) // yt-dlp's HOME and TMPDIR
 	err := r.Run(ctx, io.Discard, func() workflows.Progress { return done },
 		"--ignore-config", "--load-info-json", infoPath, "--skip-download",
 		"--write-subs", "--sub-langs", "all,-live_chat", "--sub-format", "vtt/best",

@@ -47,6 +47,9 @@ type Format struct {
 // Info extracts url's info JSON with the formats selector picks, and
 // returns it raw and parsed. --flat-playlist keeps a playlist URL from
 // resolving every entry just to be refused.
+//
+// Before anything is downloaded, it refuses an info JSON that would have
+// yt-dlp fetch anything but http(s) (CheckInfoURLs; Run checks url).
 func (r Runner) Info(ctx context.Context, url, selector string) ([]byte, *Info, error) {
 	var raw bytes.Buffer
 	err := r.Run(ctx, &raw, noProgress,
@@ -57,6 +60,9 @@ func (r Runner) Info(ctx context.Context, url, selector string) ([]byte, *Info, 
 	var info Info
 	if err := json.Unmarshal(raw.Bytes(), &info); err != nil {
 		return nil, nil, failure.Technical(err, "parsing yt-dlp's info JSON: %v", err)
+	}
+	if err := CheckInfoURLs(raw.Bytes()); err != nil {
+		return nil, nil, err
 	}
 	return raw.Bytes(), &info, nil
 }

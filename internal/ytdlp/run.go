@@ -9,8 +9,11 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/heartbeat"
 	"github.com/riptide-dev/riptide/internal/textcut"
@@ -38,11 +41,22 @@ type Runner struct {
 // turns a failure into a typed error.
 func (r Runner) Run(ctx context.Context, stdout io.Writer, progress func() workflows.Progress, args ...string) error {
 	var tail textcut.Tail
+	// The URL, when there is one, follows "--".
+	if i := slices.Index(args, "--"); i >= 0 {
+		for _, u := range args[i+1:] {
+			if err := CheckSourceURL(u); err != nil {
+				return err
+			}
+		}
+	}
 	if r.Proxy != "" {
 		// Options before "--"; the URL, when there is one, comes last.
 		args = append([]string{"--proxy", r.Proxy}, args...)
 	}
-	cmd := exec.CommandContext(ctx, r.Path, args...)
+	// A minimal environment, and (where the machine allows it) a network
+	// namespace whose only way out is the proxy; internal/childproc.
+	// Without a proxy (only tests build such a Runner) nothing is guarded.
+	cmd := childproc.Command(ctx, childproc.Options{Proxy: r.Proxy, HostNetwork: r.Proxy == ""}, r.Path, args...)
 	cmd.Stdout = stdout
 	cmd.Stderr = &tail
 	if r.Stderr != nil {
@@ -61,7 +75,39 @@ func (r Runner) Run(ctx context.Context, stdout io.Writer, progress func() workf
 	if _, ok := errors.AsType[*exec.ExitError](err); !ok {
 		return failure.Technical(err, "running yt-dlp: %v", err)
 	}
+	if r.Proxy != "" && childproc.Current().Active {
+		if msg, ok := bypassAttempt(tail.String()); ok {
+			return failure.Permanent(workflows.ErrTypeBlockedAddress,
+				"the source tried to make yt-dlp connect outside riptide's guarded proxy (a non-HTTP URL or redirect?); refused: %s", msg)
+		}
+	}
 	return classifyError(tail.String(), err)
+}
+
+// bypassMarks are the socket errors a confined yt-dlp gets when it
+// connects anywhere but the proxy: its namespace has nothing else (no
+// route, an empty loopback, no resolver). Through the proxy none of them
+// can happen: it answers with an HTTP status instead.
+var bypassMarks = []string{
+	"network is unreachable", "[errno 101]",
+	"connection refused", "[errno 111]",
+	"name or service not known", "temporary failure in name resolution", "[errno -2]", "[errno -3]",
+}
+
+// bypassAttempt reports the error message of a confined run that tried a
+// direct connection.
+func bypassAttempt(stderr string) (string, bool) {
+	msg, ok := ytdlpErrorMessage(stderr)
+	if !ok {
+		return "", false
+	}
+	lower := strings.ToLower(msg)
+	for _, m := range bypassMarks {
+		if strings.Contains(lower, m) {
+			return msg, true
+		}
+	}
+	return "", false
 }
 
 // noProgress is the progress of a step that downloads no media.
