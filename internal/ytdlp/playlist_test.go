@@ -3,11 +3,19 @@ package ytdlp
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/riptide-dev/riptide/internal/heartbeat"
 
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
@@ -22,6 +30,10 @@ func fakeYtdlp(t *testing.T, body string) (path, argsFile string) {
 	if _, err := os.Stat(py); err != nil {
 		t.Skip("no /usr/bin/python3")
 	}
+	// Outside an activity: no heartbeat may fall due.
+	i := heartbeat.Interval
+	t.Cleanup(func() { heartbeat.Interval = i })
+	heartbeat.Interval = time.Hour
 	dir := t.TempDir()
 	argsFile = filepath.Join(dir, "args")
 	path = filepath.Join(dir, "yt-dlp")
@@ -90,4 +102,39 @@ print(json.dumps({"_type": "playlist", "title": "P", "entries": [
 	// Four leaves (the ftp one counts): one over a limit of 3.
 	_, err = Runner{Path: path}.Playlist(context.Background(), "https://v.example/p", 3)
 	require.ErrorContains(t, err, "lists over 3 episodes")
+}
+
+// TestPlaylistRealYtdlpStopsAtTheLimit runs the real yt-dlp on a local
+// page of 50 videos: with a limit of 3 it lists 4 (--playlist-items) and
+// the listing is refused; with a limit of 60 all 50 are listed.
+func TestPlaylistRealYtdlpStopsAtTheLimit(t *testing.T) {
+	bin, err := exec.LookPath("yt-dlp")
+	if err != nil {
+		t.Skip("yt-dlp not installed")
+	}
+	var page strings.Builder
+	page.WriteString("<html><head><title>Many</title></head><body>")
+	for i := range 50 {
+		fmt.Fprintf(&page, `<video src="/v%d.mp4"></video>`, i)
+	}
+	page.WriteString("</body></html>")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page.String())
+	}))
+	defer srv.Close()
+	// Outside an activity: no heartbeat may fall due.
+	defer func(i time.Duration) { heartbeat.Interval = i }(heartbeat.Interval)
+	heartbeat.Interval = time.Hour
+	r := Runner{Path: bin}
+
+	_, err = r.Playlist(context.Background(), srv.URL+"/many.html", 3)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "got %v", err)
+	require.Equal(t, workflows.ErrTypeInvalidInput, appErr.Type())
+	require.Contains(t, appErr.Message(), "lists over 3 episodes")
+
+	eps, err := r.Playlist(context.Background(), srv.URL+"/many.html", 60)
+	require.NoError(t, err)
+	require.Len(t, eps, 50)
 }
