@@ -59,8 +59,8 @@ func TooLarge(limit int64) error {
 	return failure.Permanent(workflows.ErrTypeInvalidInput, "the source is larger than the %s this worker allows", mib(limit))
 }
 
-// mib formats a byte count in MiB, rounded down (at least 1 when there are
-// any bytes: "0 MiB" would read as "none").
+// mib formats a byte count in MiB, rounded down, or in bytes below 1 MiB
+// ("0 MiB" would read as "none").
 func mib(n int64) string {
 	m := n >> 20
 	if m == 0 && n > 0 {
