@@ -61,6 +61,15 @@ type Activities struct {
 	// disables the check. DiskFree reports free space (nil: statfs).
 	MinFreeBytes int64
 	DiskFree     func(dir string) (int64, error)
+	// MaxJobBytes caps what one job downloads (yt-dlp: each file); 0:
+	// derived from the disk's size (jobByteCap), negative: no cap.
+	// DiskSize reports the work directory disk's size (nil: statfs).
+	MaxJobBytes int64
+	DiskSize    func(dir string) (int64, error)
+	// Listings bounds the batch listings that run at once; nil: no bound.
+	// MaxFeedBytes bounds a feed document (0: feeds.DefaultMaxBytes).
+	Listings     *Listings
+	MaxFeedBytes int64
 	// Manifests stores batch episode lists (ResolveBatch, BatchEpisodes).
 	Manifests ManifestStore
 	// Spotify lists Spotify shows and looks up episodes; nil when no

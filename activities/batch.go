@@ -40,7 +40,12 @@ func (a *Activities) ResolveBatch(ctx context.Context, in workflows.ResolveBatch
 	if a.Manifests == nil {
 		return nil, permanent(workflows.ErrTypeInvalidInput, "this worker has no manifest store")
 	}
+	release, err := a.Listings.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
 	m, err := a.resolve(ctx, in.ShowURL)
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +124,7 @@ func (a *Activities) list(ctx context.Context, showURL string) (*Manifest, error
 		return nil, permanent(workflows.ErrTypeUnsupported, "%s is not a Spotify show URL (https://open.spotify.com/show/<id>)", showURL)
 	}
 	if !sources.IsPlaylistHost(showURL) {
-		feed, err := feeds.Fetch(ctx, a.HTTP, showURL)
+		feed, err := feeds.Fetch(ctx, a.HTTP, showURL, feeds.Limits{MaxBytes: a.MaxFeedBytes, MaxItems: maxEpisodesPerSource})
 		if err != nil {
 			return nil, err
 		}
@@ -127,11 +132,35 @@ func (a *Activities) list(ctx context.Context, showURL string) (*Manifest, error
 			return &Manifest{ShowURL: showURL, Source: "feed", Episodes: feeds.Episodes(showURL, feed)}, nil
 		}
 	}
-	eps, err := a.ytdlp().Playlist(ctx, showURL)
+	eps, err := a.ytdlp().Playlist(ctx, showURL, maxEpisodesPerSource)
 	if err != nil {
 		return nil, err
 	}
 	return &Manifest{ShowURL: showURL, Source: "ytdlp", Episodes: eps}, nil
+}
+
+// Listings bounds the batch listings one worker runs at once: each holds
+// a feed document (up to its byte limit) or a playlist's episodes (up to
+// maxEpisodesPerSource) in memory, and a yt-dlp listing is a process of
+// its own. A nil *Listings does not bound them.
+type Listings struct{ slots chan struct{} }
+
+// NewListings allows n listings at once (n < 1: one).
+func NewListings(n int) *Listings {
+	return &Listings{slots: make(chan struct{}, max(n, 1))}
+}
+
+// acquire waits for a slot, or for ctx; release gives the slot back.
+func (l *Listings) acquire(ctx context.Context) (release func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return func() { <-l.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // manifestCache keeps the last few manifests a worker read, so paging

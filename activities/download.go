@@ -30,9 +30,11 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 	}
 	res, err := a.download(ctx, in)
 	if err != nil {
-		if isFinal(ctx, err) {
+		if isFinal(ctx, err) || isDiskShort(err) {
 			// The workflow cannot tell which worker to clean up after a
-			// failed download, so the download does.
+			// failed download, so the download does. A download the disk
+			// ran short for gives its space back too: resuming it would
+			// only run short again.
 			_ = a.removeJobDir(in.JobID)
 		} else {
 			// The partial file stays for a retry that lands here (the
@@ -75,7 +77,10 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 // downloadHTTP fetches a media file natively and describes it from its
 // headers or tags.
 func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*workflows.DownloadResult, error) {
-	dst, n, err := httpget.Fetch(ctx, a.HTTP, dir, u, func(need int64) error { return a.ensureDiskSpace(dir, need) })
+	dst, n, err := httpget.Fetch(ctx, a.HTTP, dir, u, httpget.Limits{
+		MaxBytes:    a.jobByteCap(),
+		EnsureSpace: func(need int64) error { return a.ensureDiskSpace(dir, need) },
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 
 // ytdlp is the worker's yt-dlp, behind its guarded proxy.
 func (a *Activities) ytdlp() ytdlp.Runner {
-	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr}
+	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap()}
 }
 
 // downloadYtdlp downloads through yt-dlp in steps so that yt-dlp never merges
@@ -50,7 +50,14 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 		return nil, technical(err, "writing info JSON: %v", err)
 	}
 
-	files, err := y.Fetch(ctx, dir, infoPath, formats, sizes)
+	if err := a.checkKnownSizes(sizes); err != nil {
+		return nil, err
+	}
+	fctx, stopWatch := a.watchDownload(ctx, dir)
+	files, err := y.Fetch(fctx, dir, infoPath, formats, sizes)
+	if werr := stopWatch(); werr != nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, err
 	}

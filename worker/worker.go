@@ -90,6 +90,9 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 		Stderr:         stderr,
 
 		MinFreeBytes: cfg.Worker.MinFreeBytes,
+		MaxJobBytes:  cfg.Worker.MaxJobBytes,
+		Listings:     activities.NewListings(cfg.Worker.MaxListings),
+		MaxFeedBytes: cfg.Worker.MaxFeedBytes,
 	}, func() { _ = proxy.Close() }, nil
 }
 

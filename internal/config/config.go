@@ -115,6 +115,22 @@ type Worker struct {
 	// MinFreeBytes is the free space a download must leave on the work
 	// directory's disk (counting its muxed copy); 0 disables the check.
 	MinFreeBytes int64 `split_words:"true" default:"2147483648"`
+	// MaxJobBytes caps what one job downloads: a larger source fails for
+	// good ("the source is larger than the N MiB this worker allows"), the
+	// native download stopping at the cap, yt-dlp getting it as
+	// --max-filesize and being stopped when its files pass it. 0 derives
+	// it from the work directory's disk: half of its size above
+	// MinFreeBytes, as the download and its muxed copy both land there and
+	// a larger source could never finish; -1 disables the cap (the
+	// free-space checks still apply, while writing too).
+	MaxJobBytes int64 `split_words:"true" default:"0"`
+	// MaxListings is how many batch listings (feeds, yt-dlp playlists) one
+	// worker runs at once; each can hold a feed of MaxFeedBytes or a
+	// playlist of 100,000 episodes in memory.
+	MaxListings int `split_words:"true" default:"2"`
+	// MaxFeedBytes bounds a feed document; a larger one fails for good
+	// ("the feed is over N MiB").
+	MaxFeedBytes int64 `split_words:"true" default:"67108864"`
 	// MetricsAddr serves Prometheus /metrics; empty disables it.
 	MetricsAddr string `split_words:"true" default:"127.0.0.1:9464"`
 	// WebhookConcurrency is how many webhook deliveries one worker makes
@@ -236,6 +252,9 @@ func Load() (*Config, error) {
 	}
 	if c.Worker.WebhookConcurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_WEBHOOK_CONCURRENCY must be at least 1", Prefix)
+	}
+	if c.Worker.MaxListings < 1 || c.Worker.MaxFeedBytes < 1<<20 {
+		return nil, fmt.Errorf("config: %s_WORKER_MAX_LISTINGS must be at least 1 and %s_WORKER_MAX_FEED_BYTES at least 1 MiB", Prefix, Prefix)
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)

@@ -74,3 +74,24 @@ func TestSandboxSettings(t *testing.T) {
 	_, err = Load()
 	require.ErrorContains(t, err, "RIPTIDE_SANDBOX")
 }
+
+// The resource limits of issue 13 have working defaults and refuse
+// nonsense.
+func TestLoadResourceLimits(t *testing.T) {
+	c, err := Load()
+	require.NoError(t, err)
+	require.Zero(t, c.Worker.MaxJobBytes, "derived from the disk by default")
+	require.Equal(t, 2, c.Worker.MaxListings)
+	require.EqualValues(t, 64<<20, c.Worker.MaxFeedBytes)
+
+	t.Setenv("RIPTIDE_WORKER_MAX_JOB_BYTES", "1073741824")
+	t.Setenv("RIPTIDE_WORKER_MAX_LISTINGS", "3")
+	c, err = Load()
+	require.NoError(t, err)
+	require.EqualValues(t, 1<<30, c.Worker.MaxJobBytes)
+	require.Equal(t, 3, c.Worker.MaxListings)
+
+	t.Setenv("RIPTIDE_WORKER_MAX_LISTINGS", "0")
+	_, err = Load()
+	require.ErrorContains(t, err, "RIPTIDE_WORKER_MAX_LISTINGS")
+}

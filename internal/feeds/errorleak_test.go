@@ -41,7 +41,7 @@ func TestFetchErrorsNameNoAddressOrPort(t *testing.T) {
 		{"http://127.0.0.1:" + port + "/show.rss", workflows.ErrTypeTechnical, "fetching the feed: " + netguard.MsgSourceUnreachable, "connection refused", false},
 		{redirect.URL + "/show.rss", workflows.ErrTypeBlockedAddress, netguard.MsgSourceBlocked, "127.0.0.2", true},
 	} {
-		_, err := Fetch(context.Background(), client, tc.url)
+		_, err := Fetch(context.Background(), client, tc.url, Limits{})
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(err, &appErr), "%v", err)
 		require.Equal(t, tc.errType, appErr.Type())

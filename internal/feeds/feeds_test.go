@@ -31,13 +31,13 @@ func TestFetchAndEpisodes(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 
-	feed, err := Fetch(ctx, srv.Client(), srv.URL+"/show")
+	feed, err := Fetch(ctx, srv.Client(), srv.URL+"/show", Limits{})
 	require.NoError(t, err)
 	require.NotNil(t, feed)
 	require.Equal(t, []workflows.Episode{{URL: srv.URL + "/media/one.mp3", Title: "One", Description: "Summary only",
 		ReleaseDate: "2026-01-19T06:00:00Z"}}, Episodes(srv.URL+"/show", feed))
 
-	feed, err = Fetch(ctx, srv.Client(), srv.URL+"/page")
+	feed, err = Fetch(ctx, srv.Client(), srv.URL+"/page", Limits{})
 	require.NoError(t, err)
 	require.Nil(t, feed, "not a feed: another lister's turn")
 }

@@ -35,13 +35,48 @@ var StallTimeout = time.Minute
 
 var errStalled = errors.New("transfer stalled")
 
+// Limits bound what one download may write.
+type Limits struct {
+	// MaxBytes caps the file's size; 0: no cap. A larger file fails for
+	// good with the error TooLarge returns, before its first byte when the
+	// server says its size, else when the body reaches the cap.
+	MaxBytes int64
+	// EnsureSpace refuses a download that needs more disk space than is
+	// left; it gets the bytes still to fetch plus the file's size, for the
+	// muxed copy. Fetch asks before the first byte and again after every
+	// SpaceCheckEvery bytes written, with the file's size so far standing
+	// in for an unknown size: an endless body stops once its muxed copy
+	// would no longer fit. nil: no check.
+	EnsureSpace func(need int64) error
+}
+
+// SpaceCheckEvery is how many bytes Fetch writes between two free-space
+// checks: a statfs per MiB costs nothing next to writing the MiB. A var so
+// tests can change it.
+var SpaceCheckEvery int64 = 1 << 20
+
+// TooLarge is the error of a source larger than limit bytes.
+func TooLarge(limit int64) error {
+	return failure.Permanent(workflows.ErrTypeInvalidInput, "the source is larger than the %s this worker allows", mib(limit))
+}
+
+// mib formats a byte count in MiB, rounded down, or in bytes below 1 MiB
+// ("0 MiB" would read as "none").
+func mib(n int64) string {
+	m := n >> 20
+	if m == 0 && n > 0 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%d MiB", m)
+}
+
 // Fetch downloads the media file at u with client to <dir>/source.<ext>,
 // resuming the partial file of a previous attempt (which the activity's
-// heartbeats tell of) when the server supports ranges. ensureSpace refuses
-// a download that needs more disk space than is left; it gets the bytes
-// still to fetch plus the file's size, for the muxed copy. Fetch returns
-// the file and its size.
-func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, ensureSpace func(need int64) error) (string, int64, error) {
+// heartbeats tell of) when the server supports ranges, within lim. Fetch
+// returns the file and its size. A download stopped by lim removes its
+// partial file: the disk space is what ran short, and a retry must not
+// resume a file that is already too large.
+func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, lim Limits) (string, int64, error) {
 	started := time.Now()
 	partial, offset, err := resumePoint(ctx, dir)
 	if err != nil {
@@ -73,8 +108,17 @@ func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, ens
 		offset = 0
 	}
 	defer resp.Body.Close()
+	if err := checkEncoding(resp); err != nil {
+		return "", 0, err
+	}
+	if lim.MaxBytes > 0 && total > lim.MaxBytes {
+		if partial != "" {
+			_ = os.Remove(partial)
+		}
+		return "", 0, TooLarge(lim.MaxBytes)
+	}
 	// The download and then its muxed copy both land in the job directory.
-	if err := ensureSpace(max(total-offset, 0) + total); err != nil {
+	if err := lim.ensureSpace(max(total-offset, 0) + total); err != nil {
 		return "", 0, err
 	}
 
@@ -90,10 +134,15 @@ func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, ens
 
 	n := offset
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable { // else already complete
-		n, err = copyWithHeartbeats(reqCtx, cancel, resp.Body, dst, offset, total)
+		n, err = copyWithHeartbeats(reqCtx, cancel, resp.Body, dst, offset, total, lim)
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", 0, ctx.Err()
+			}
+			if _, ok := errors.AsType[*temporal.ApplicationError](err); ok {
+				// A limit stopped the copy: its error says which.
+				_ = os.Remove(dst)
+				return "", 0, err
 			}
 			if errors.Is(context.Cause(reqCtx), errStalled) {
 				return "", 0, failure.Technical(errStalled, "downloading %s: no data for %s", u, StallTimeout)
@@ -159,6 +208,11 @@ func get(ctx context.Context, client *http.Client, u *url.URL, offset int64) (*h
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
 	}
+	// Asking for an encoding stops the transport from asking for gzip and
+	// transparently inflating it: a small compressed body must not become
+	// gigabytes on disk, nor hide its size from the checks. Media files
+	// are compressed already.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -247,10 +301,34 @@ func parseContentRange(h string) (start, size int64, ok bool) {
 	return start, size, true
 }
 
+// checkEncoding refuses a body the server encoded although it was asked not
+// to: riptide stores media as the server sends it, and an encoded media
+// file is either a mistake or a decompression bomb.
+func checkEncoding(resp *http.Response) error {
+	for _, ce := range resp.Header.Values("Content-Encoding") {
+		for _, e := range strings.Split(ce, ",") {
+			if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "identity") {
+				return failure.Permanent(workflows.ErrTypeInvalidInput,
+					"the server sent the media with Content-Encoding %q although asked for none; riptide accepts media files only as they are", e)
+			}
+		}
+	}
+	return nil
+}
+
+func (l Limits) ensureSpace(need int64) error {
+	if l.EnsureSpace == nil {
+		return nil
+	}
+	return l.EnsureSpace(need)
+}
+
 // copyWithHeartbeats writes body to dst from offset on (truncating when
-// offset is 0), heartbeating progress every heartbeat.Interval. It cancels
-// reqCtx with errStalled when no byte arrives for StallTimeout.
-func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, body io.Reader, dst string, offset, total int64) (int64, error) {
+// offset is 0), heartbeating progress every heartbeat.Interval, within lim
+// (a write that would pass lim.MaxBytes fails instead, so the file never
+// grows past it). It cancels reqCtx with errStalled when no byte arrives
+// for StallTimeout.
+func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, body io.Reader, dst string, offset, total int64, lim Limits) (int64, error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	if offset == 0 {
 		flags |= os.O_TRUNC
@@ -259,7 +337,7 @@ func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, 
 	if err != nil {
 		return offset, err
 	}
-	cw := &countingWriter{w: f}
+	cw := &countingWriter{w: f, lim: lim, total: total, checked: offset}
 	cw.n.Store(offset)
 
 	last, lastMoved := offset, time.Now()
@@ -282,13 +360,32 @@ func copyWithHeartbeats(reqCtx context.Context, cancel context.CancelCauseFunc, 
 	return cw.n.Load(), err
 }
 
+// countingWriter counts the bytes written to w (for the heartbeats, which
+// read n from another goroutine) and enforces lim.
 type countingWriter struct {
-	w io.Writer
-	n atomic.Int64
+	w       io.Writer
+	n       atomic.Int64
+	lim     Limits
+	total   int64 // the file's size, 0 when unknown
+	checked int64 // n at the last free-space check
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	had := c.n.Load()
+	if c.lim.MaxBytes > 0 && had+int64(len(p)) > c.lim.MaxBytes {
+		return 0, TooLarge(c.lim.MaxBytes)
+	}
 	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
+	now := c.n.Add(int64(n))
+	if err != nil {
+		return n, err
+	}
+	if now-c.checked >= SpaceCheckEvery {
+		c.checked = now
+		size := max(c.total, now)
+		if err := c.lim.ensureSpace(max(c.total-now, 0) + size); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

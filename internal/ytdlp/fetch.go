@@ -31,7 +31,8 @@ func (r Runner) Fetch(ctx context.Context, dir, infoPath string, formats []strin
 		"--fixup", "never", // fixups remux with ffmpeg
 		"--concurrent-fragments", strconv.Itoa(max(r.Fragments, 1)),
 		"--newline", "--progress", "--progress-template", "download:PROG %(progress)j",
-		"--print", "after_move:FILE %(format_id)s %(filepath)s")
+		"--print", "after_move:FILE %(format_id)s %(filepath)s",
+		"--max-filesize", strconv.FormatInt(cmp.Or(max(r.MaxFilesize, 0), maxByteCount), 10))
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,8 @@ type Runner struct {
 	Fragments int
 	// Stderr, when set, receives yt-dlp's diagnostic output.
 	Stderr io.Writer
+	// MaxFilesize, when positive, is Fetch's --max-filesize.
+	MaxFilesize int64
 }
 
 // Run runs yt-dlp with args, heartbeating progress() until it exits, and

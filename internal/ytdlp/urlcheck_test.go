@@ -70,7 +70,7 @@ func TestRunRefusesABadURLWithoutRunning(t *testing.T) {
 	r := Runner{Path: "/nonexistent/yt-dlp"}
 	_, _, err := r.Info(t.Context(), "ftp://127.0.0.2/internal-only.mp4", "b")
 	requireBlocked(t, err, workflows.ErrTypeInvalidInput, "not an http(s) URL")
-	_, err = r.Playlist(t.Context(), "gopher://h/")
+	_, err = r.Playlist(t.Context(), "gopher://h/", 10)
 	requireBlocked(t, err, workflows.ErrTypeInvalidInput, "not an http(s) URL")
 }
 

@@ -59,7 +59,7 @@ func TestAssess(t *testing.T) {
 }
 
 // fakeYtdlp is a yt-dlp that prints version.
-func fakeYtdlp(t *testing.T, version string) string {
+func fakeVersionYtdlp(t *testing.T, version string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "yt-dlp")
 	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\necho "+version+"\n"), 0o755))
@@ -70,10 +70,10 @@ func TestStartupCheck(t *testing.T) {
 	defer childproc.SetMode(childproc.ModeAuto, nil)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	err := StartupCheck(t.Context(), fakeYtdlp(t, "2021.12.27"), childproc.ModeAuto, 0, logger)
+	err := StartupCheck(t.Context(), fakeVersionYtdlp(t, "2021.12.27"), childproc.ModeAuto, 0, logger)
 	require.ErrorContains(t, err, "yt-dlp 2021.12.27 is older than 2023.03.04")
 
-	err = StartupCheck(t.Context(), fakeYtdlp(t, "2023.03.04"), childproc.ModeOff, 0, logger)
+	err = StartupCheck(t.Context(), fakeVersionYtdlp(t, "2023.03.04"), childproc.ModeOff, 0, logger)
 	require.NoError(t, err)
 	require.Contains(t, logs.String(), "SECURITY: yt-dlp 2023.03.04")
 	require.Contains(t, logs.String(), "age_days=")
