@@ -47,9 +47,12 @@ func Description(s string) string {
 }
 
 // Date is s as RFC 3339 in UTC, or "" when it is no date (see
-// mediainfo.NormalizeDate).
+// mediainfo.NormalizeDate); control characters are dropped first.
 func Date(s string) string {
-	return mediainfo.NormalizeDate(strings.TrimSpace(s))
+	if len(s) > 64 {
+		return "" // no date is that long
+	}
+	return mediainfo.NormalizeDate(strings.TrimSpace(clean(s, false)))
 }
 
 // clean replaces invalid UTF-8 and removes what must not reach a program

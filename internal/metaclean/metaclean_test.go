@@ -20,7 +20,8 @@ func TestCleanTitleDescriptionDate(t *testing.T) {
 	require.Equal(t, m, Clean(m), "idempotent")
 
 	require.Empty(t, Date("yesterday"))
-	require.Empty(t, Date("2026\x00-01-19"))
+	require.Equal(t, "2026-01-19T00:00:00Z", Date("2026-01-19\x00"))
+	require.Empty(t, Date("2026-01-19"+strings.Repeat(" ", 100)))
 	require.Equal(t, "2026-01-19T06:00:00Z", Date("2026-01-19T07:00:00+01:00"))
 }
 
