@@ -18,6 +18,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/metaclean"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 )
 
 // otherJobMedia writes another job's in-flight media into a's work
@@ -180,4 +181,89 @@ func TestHostileMetadataIsCleanedOnce(t *testing.T) {
 	assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
 	err = ffmpeg.Run(t.Context(), "ffmpeg", []string{"-metadata", "title=a\x00b"}, func(int64) {})
 	assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
+}
+
+// Subtitle languages and extensions come from the source: one with a
+// newline, a path, or a right-to-left override never reaches an S3 key,
+// and every object's Content-Type comes from what riptide wrote: a client
+// filename ending in .html still stores video/mp4, never text/html.
+func TestUploadKeysAndContentTypesAreNotTheSource(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		return p
+	}
+	media, sub := file("output.mp4", "media"), file("sub.en.vtt", "WEBVTT")
+	store := &memStore{objects: map[string][]byte{}, types: map[string]string{}}
+	a := &Activities{Store: store}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	v, err := env.ExecuteActivity(a.Upload, workflows.UploadInput{
+		JobID: "j", Path: media, Key: "f/page.html", Thumbnail: file("thumb.html", "<script>"),
+		Subtitles: []workflows.Subtitle{
+			{Path: sub, Lang: "en\nX-Amz-Evil: 1", Ext: "vtt"},
+			{Path: sub, Lang: "../../etc", Ext: "vtt"},
+			{Path: sub, Lang: "ar\u202Elmth", Ext: "vtt"},
+			{Path: sub, Lang: "en", Ext: "html"},
+			{Path: sub, Lang: strings.Repeat("a", 36), Ext: "vtt"},
+			{Path: sub, Lang: "en-US", Ext: "vtt"},
+			{Path: sub, Lang: "de", Ext: "srt"},
+		},
+	})
+	require.NoError(t, err)
+	var res workflows.UploadResult
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, []string{"f/page.en-US.vtt", "f/page.de.srt"}, res.SubtitleKeys)
+	require.Empty(t, res.ThumbnailKey, "a thumbnail that is no image is not uploaded")
+	require.Equal(t, map[string]string{
+		"f/page.html": "video/mp4", "f/page.en-US.vtt": "text/vtt", "f/page.de.srt": "application/x-subrip",
+	}, store.types)
+
+	// The media's type is its file's, whatever the key; unknown is opaque.
+	require.Equal(t, "audio/mp4", mediaType("/w/j/output.m4a"))
+	require.Equal(t, "video/x-matroska", mediaType("/w/j/src.137.MKV"))
+	require.Equal(t, "application/octet-stream", mediaType("/w/j/source.html"))
+	require.Equal(t, "application/octet-stream", mediaType("/w/j/source"))
+}
+
+// Through the real yt-dlp: a page's <track srclang> with "../", a newline
+// or U+202E, or a subtitle in a format riptide does not keep, is never
+// fetched (so yt-dlp writes nothing outside the job directory) nor
+// returned; the safe one is.
+func TestDownloadDropsUnsafeSubtitles(t *testing.T) {
+	src := t.TempDir()
+	a, base := ytdlpEnv(t, src)
+	ffmpegClip(t, src, "-movflags", "+faststart", "clip.mp4")
+	vtt := "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nHello\n"
+	page := `<html><head><title>Clip</title></head><body>
+<video controls><source src="clip.mp4" type="video/mp4">
+<track kind="subtitles" src="clip.en.vtt" srclang="en" label="English">
+<track kind="subtitles" src="clip.en.vtt" srclang="../../../escaped" label="Path">
+<track kind="subtitles" src="clip.en.vtt" srclang="x&#10;y" label="Newline">
+<track kind="subtitles" src="clip.en.vtt" srclang="ar&#x202E;lmth" label="Override">
+<track kind="subtitles" src="clip.fr.html" srclang="fr" label="Page">
+</video></body></html>`
+	for name, content := range map[string]string{"clip.en.vtt": vtt, "clip.fr.html": "<script>alert(1)</script>", "page.html": page} {
+		require.NoError(t, os.WriteFile(filepath.Join(src, name), []byte(content), 0o644))
+	}
+	env, _ := newDownloadEnv(t, a)
+	val, err := env.ExecuteActivity(a.Download, workflows.DownloadInput{JobID: testJob, URL: base + "/page.html", Subtitles: true})
+	require.NoError(t, err)
+	var res workflows.DownloadResult
+	require.NoError(t, val.Get(&res))
+	require.Len(t, res.Subtitles, 1, "%+v", res.Subtitles)
+	require.Equal(t, "en", res.Subtitles[0].Lang)
+	require.Equal(t, "vtt", res.Subtitles[0].Ext)
+	// Nothing landed beside or above the job directory.
+	for _, d := range []string{a.WorkDir, filepath.Dir(a.WorkDir), filepath.Dir(filepath.Dir(a.WorkDir))} {
+		matches, _ := filepath.Glob(filepath.Join(d, "*escaped*"))
+		require.Empty(t, matches)
+	}
+	entries, err := os.ReadDir(a.jobDir(testJob))
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.False(t, strings.HasPrefix(e.Name(), "sub.") && e.Name() != "sub.en.vtt", "yt-dlp wrote %q", e.Name())
+	}
 }
