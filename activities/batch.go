@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"github.com/riptide-dev/riptide/internal/feeds"
+	"github.com/riptide-dev/riptide/internal/metaclean"
 	"github.com/riptide-dev/riptide/internal/sources"
-	"github.com/riptide-dev/riptide/internal/textcut"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -18,13 +18,10 @@ type ManifestStore interface {
 	GetObject(ctx context.Context, key string) ([]byte, error)
 }
 
-// Limits of what one episode carries, so a page of episodes stays small in
-// the workflow history whatever a feed holds.
-const (
-	maxEpisodeTitle      = 500
-	maxEpisodeDesc       = 2000
-	maxEpisodesPerSource = 100_000
-)
+// maxEpisodesPerSource bounds a batch. What one episode carries is bounded
+// by metaclean's limits, as every job's metadata, so a page of episodes
+// stays small in the workflow history whatever a feed holds.
+const maxEpisodesPerSource = 100_000
 
 // Manifest is the stored episode list of a batch.
 type Manifest struct {
@@ -108,8 +105,9 @@ func (a *Activities) resolve(ctx context.Context, showURL string) (*Manifest, er
 	}
 	for i := range m.Episodes {
 		e := &m.Episodes[i]
-		e.Title = textcut.Truncate(e.Title, maxEpisodeTitle)
-		e.Description = textcut.Truncate(e.Description, maxEpisodeDesc)
+		// The episode's metadata becomes its job's (the workflow prefers
+		// it to the media's tags): cleaned as Download cleans every job's.
+		e.Title, e.Description = metaclean.Title(e.Title), metaclean.Description(e.Description)
 	}
 	return m, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/ffmpeg"
 	"github.com/riptide-dev/riptide/internal/heartbeat"
 	"github.com/riptide-dev/riptide/internal/httpget"
+	"github.com/riptide-dev/riptide/internal/metaclean"
 	"github.com/riptide-dev/riptide/internal/sources"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
@@ -45,6 +46,15 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 		return nil, err
 	}
 	res.HostQueue = a.HostQueue
+	// One place for every job's metadata: the workflow, its memo, the mux
+	// and the webhook all take it from here.
+	md := metaclean.Clean(metaclean.Metadata{Title: res.Title, Description: res.Description, ReleaseDate: res.ReleaseDate})
+	res.Title, res.Description, res.ReleaseDate = md.Title, md.Description, md.ReleaseDate
+	if res.Media != nil {
+		m := *res.Media
+		m.Title, m.Description, m.ReleaseDate = metaclean.Title(m.Title), metaclean.Description(m.Description), metaclean.Date(m.ReleaseDate)
+		res.Media = &m
+	}
 	res.NeedsMux = muxNeeded(workflows.MuxInput{
 		Inputs: res.Files, Format: in.Format, Media: res.Media, ClipStart: in.ClipStart, ClipEnd: in.ClipEnd,
 		Thumbnail: in.Thumbnail, ThumbnailPath: res.Thumbnail,
@@ -71,7 +81,18 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if httpget.IsMedia(ctx, a.HTTP, u) {
 		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}
-	return a.downloadYtdlp(ctx, dir, in)
+	res, err := a.downloadYtdlp(ctx, dir, in)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range res.Files {
+		// Whatever yt-dlp was given (a page, a playlist served as media),
+		// what it wrote must be media.
+		if _, err := ffmpeg.Inspect(ctx, a.Ffprobe, f); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // downloadHTTP fetches a media file natively and describes it from its
@@ -85,7 +106,12 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 		return nil, err
 	}
 	res := &workflows.DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
-	if res.Media = ffmpeg.Probe(ctx, a.Ffprobe, dst); res.Media != nil {
+	// A playlist or manifest served as media (or a page, or nothing) is
+	// refused here, before ffmpeg could follow what it names.
+	if res.Media, err = ffmpeg.Inspect(ctx, a.Ffprobe, dst); err != nil {
+		return nil, err
+	}
+	if res.Media != nil {
 		res.Title, res.Description, res.ReleaseDate = res.Media.Title, res.Media.Description, res.Media.ReleaseDate
 	}
 	return res, nil

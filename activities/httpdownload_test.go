@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"net/http"
@@ -76,10 +77,15 @@ func download(t *testing.T, env *testsuite.TestActivityEnvironment, a *Activitie
 	return &res, nil
 }
 
+// randomBytes is n bytes (n >= 44) of media a download accepts: a WAV
+// header (16-bit stereo PCM at 44.1 kHz), then random samples.
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	r := rand.NewChaCha8([32]byte{1})
 	_, _ = r.Read(b)
+	copy(b, "RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x02\x00\x44\xac\x00\x00\x10\xb1\x02\x00\x04\x00\x10\x00data")
+	binary.LittleEndian.PutUint32(b[4:], uint32(n-8))
+	binary.LittleEndian.PutUint32(b[40:], uint32(n-44))
 	return b
 }
 

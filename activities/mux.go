@@ -11,6 +11,7 @@ import (
 
 	"github.com/riptide-dev/riptide/internal/ffmpeg"
 	"github.com/riptide-dev/riptide/internal/formats"
+	"github.com/riptide-dev/riptide/internal/metaclean"
 	"github.com/riptide-dev/riptide/internal/textcut"
 	"github.com/riptide-dev/riptide/workflows"
 	"go.temporal.io/sdk/activity"
@@ -54,8 +55,12 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 		return res, nil
 	}
 	out := filepath.Join(a.jobDir(in.JobID), "output."+format)
+	// Download cleaned the metadata already; the workflow may have merged
+	// in a batch's, and a history from before the cleaning may hold raw
+	// values. Cleaning is idempotent.
+	md := metaclean.Clean(metaclean.Metadata{Title: in.Title, Description: in.Description, ReleaseDate: in.ReleaseDate})
 	spec := ffmpeg.MuxSpec{Inputs: in.Inputs, ClipStart: in.ClipStart, ClipEnd: in.ClipEnd, Format: f,
-		Title: in.Title, ReleaseDate: in.ReleaseDate, Description: in.Description, Out: out}
+		Title: md.Title, ReleaseDate: md.ReleaseDate, Description: md.Description, Out: out}
 	if f.Audio {
 		codec, err := ffmpeg.AudioCodec(ctx, a.Ffprobe, in.Inputs[len(in.Inputs)-1])
 		if err != nil {
@@ -99,6 +104,12 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 			return nil, ctx.Err()
 		}
 		msg := strings.TrimSpace(exit.Stderr)
+		if err := ffmpeg.NotMedia(msg); err != nil {
+			// A playlist or manifest saved as media, or no media at all:
+			// refused by the input whitelists, the same on every retry.
+			activity.GetLogger(ctx).Warn("Input refused: not a media container", "error", err, "ffmpeg", textcut.LastLine(msg))
+			return nil, err
+		}
 		if ffmpeg.CodecMismatch(msg) {
 			return nil, permanent(workflows.ErrTypeInvalidInput,
 				"the source's codecs cannot be stored in %s without re-encoding; request another format (mkv holds any codec): %s", format, textcut.LastLine(msg))

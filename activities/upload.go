@@ -2,15 +2,18 @@ package activities
 
 import (
 	"context"
-	"mime"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/riptide-dev/riptide/internal/heartbeat"
+	"github.com/riptide-dev/riptide/internal/storage"
+	"github.com/riptide-dev/riptide/internal/ytdlp"
 	"github.com/riptide-dev/riptide/workflows"
+	"go.temporal.io/sdk/activity"
 )
 
 // Upload puts the muxed file at in.Key and each subtitle beside it
@@ -35,7 +38,7 @@ func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*wor
 	stop := heartbeat.Every(ctx, heartbeat.Interval, func() workflows.Progress {
 		return workflows.Progress{Bytes: sent.Load()}
 	})
-	size, err := a.Store.Upload(ctx, in.Key, in.Path, contentType(in.Key), func(n int64) { sent.Add(n) })
+	size, err := a.Store.Upload(ctx, in.Key, in.Path, mediaType(in.Path), func(n int64) { sent.Add(n) })
 	stop()
 	if err != nil {
 		return nil, technical(err, "upload to S3 failed: %v", err)
@@ -45,18 +48,29 @@ func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*wor
 	res := &workflows.UploadResult{Key: in.Key, Bytes: size}
 	base := strings.TrimSuffix(in.Key, path.Ext(in.Key))
 	for _, sub := range in.Subtitles {
+		if !ytdlp.ValidSubtitle(sub.Lang, sub.Ext) {
+			// Download keeps only safe ones; a history from before may not.
+			activity.GetLogger(ctx).Warn("Dropping a subtitle with an unsafe language or extension",
+				"lang", strconv.Quote(sub.Lang), "ext", strconv.Quote(sub.Ext))
+			continue
+		}
 		key := base + "." + sub.Lang + "." + sub.Ext
-		if _, err := a.Store.Upload(ctx, key, sub.Path, contentType(key), nil); err != nil {
+		if _, err := a.Store.Upload(ctx, key, sub.Path, subtitleTypes[sub.Ext], nil); err != nil {
 			return nil, technical(err, "subtitle upload to S3 failed: %v", err)
 		}
 		res.SubtitleKeys = append(res.SubtitleKeys, key)
 	}
 	if in.Thumbnail != "" {
-		key := base + strings.ToLower(filepath.Ext(in.Thumbnail))
-		if _, err := a.Store.Upload(ctx, key, in.Thumbnail, contentType(key), nil); err != nil {
-			return nil, technical(err, "thumbnail upload to S3 failed: %v", err)
+		ext := strings.ToLower(filepath.Ext(in.Thumbnail))
+		if typ, ok := imageTypes[ext]; ok {
+			key := base + ext
+			if _, err := a.Store.Upload(ctx, key, in.Thumbnail, typ, nil); err != nil {
+				return nil, technical(err, "thumbnail upload to S3 failed: %v", err)
+			}
+			res.ThumbnailKey = key
+		} else {
+			activity.GetLogger(ctx).Warn("Dropping a thumbnail that is no image riptide serves", "ext", strconv.Quote(ext))
 		}
-		res.ThumbnailKey = key
 	}
 	if res.URL, err = a.Store.PresignGet(ctx, in.Key); err != nil {
 		return nil, technical(err, "presigning failed: %v", err)
@@ -64,20 +78,33 @@ func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*wor
 	return res, nil
 }
 
-func contentType(key string) string {
-	switch ext := filepath.Ext(key); ext {
-	case ".mkv":
-		return "video/x-matroska"
-	case ".vtt":
-		return "text/vtt"
-	case ".jpg", ".jpeg":
-		return "image/jpeg"
-	case ".webp":
-		return "image/webp"
-	default:
-		if t := mime.TypeByExtension(ext); t != "" {
-			return t
-		}
-		return "application/octet-stream"
+// Content-Types are set from what riptide wrote, never from a name a
+// source or client chose: a client's filename "x.html" still stores media
+// as video/mp4, so a presigned URL never serves a page.
+var (
+	// mediaTypes types the media by its file's extension, which the
+	// worker chose: the format's for a muxed file, the container's for a
+	// download kept as it is.
+	mediaTypes = map[string]string{
+		".mp4": "video/mp4", ".m4v": "video/mp4", ".mkv": "video/x-matroska", ".webm": "video/webm",
+		".mov": "video/quicktime", ".m4a": "audio/mp4", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
+		".oga": "audio/ogg", ".opus": "audio/ogg", ".flac": "audio/flac", ".wav": "audio/wav",
+		".aac": "audio/aac", ".ts": "video/mp2t",
 	}
+	// subtitleTypes types ytdlp.SubtitleExts.
+	subtitleTypes = map[string]string{
+		"vtt": "text/vtt", "srt": "application/x-subrip", "ass": "text/x-ssa", "ttml": "application/ttml+xml",
+	}
+	// imageTypes are the thumbnails riptide uploads.
+	imageTypes = map[string]string{
+		".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
+	}
+)
+
+// mediaType is the Content-Type of the media file at path.
+func mediaType(path string) string {
+	if t, ok := mediaTypes[strings.ToLower(filepath.Ext(path))]; ok {
+		return t
+	}
+	return storage.OctetStream
 }

@@ -3,15 +3,18 @@ package ffmpeg
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/formats"
 	"github.com/riptide-dev/riptide/internal/textcut"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // MuxSpec is what one mux writes.
@@ -32,7 +35,9 @@ type MuxSpec struct {
 
 // MuxArgs is the ffmpeg command line of s: streams are copied, never
 // re-encoded, except an audio format's audio it cannot hold; progress goes
-// to stdout (-progress pipe:1).
+// to stdout (-progress pipe:1). Each input may only be a media container of
+// MediaFormats read from a file (fileInput): a playlist saved as media is
+// refused, never followed to the files it names.
 func MuxArgs(s MuxSpec) []string {
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"}
 	for _, f := range s.Inputs {
@@ -44,6 +49,7 @@ func MuxArgs(s MuxSpec) []string {
 		if s.ClipEnd > 0 {
 			args = append(args, "-t", Seconds(s.ClipEnd-s.ClipStart))
 		}
+		args = append(args, fileInput()...)
 		args = append(args, "-i", f)
 	}
 	last := len(s.Inputs) - 1
@@ -93,6 +99,11 @@ func Run(ctx context.Context, path string, args []string, progress func(outUS in
 		return failure.Technical(err, "ffmpeg: %v", err)
 	}
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.E2BIG) || errors.Is(err, syscall.EINVAL) {
+			// The arguments cannot be passed (too long, or a NUL in the
+			// metadata): the same arguments never will be.
+			return failure.Permanent(workflows.ErrTypeInvalidInput, "the job's metadata cannot be passed to ffmpeg: %v", err)
+		}
 		return failure.Technical(err, "starting ffmpeg: %v", err)
 	}
 	sc := bufio.NewScanner(stdout)
@@ -111,8 +122,9 @@ func Run(ctx context.Context, path string, args []string, progress func(outUS in
 // GrabFrame writes a JPEG of input's first video stream at the given
 // second to out, returning ffmpeg's output.
 func GrabFrame(ctx context.Context, path, input, out string, at float64) ([]byte, error) {
-	return childproc.CommandContext(ctx, path, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-		"-ss", Seconds(at), "-i", input, "-map", "0:v:0", "-frames:v", "1", "-q:v", "3", out).CombinedOutput()
+	args := append([]string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-ss", Seconds(at)}, fileInput()...)
+	args = append(args, "-i", input, "-map", "0:v:0", "-frames:v", "1", "-q:v", "3", out)
+	return childproc.CommandContext(ctx, path, args...).CombinedOutput()
 }
 
 // CodecMismatch tells from ffmpeg's stderr that the streams cannot go into

@@ -15,6 +15,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/failure"
 	"github.com/riptide-dev/riptide/internal/mediainfo"
 	"github.com/riptide-dev/riptide/internal/mp4"
+	"github.com/riptide-dev/riptide/internal/textcut"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -38,24 +39,41 @@ type ffprobeOutput struct {
 // mp4.ReadInfo), else with the ffprobe at path ffprobe. It is best effort:
 // nil when ffprobe is missing ("") or cannot read the file.
 func Probe(ctx context.Context, ffprobe, file string) *workflows.MediaInfo {
+	m, _ := Inspect(ctx, ffprobe, file)
+	return m
+}
+
+// Inspect is Probe that also says when file is no media riptide accepts:
+// a playlist or manifest (whatever its extension), a text file, anything
+// ffprobe opens with no demuxer of MediaFormats. That error (NotMedia) is
+// a permanent InvalidInput failure. Anything else ffprobe cannot tell
+// leaves the answer nil and the error nil, as Probe.
+func Inspect(ctx context.Context, ffprobe, file string) (*workflows.MediaInfo, error) {
 	if m, ok := mp4.ReadFile(file); ok {
-		return m
+		return m, nil
 	}
 	if ffprobe == "" {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	out, err := childproc.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
-		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()
+	args := append(fileInput(), "-v", "error", "-print_format", "json",
+		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file)
+	var stderr textcut.Tail
+	cmd := childproc.CommandContext(ctx, ffprobe, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return nil
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, NotMedia(stderr.String())
 	}
 	var p ffprobeOutput
 	if json.Unmarshal(out, &p) != nil {
-		return nil
+		return nil, nil
 	}
-	return p.mediaInfo(strings.TrimPrefix(filepath.Ext(file), "."))
+	return p.mediaInfo(strings.TrimPrefix(filepath.Ext(file), ".")), nil
 }
 
 func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
@@ -89,13 +107,20 @@ func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
 
 // AudioCodec names the codec of file's first audio stream.
 func AudioCodec(ctx context.Context, ffprobe, file string) (string, error) {
-	out, err := childproc.CommandContext(ctx, ffprobe, "-v", "error", "-select_streams", "a:0",
-		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", file).Output()
+	args := append(fileInput(), "-v", "error", "-select_streams", "a:0",
+		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", file)
+	var stderr textcut.Tail
+	cmd := childproc.CommandContext(ctx, ffprobe, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", failure.Technical(err, "ffprobe %s: %v", filepath.Base(file), err)
+		if nm := NotMedia(stderr.String()); nm != nil {
+			return "", nm
+		}
+		return "", failure.Technical(err, "ffprobe %s: %v: %s", filepath.Base(file), err, textcut.LastLine(stderr.String()))
 	}
 	codec := strings.TrimSpace(string(out))
 	if codec == "" {
@@ -106,7 +131,7 @@ func AudioCodec(ctx context.Context, ffprobe, file string) (string, error) {
 
 // Duration returns the media's duration, or 0 when ffprobe cannot tell.
 func Duration(ctx context.Context, ffprobe, file string) time.Duration {
-	secs, err := formatDuration(ctx, ffprobe, file)
+	secs, err := formatDuration(ctx, ffprobe, append(fileInput(), file)...)
 	if err != nil {
 		return 0
 	}
@@ -116,11 +141,13 @@ func Duration(ctx context.Context, ffprobe, file string) time.Duration {
 // URLDuration is the duration in seconds ffprobe reads from the media at
 // u over HTTP(S) through proxy (reading only its headers), 0 when it cannot
 // tell. ffprobe connects on its own, so callers pass the worker's guarded
-// proxy.
+// proxy. It may use only the protocols of URLProtocols (https goes through
+// the proxy's CONNECT tunnel: httpproxy) and open only MediaFormats, so a
+// playlist served as media is never followed.
 func URLDuration(ctx context.Context, ffprobe, proxy, u string) float64 {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	secs, err := formatDuration(ctx, ffprobe, "-protocol_whitelist", "http,https,tcp,tls", "-http_proxy", proxy, "--", u)
+	secs, err := formatDuration(ctx, ffprobe, append(urlInput(proxy), "--", u)...)
 	if err != nil || !(secs > 0) {
 		return 0
 	}

@@ -5,6 +5,7 @@ package storage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,10 @@ func (s *Store) Client() *s3.Client { return s.client }
 // Upload streams path to key in parts, so memory stays bounded by part size
 // times concurrency whatever the file size. S3 publishes a multipart object
 // only when it completes, so a failed upload never leaves a partial object.
+// Every object gets an explicit Content-Type, application/octet-stream when
+// contentType is empty: never one a server guesses from the key's name.
 func (s *Store) Upload(ctx context.Context, key, path, contentType string, onProgress func(sent int64)) (int64, error) {
+	contentType = cmp.Or(contentType, OctetStream)
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -142,8 +146,12 @@ func HTTPStatus(err error) int {
 	return 0
 }
 
+// OctetStream is the Content-Type of an object riptide does not type.
+const OctetStream = "application/octet-stream"
+
 // PutObject writes a small object in one request (batch manifests).
 func (s *Store) PutObject(ctx context.Context, key string, body []byte, contentType string) error {
+	contentType = cmp.Or(contentType, OctetStream)
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body),
 		ContentType: aws.String(contentType), ContentLength: aws.Int64(int64(len(body))),

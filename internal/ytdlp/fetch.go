@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,11 +74,20 @@ func (r Runner) Thumbnail(ctx context.Context, dir, infoPath string, done workfl
 // from the media lets a caller keep a subtitle yt-dlp cannot get (say, a
 // 404) from failing the job. It keeps heartbeating done, the finished
 // media's progress.
+//
+// A subtitle's language and extension come from the source and end up in a
+// file name yt-dlp writes and in an S3 key: only the languages that pass
+// ValidSubtitle with at least one format of SubtitleExts are asked for, by
+// name, in those formats; the others are dropped with a log line.
 func (r Runner) Subtitles(ctx context.Context, dir, infoPath string, done workflows.Progress) ([]workflows.Subtitle, error) {
+	langs, err := safeSubtitleLangs(infoPath)
+	if err != nil || len(langs) == 0 {
+		return nil, err
+	}
 	ctx = childproc.WithDir(ctx, dir) // yt-dlp's HOME and TMPDIR
-	err := r.Run(ctx, io.Discard, func() workflows.Progress { return done },
+	err = r.Run(ctx, io.Discard, func() workflows.Progress { return done },
 		"--ignore-config", "--load-info-json", infoPath, "--skip-download",
-		"--write-subs", "--sub-langs", "all,-live_chat", "--sub-format", "vtt/best",
+		"--write-subs", "--sub-langs", strings.Join(langs, ","), "--sub-format", subtitleFormats,
 		"-P", dir, "-o", "sub.%(ext)s")
 	if err != nil {
 		return nil, err
@@ -90,9 +103,67 @@ func (r Runner) Subtitles(ctx context.Context, dir, infoPath string, done workfl
 		if ext == ".part" || ext == ".ytdl" || lang == "" {
 			continue
 		}
+		if !ValidSubtitle(lang, ext[1:]) {
+			slog.Warn("Dropping a subtitle with an unsafe language or extension", "lang", lang, "ext", ext)
+			continue
+		}
 		subs = append(subs, workflows.Subtitle{Path: p, Lang: lang, Ext: ext[1:]})
 	}
 	return subs, nil
+}
+
+// SubtitleExts are the subtitle formats riptide keeps.
+var SubtitleExts = []string{"vtt", "srt", "ass", "ttml"}
+
+// subtitleFormats is yt-dlp's --sub-format for SubtitleExts, in order of
+// preference.
+var subtitleFormats = strings.Join(SubtitleExts, "/")
+
+// subtitleLang is what a language may be: a BCP 47 tag's alphabet, short.
+var subtitleLang = regexp.MustCompile(`^[A-Za-z0-9-]{1,35}$`)
+
+// ValidSubtitle tells whether a subtitle's language and extension are safe
+// in a file name and an object key: the language matches
+// ^[A-Za-z0-9-]{1,35}$, the extension is one of SubtitleExts.
+func ValidSubtitle(lang, ext string) bool {
+	return subtitleLang.MatchString(lang) && slices.Contains(SubtitleExts, ext)
+}
+
+// subtitleFormat is one format of a subtitle in the info JSON.
+type subtitleFormat struct {
+	Ext string `json:"ext"`
+}
+
+// safeSubtitleLangs lists the languages of the info JSON's subtitles that
+// are safe to fetch (ValidSubtitle with one of their formats), sorted; it
+// logs the ones it drops. The languages are plain names, which yt-dlp's
+// --sub-langs (regular expressions) matches as themselves.
+func safeSubtitleLangs(infoPath string) ([]string, error) {
+	raw, err := os.ReadFile(infoPath)
+	if err != nil {
+		return nil, failure.Technical(err, "reading the info JSON: %v", err)
+	}
+	var info struct {
+		Subtitles map[string][]subtitleFormat `json:"subtitles"`
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, failure.Technical(err, "parsing yt-dlp's info JSON: %v", err)
+	}
+	var langs []string
+	for lang, fmts := range info.Subtitles {
+		ok := slices.ContainsFunc(fmts, func(f subtitleFormat) bool { return ValidSubtitle(lang, f.Ext) })
+		if !ok {
+			exts := make([]string, len(fmts))
+			for i, f := range fmts {
+				exts[i] = f.Ext
+			}
+			slog.Warn("Dropping a subtitle with an unsafe language or no safe format", "lang", lang, "exts", exts)
+			continue
+		}
+		langs = append(langs, lang)
+	}
+	slices.Sort(langs)
+	return langs, nil
 }
 
 // tracker follows yt-dlp's stdout: progress lines of the formats, which
