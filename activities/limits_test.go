@@ -274,3 +274,40 @@ func TestDownloadYtdlpStopsAtTheJobCap(t *testing.T) {
 		t.Errorf("job directory still there")
 	}
 }
+
+// TestDownloadYtdlpRefusesALengthOverTheCap: a source that announces more
+// than the cap is skipped by yt-dlp's own --max-filesize (which exits 0,
+// leaving no file); the job fails for good with the same clear message,
+// not a retried "no file".
+func TestDownloadYtdlpRefusesALengthOverTheCap(t *testing.T) {
+	const limit = 4 << 20
+	var sent atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/big.mp4", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("Content-Length", strconv.Itoa(8<<20))
+		if r.Method == http.MethodHead {
+			return
+		}
+		n, _ := w.Write(bytes.Repeat([]byte{0}, 8<<20))
+		sent.Add(int64(n))
+	})
+	mux.HandleFunc("/page.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<html><head><title>Big</title></head><body><video src="/big.mp4"></video></body></html>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	a, _ := ytdlpEnv(t, t.TempDir())
+	a.MaxJobBytes = limit
+	env, _ := newDownloadEnv(t, a)
+	env.SetTestTimeout(2 * time.Minute)
+
+	_, err := download(t, env, a, srv.URL+"/page.html")
+	appErr := assertAppError(t, err, workflows.ErrTypeInvalidInput, false)
+	if want := "the source is larger than the 4 MiB this worker allows"; appErr.Message() != want {
+		t.Errorf("error %q, want %q", appErr.Message(), want)
+	}
+	assertJobDirGone(t, a)
+}

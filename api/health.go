@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -101,14 +102,16 @@ func runCheck(ctx context.Context, fn func(context.Context) error) check {
 // the answer for toolCacheTTL.
 type toolProbe struct {
 	tools map[string]string
+	// ytdlpMaxAge is the age past which yt-dlp is reported stale.
+	ytdlpMaxAge time.Duration
 
 	mu   sync.Mutex
 	at   time.Time
 	last map[string]toolInfo
 }
 
-func newToolProbe(tools map[string]string) *toolProbe {
-	return &toolProbe{tools: tools}
+func newToolProbe(tools map[string]string, ytdlpMaxAge time.Duration) *toolProbe {
+	return &toolProbe{tools: tools, ytdlpMaxAge: cmp.Or(ytdlpMaxAge, ytdlp.DefaultMaxAge)}
 }
 
 func (p *toolProbe) get(ctx context.Context) map[string]toolInfo {
@@ -124,7 +127,7 @@ func (p *toolProbe) get(ctx context.Context) map[string]toolInfo {
 	var wg sync.WaitGroup
 	for name, path := range p.tools {
 		wg.Go(func() {
-			info := probeTool(ctx, name, path)
+			info := probeTool(ctx, name, path, p.ytdlpMaxAge)
 			mu.Lock()
 			infos[name] = info
 			mu.Unlock()
@@ -137,7 +140,7 @@ func (p *toolProbe) get(ctx context.Context) map[string]toolInfo {
 
 // probeTool runs "<path> --version" (ffmpeg and ffprobe: "-version") and
 // keeps the first line of its output.
-func probeTool(ctx context.Context, name, path string) toolInfo {
+func probeTool(ctx context.Context, name, path string, ytdlpMaxAge time.Duration) toolInfo {
 	info := toolInfo{Path: path}
 	fail := func(err error) toolInfo {
 		msg := err.Error()
@@ -170,13 +173,13 @@ func probeTool(ctx context.Context, name, path string) toolInfo {
 		info.Version = &line
 	}
 	if name == "yt-dlp" {
-		ytdlpAge(&info, line, time.Now())
+		ytdlpAge(&info, line, time.Now(), ytdlpMaxAge)
 	}
 	return info
 }
 
 // ytdlpAge adds the release date, age and warnings of yt-dlp version v.
-func ytdlpAge(info *toolInfo, v string, now time.Time) {
+func ytdlpAge(info *toolInfo, v string, now time.Time, maxAge time.Duration) {
 	ver, err := ytdlp.ParseVersion(v)
 	if err != nil {
 		info.Warnings = []string{err.Error()}
@@ -185,7 +188,7 @@ func ytdlpAge(info *toolInfo, v string, now time.Time) {
 	date := ver.Released.Format(time.DateOnly)
 	days := int(ver.Age(now).Hours() / 24)
 	info.ReleaseDate, info.AgeDays = &date, &days
-	a := ytdlp.Assess(ver, childproc.Status{Mode: childproc.ModeAuto, Active: true}, now, ytdlp.DefaultMaxAge)
+	a := ytdlp.Assess(ver, childproc.Status{Mode: childproc.ModeAuto, Active: true}, now, maxAge)
 	if a.Refusal != nil {
 		info.Warnings = append(info.Warnings, "workers refuse it: "+a.Refusal.Error())
 	}

@@ -57,6 +57,8 @@ type Deps struct {
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
+	// YtdlpMaxAge is the yt-dlp age /healthz warns past (0: 90 days).
+	YtdlpMaxAge time.Duration
 	// RateLimit is the average requests per second one API key may make,
 	// RateBurst how many at once; zero RateLimit disables the limit.
 	RateLimit float64
@@ -92,7 +94,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = defaultMaxBodyBytes
 	}
-	s := &server{Deps: d, tools: newToolProbe(d.Tools)}
+	s := &server{Deps: d, tools: newToolProbe(d.Tools, d.YtdlpMaxAge)}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

@@ -39,6 +39,7 @@ func New(a *app.App) (http.Handler, error) {
 		TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,
 		Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
+		YtdlpMaxAge: cfg.Media.YtdlpMaxAge,
 		BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
 		BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
 		FeedProbe: feedProbe(cfg.Batch.FeedProbe, a.Guard),

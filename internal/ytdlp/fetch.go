@@ -33,6 +33,10 @@ func (r Runner) Fetch(ctx context.Context, dir, infoPath string, formats []strin
 		"-f", strings.Join(formats, ","),
 		"-P", dir, "-o", "src.%(format_id)s.%(ext)s",
 		"--fixup", "never", // fixups remux with ffmpeg
+		// yt-dlp's own downloaders only: handed a stream, ffmpeg as a
+		// downloader would open whatever a playlist names, outside the
+		// whitelists riptide gives every ffmpeg it runs.
+		"--downloader", "native",
 		"--concurrent-fragments", strconv.Itoa(max(r.Fragments, 1)),
 		"--newline", "--progress", "--progress-template", "download:PROG %(progress)j",
 		"--print", "after_move:FILE %(format_id)s %(filepath)s",
@@ -42,9 +46,17 @@ func (r Runner) Fetch(ctx context.Context, dir, infoPath string, formats []strin
 	}
 	files := make([]string, len(formats))
 	for i, id := range formats {
-		if files[i] = t.files[id]; files[i] == "" {
-			return nil, failure.Technical(nil, "yt-dlp reported no file for format %s", id)
+		if files[i] = t.files[id]; files[i] != "" {
+			continue
 		}
+		if r.MaxFilesize > 0 {
+			// yt-dlp skips a file whose Content-Length is over
+			// --max-filesize and exits 0 without a word (--print makes it
+			// quiet): that is what a successful run with no file means.
+			return nil, failure.Permanent(workflows.ErrTypeInvalidInput,
+				"the source is larger than the %d MiB this worker allows", r.MaxFilesize>>20)
+		}
+		return nil, failure.Technical(nil, "yt-dlp reported no file for format %s", id)
 	}
 	return files, nil
 }
