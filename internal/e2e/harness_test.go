@@ -122,8 +122,10 @@ func runMain(m *testing.M) (int, error) {
 		Temporal: config.Temporal{Address: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default", TaskQueue: "riptide-e2e"},
 		S3: config.S3{Endpoint: "http://" + s3Addr, Region: "us-east-1", Bucket: "e2e", AccessKeyID: "e2e",
 			SecretAccessKey: "e2e-secret", PathStyle: true, PresignTTL: time.Hour, PartSize: 5 << 20, Concurrency: 2},
-		API:    config.API{Keys: []string{testAPIKey}, MaxBodyBytes: 64 << 10},
-		Worker: config.Worker{Concurrency: 8, WorkDir: filepath.Join(dir, "work")},
+		API: config.API{Keys: []string{testAPIKey}, MaxBodyBytes: 64 << 10},
+		// One worker serves every test at once: room for their listings and
+		// webhooks side by side (production defaults are per worker).
+		Worker: config.Worker{Concurrency: 8, WorkDir: filepath.Join(dir, "work"), MaxListings: 8, WebhookConcurrency: 50},
 		Media:  config.Media{YtdlpPath: "yt-dlp", FfmpegPath: "ffmpeg", FfprobePath: "ffprobe"},
 		// Media and receivers run on loopback, which production refuses.
 		AllowPrivateNetworks: []string{"127.0.0.0/8", "::1"},
