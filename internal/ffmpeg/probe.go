@@ -57,17 +57,13 @@ func Inspect(ctx context.Context, ffprobe, file string) (*workflows.MediaInfo, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	args := append(fileInput(), "-v", "error", "-print_format", "json",
-		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file)
-	var stderr textcut.Tail
-	cmd := childproc.CommandContext(ctx, ffprobe, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, stderr, err := probeFile(ctx, ffprobe, file, "-print_format", "json",
+		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name")
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
-		return nil, NotMedia(stderr.String())
+		return nil, NotMedia(stderr)
 	}
 	var p ffprobeOutput
 	if json.Unmarshal(out, &p) != nil {
@@ -107,20 +103,16 @@ func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
 
 // AudioCodec names the codec of file's first audio stream.
 func AudioCodec(ctx context.Context, ffprobe, file string) (string, error) {
-	args := append(fileInput(), "-v", "error", "-select_streams", "a:0",
-		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", file)
-	var stderr textcut.Tail
-	cmd := childproc.CommandContext(ctx, ffprobe, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, stderr, err := probeFile(ctx, ffprobe, file, "-select_streams", "a:0",
+		"-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1")
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		if nm := NotMedia(stderr.String()); nm != nil {
+		if nm := NotMedia(stderr); nm != nil {
 			return "", nm
 		}
-		return "", failure.Technical(err, "ffprobe %s: %v: %s", filepath.Base(file), err, textcut.LastLine(stderr.String()))
+		return "", failure.Technical(err, "ffprobe %s: %v: %s", filepath.Base(file), err, textcut.LastLine(stderr))
 	}
 	codec := strings.TrimSpace(string(out))
 	if codec == "" {
@@ -164,4 +156,16 @@ func formatDuration(ctx context.Context, ffprobe string, input ...string) (float
 		return 0, err
 	}
 	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}
+
+// probeFile runs ffprobe on a downloaded file, limited to media containers
+// and local files (fileInput), and returns its output and the tail of its
+// diagnostics.
+func probeFile(ctx context.Context, ffprobe, file string, args ...string) (out []byte, stderr string, err error) {
+	args = append(append(fileInput(), "-v", "error"), append(args, file)...)
+	var tail textcut.Tail
+	cmd := childproc.CommandContext(ctx, ffprobe, args...)
+	cmd.Stderr = &tail
+	out, err = cmd.Output()
+	return out, tail.String(), err
 }
