@@ -113,22 +113,26 @@ func jsonValue(raw json.RawMessage) (num float64, str string, isNum, ok bool) {
 	return f, "", true, true
 }
 
-// parseResolution reads max_resolution: one of resolutions, as a number
-// (720) or a string with a p (“720p”).
+// parseResolution reads max_resolution: "best" (no cap, the default) or one
+// of resolutions as a number (720), a string ("720") or a string with a p
+// ("720p"). The workflow compares it with the shorter side of the video
+// (JobOptions.MaxHeight), so a 1080×1920 vertical video is "1080".
 func parseResolution(raw json.RawMessage) (int, *apiError) {
 	if !isSet(raw) {
 		return 0, nil
 	}
 	bad := fieldError(codeInvalidField, "max_resolution",
-		`max_resolution must be one of %s, as a number or a string like "1080p"`, joinInts(resolutions))
+		`max_resolution must be "best" or one of %s, as a number or a string like "1080" or "1080p"`, joinInts(resolutions))
 	num, str, isNum, ok := jsonValue(raw)
 	switch {
 	case !ok:
-		return 0, fieldError(codeInvalidType, "max_resolution", `max_resolution must be a number or a string like "1080p"`)
+		return 0, fieldError(codeInvalidType, "max_resolution", `max_resolution must be "best", a number or a string like "1080"`)
+	case !isNum && str == "best":
+		return 0, nil
 	case !isNum:
-		digits, found := strings.CutSuffix(str, "p")
+		digits := strings.TrimSuffix(str, "p")
 		n, err := strconv.Atoi(digits)
-		if !found || err != nil || strconv.Itoa(n) != digits || !slices.Contains(resolutions, n) {
+		if err != nil || strconv.Itoa(n) != digits || !slices.Contains(resolutions, n) {
 			return 0, bad
 		}
 		return n, nil
@@ -138,28 +142,47 @@ func parseResolution(raw json.RawMessage) (int, *apiError) {
 	return int(num), nil
 }
 
-// clockTime is HH:MM:SS with an optional fraction of up to 3 digits.
-var clockTime = regexp.MustCompile(`^([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])(\.[0-9]{1,3})?$`)
+// Clip time strings: seconds ("90", "90.5"), MM:SS(.mmm) ("01:30") and
+// HH:MM:SS(.mmm) ("01:02:03.5"). Minutes of MM:SS may pass 59 ("75:00");
+// the fields after the first must be below 60.
+var (
+	secondsTime = regexp.MustCompile(`^([0-9]{1,7})(\.[0-9]{1,3})?$`)
+	minutesTime = regexp.MustCompile(`^([0-9]{1,5}):([0-5][0-9])(\.[0-9]{1,3})?$`)
+	clockTime   = regexp.MustCompile(`^([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])(\.[0-9]{1,3})?$`)
+)
+
+const clipTimeForms = `a number of seconds or a string of seconds ("90"), "MM:SS" or "HH:MM:SS", with up to 3 decimals`
+
+// parseClipTimeString reads a clip time string into seconds.
+func parseClipTimeString(str string) (float64, bool) {
+	atoi := func(s string) float64 { n, _ := strconv.Atoi(s); return float64(n) }
+	frac := func(s string) float64 { f, _ := strconv.ParseFloat("0"+s, 64); return f }
+	if m := secondsTime.FindStringSubmatch(str); m != nil {
+		return atoi(m[1]) + frac(m[2]), true
+	}
+	if m := minutesTime.FindStringSubmatch(str); m != nil {
+		return atoi(m[1])*60 + atoi(m[2]) + frac(m[3]), true
+	}
+	if m := clockTime.FindStringSubmatch(str); m != nil {
+		return atoi(m[1])*3600 + atoi(m[2])*60 + atoi(m[3]) + frac(m[4]), true
+	}
+	return 0, false
+}
 
 // parseClipTime reads a clip time: seconds as a number (fractions to the
-// millisecond) or an "HH:MM:SS(.mmm)" string.
+// millisecond) or a string parseClipTimeString reads.
 func parseClipTime(field string, raw json.RawMessage) (float64, *apiError) {
 	if !isSet(raw) {
 		return 0, nil
 	}
 	num, str, isNum, ok := jsonValue(raw)
 	if !ok {
-		return 0, fieldError(codeInvalidType, field, `%s must be a number of seconds or a string "HH:MM:SS(.mmm)"`, field)
+		return 0, fieldError(codeInvalidType, field, "%s must be %s", field, clipTimeForms)
 	}
 	if !isNum {
-		m := clockTime.FindStringSubmatch(str)
-		if m == nil {
-			return 0, fieldError(codeInvalidField, field, `%s must be a number of seconds or a string "HH:MM:SS(.mmm)"`, field)
+		if num, ok = parseClipTimeString(str); !ok {
+			return 0, fieldError(codeInvalidField, field, "%s must be %s", field, clipTimeForms)
 		}
-		h, _ := strconv.Atoi(m[1])
-		mi, _ := strconv.Atoi(m[2])
-		s, _ := strconv.ParseFloat(m[3]+m[4], 64)
-		num = float64(h*3600+mi*60) + s
 	}
 	if !(num >= 0 && num <= maxSeconds) {
 		return 0, fieldError(codeInvalidField, field, "%s must be between 0 and %d seconds", field, maxSeconds)
