@@ -17,6 +17,7 @@ const (
 	codeUnauthorized        = "unauthorized"
 	codeInvalidJSON         = "invalid_json"
 	codeUnknownField        = "unknown_field"
+	codeNotSupported        = "not_supported"
 	codeInvalidType         = "invalid_type"
 	codeMissingField        = "missing_field"
 	codeInvalidField        = "invalid_field"

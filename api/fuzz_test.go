@@ -23,6 +23,7 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		`{"url":"https://e.x/","audio_only":true,"format":"mov","filename":"a\u202e","clip_start":"99:99:99","max_resolution":1e400}`,
 		`{"url":"https://e.x/","max_resolution":"best","clip_start":"90","clip_end":"01:30:00.25"}`,
 		`{"url":"https://e.x/","max_resolution":"720","clip_start":"01:30","clip_end":"00:60"}`,
+		`{"url":"https://e.x/","video_codec":"copy","audio_codec":"aac","paused":false,"live_recording":true,"storage":{}}`,
 		`{"url":5}`, `null`, `[]`, `{"url":"https://e.x/"} x`, "{\"url\":\"https://e.x/\u202e\"}", `{"url":"http://0x7f.1/"}`,
 	} {
 		f.Add([]byte(s))

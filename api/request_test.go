@@ -207,6 +207,28 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "max_duration fraction", body: `{` + okURL + `,"max_duration":1.5}`, status: 400, code: codeInvalidField, field: "max_duration", msg: "whole"},
 		{name: "max_duration huge", body: `{` + okURL + `,"max_duration":1e400}`, status: 400, code: codeInvalidField, field: "max_duration"},
 		{name: "max_duration string", body: `{` + okURL + `,"max_duration":"600"}`, status: 400, code: codeInvalidType, field: "max_duration"},
+		// The reference's fields riptide does not implement yet: 400
+		// not_supported naming the field, not unknown_field.
+		{name: "video_codec h264", body: `{` + okURL + `,"video_codec":"h264"}`, status: 400, code: codeNotSupported, field: "video_codec", msg: "riptide does not support transcoding yet"},
+		{name: "video_codec h265", body: `{` + okURL + `,"video_codec":"h265"}`, status: 400, code: codeNotSupported, field: "video_codec"},
+		{name: "video_codec vp9", body: `{` + okURL + `,"video_codec":"vp9"}`, status: 400, code: codeNotSupported, field: "video_codec"},
+		{name: "video_codec unknown", body: `{` + okURL + `,"video_codec":"av1"}`, status: 400, code: codeInvalidField, field: "video_codec", msg: "copy, h264"},
+		{name: "video_codec number", body: `{` + okURL + `,"video_codec":264}`, status: 400, code: codeInvalidType, field: "video_codec"},
+		{name: "audio_codec aac", body: `{` + okURL + `,"audio_codec":"aac"}`, status: 400, code: codeNotSupported, field: "audio_codec", msg: "transcoding"},
+		{name: "audio_codec opus", body: `{` + okURL + `,"audio_codec":"opus"}`, status: 400, code: codeNotSupported, field: "audio_codec"},
+		{name: "audio_codec mp3", body: `{` + okURL + `,"audio_codec":"mp3"}`, status: 400, code: codeNotSupported, field: "audio_codec"},
+		{name: "audio_codec COPY", body: `{` + okURL + `,"audio_codec":"COPY"}`, status: 400, code: codeInvalidField, field: "audio_codec"},
+		{name: "audio_bitrate", body: `{` + okURL + `,"audio_bitrate":"256k"}`, status: 400, code: codeNotSupported, field: "audio_bitrate", msg: "riptide does not support transcoding yet"},
+		{name: "video_quality", body: `{` + okURL + `,"video_quality":23}`, status: 400, code: codeNotSupported, field: "video_quality"},
+		{name: "quality_preset", body: `{` + okURL + `,"quality_preset":"high"}`, status: 400, code: codeNotSupported, field: "quality_preset"},
+		{name: "storage", body: `{` + okURL + `,"storage":{"provider":"s3","bucket":"b"}}`, status: 400, code: codeNotSupported, field: "storage", msg: "per-request storage"},
+		{name: "live_recording true", body: `{` + okURL + `,"live_recording":true}`, status: 400, code: codeNotSupported, field: "live_recording", msg: "live recording"},
+		{name: "live_from_start true", body: `{` + okURL + `,"live_from_start":true}`, status: 400, code: codeNotSupported, field: "live_from_start"},
+		{name: "wait_for_video true", body: `{` + okURL + `,"wait_for_video":true}`, status: 400, code: codeNotSupported, field: "wait_for_video"},
+		{name: "paused true", body: `{` + okURL + `,"paused":true}`, status: 400, code: codeNotSupported, field: "paused", msg: "paused batches"},
+		{name: "paused string", body: `{` + okURL + `,"paused":"false"}`, status: 400, code: codeInvalidType, field: "paused"},
+		{name: "live_recording number", body: `{` + okURL + `,"live_recording":0}`, status: 400, code: codeInvalidType, field: "live_recording"},
+		{name: "custom encoding example", body: `{` + okURL + `,"format":"mkv","video_codec":"h265","audio_codec":"opus","audio_bitrate":"128k","video_quality":28}`, status: 400, code: codeNotSupported, field: "video_codec"},
 		// Size.
 		{name: "oversized body", body: `{"url":"https://example.com/` + long(testMaxBytes) + `"}`, status: 413, code: codeBodyTooLarge},
 		{name: "oversized trailing whitespace", body: `{` + okURL + `}` + strings.Repeat(" ", testMaxBytes), status: 413, code: codeBodyTooLarge},
@@ -309,6 +331,10 @@ func TestJobOptionsBecomeTheJobInput(t *testing.T) {
 		{`"clip_start":"0","clip_end":"00:00:01"`, "mp4", workflows.JobOptions{ClipEnd: 1}},
 		{`"clip_end":"604800"`, "mp4", workflows.JobOptions{ClipEnd: 604800}},
 		{`"max_duration":600`, "mp4", workflows.JobOptions{MaxDuration: 600}},
+		// The reference's values that ask for what riptide does anyway.
+		{`"video_codec":"copy","audio_codec":"copy"`, "mp4", workflows.JobOptions{}},
+		{`"live_recording":false,"live_from_start":false,"wait_for_video":false,"paused":false`, "mp4", workflows.JobOptions{}},
+		{`"video_codec":null,"audio_codec":null,"audio_bitrate":null,"video_quality":null,"quality_preset":null,"storage":null`, "mp4", workflows.JobOptions{}},
 	}
 	for _, tt := range tests {
 		in, e := decodeJobRequest(strings.NewReader(`{"url":"https://example.com/v",`+tt.body+`}`), g)
@@ -329,4 +355,11 @@ func TestBatchTakesJobOptions(t *testing.T) {
 	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","clip_start":5,"clip_end":5}`), g)
 	require.NotNil(t, e)
 	require.Equal(t, "clip_end", e.Field)
+	// A paused batch is documented but not implemented: refused, not started.
+	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":true}`), g)
+	require.NotNil(t, e)
+	require.Equal(t, codeNotSupported, e.Code)
+	require.Equal(t, "paused", e.Field)
+	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":false,"video_codec":"copy"}`), g)
+	require.Nil(t, e)
 }
