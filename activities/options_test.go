@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/riptide-dev/riptide/internal/mediatest"
+	"github.com/riptide-dev/riptide/internal/ytdlp"
 	"github.com/riptide-dev/riptide/workflows"
 	"github.com/stretchr/testify/require"
 )
@@ -112,5 +113,5 @@ func TestDownloadRefusesLongMediaFromInfoJSON(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	require.Len(t, lines, 1, "only the info JSON was asked for: %q", lines)
-	require.Contains(t, lines[0], "-f bv*[height<=?720]+ba/b[height<=?720]/wv*+ba/w")
+	require.Contains(t, lines[0], "-f "+ytdlp.FormatSelector(workflows.DownloadInput{MaxHeight: 720})+" -- ", "the selector of max_resolution")
 }

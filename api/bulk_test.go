@@ -48,6 +48,7 @@ func TestCreateJobsBulkPerItemResults(t *testing.T) {
 		}
 		e := r["error"].(map[string]any)
 		require.NotEmpty(t, e["error"])
+		require.NotEmpty(t, e["code"])
 		if w.field != "" {
 			require.Equal(t, w.field, e["field"], "item %d", i)
 		}

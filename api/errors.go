@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,12 +11,13 @@ import (
 	"go.temporal.io/api/serviceerror"
 )
 
-// Error codes of the "error" key. Clients branch on them; messages are for
-// people and may change.
+// Error codes of the "code" key. Clients branch on them; messages (the
+// "error" key) are for people and may change.
 const (
 	codeUnauthorized        = "unauthorized"
 	codeInvalidJSON         = "invalid_json"
 	codeUnknownField        = "unknown_field"
+	codeNotSupported        = "not_supported"
 	codeInvalidType         = "invalid_type"
 	codeMissingField        = "missing_field"
 	codeInvalidField        = "invalid_field"
@@ -30,13 +32,25 @@ const (
 	codeInternal            = "internal_error"
 )
 
-// apiError is the body of every error response. Field names the JSON field
-// at fault, when there is exactly one.
+// apiError is the body of every error response, the hosted service's
+// shape plus riptide's additions: "error" is the human-readable message (a
+// client shows it to its user), "code" the machine code, "field" the JSON
+// field at fault when there is exactly one, and "message" repeats "error"
+// for riptide's earlier clients, which read the text there.
 type apiError struct {
-	Status  int    `json:"-"`
-	Code    string `json:"error"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Status  int
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *apiError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Error   string `json:"error"`
+		Code    string `json:"code"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	}{e.Message, e.Code, e.Field, e.Message})
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -50,6 +64,15 @@ func fieldError(code, field, format string, args ...any) *apiError {
 	e := newError(http.StatusBadRequest, code, format, args...)
 	e.Field = field
 	return e
+}
+
+// unauthorized is the 401 of a request without a valid x-api-key, worded
+// as the hosted service words it.
+func unauthorized(missing bool) *apiError {
+	if missing {
+		return newError(http.StatusUnauthorized, codeUnauthorized, "Missing x-api-key header")
+	}
+	return newError(http.StatusUnauthorized, codeUnauthorized, "Invalid API Key")
 }
 
 func abort(c *gin.Context, e *apiError) {

@@ -21,6 +21,9 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		`{"url":"https://example.com/v","audio_only":true,"max_resolution":"720p","filename":"a.mkv","download_thumbnail":true,"clip_start":"00:00:01.5","clip_end":9,"max_duration":60}`,
 		`{"url":"https://e.x/","format":"opus","max_resolution":1080,"filename":"..","clip_end":0,"max_duration":1.5}`,
 		`{"url":"https://e.x/","audio_only":true,"format":"mov","filename":"a\u202e","clip_start":"99:99:99","max_resolution":1e400}`,
+		`{"url":"https://e.x/","max_resolution":"best","clip_start":"90","clip_end":"01:30:00.25"}`,
+		`{"url":"https://e.x/","max_resolution":"720","clip_start":"01:30","clip_end":"00:60"}`,
+		`{"url":"https://e.x/","video_codec":"copy","audio_codec":"aac","paused":false,"live_recording":true,"storage":{}}`,
 		`{"url":5}`, `null`, `[]`, `{"url":"https://e.x/"} x`, "{\"url\":\"https://e.x/\u202e\"}", `{"url":"http://0x7f.1/"}`,
 	} {
 		f.Add([]byte(s))
@@ -61,6 +64,27 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		}
 		if o.MaxDuration < 0 || o.MaxDuration > maxSeconds {
 			t.Fatalf("accepted max duration %d", o.MaxDuration)
+		}
+	})
+}
+
+// FuzzParseClipTimeString: an accepted clip time string is one of the three
+// documented forms, and reads as a whole number of milliseconds or less in
+// [0, 1000 days).
+func FuzzParseClipTimeString(f *testing.F) {
+	for _, s := range []string{"90", "90.5", "01:30", "1:30.25", "01:02:03", "01:02:03.5", "00:60", "1:2:3:4", "-1", "9e1", "", "."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := parseClipTimeString(s)
+		if !ok {
+			return
+		}
+		if strings.Count(s, ":") > 2 || strings.ContainsFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789:.", r) }) {
+			t.Fatalf("accepted %q", s)
+		}
+		if v < 0 || v >= 1000*24*3600 {
+			t.Fatalf("%q read as %g", s, v)
 		}
 	})
 }

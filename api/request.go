@@ -44,6 +44,24 @@ type jobOptionsRequest struct {
 	ClipStart             json.RawMessage `json:"clip_start"`
 	ClipEnd               json.RawMessage `json:"clip_end"`
 	MaxDuration           json.RawMessage `json:"max_duration"`
+	referenceOnlyFields
+}
+
+// referenceOnlyFields are the hosted service's documented fields that
+// riptide does not implement yet. They are decoded (not refused as unknown)
+// so that a client learns which documented field is not supported, and the
+// values that change nothing (the "copy" codecs, false flags) are accepted.
+type referenceOnlyFields struct {
+	Storage       json.RawMessage `json:"storage"`
+	VideoCodec    json.RawMessage `json:"video_codec"`
+	AudioCodec    json.RawMessage `json:"audio_codec"`
+	AudioBitrate  json.RawMessage `json:"audio_bitrate"`
+	VideoQuality  json.RawMessage `json:"video_quality"`
+	QualityPreset json.RawMessage `json:"quality_preset"`
+	LiveRecording json.RawMessage `json:"live_recording"`
+	LiveFromStart json.RawMessage `json:"live_from_start"`
+	WaitForVideo  json.RawMessage `json:"wait_for_video"`
+	Paused        json.RawMessage `json:"paused"`
 }
 
 // decodeJobRequest reads exactly one JSON object from body and validates it.
@@ -161,6 +179,9 @@ func (r *createJobRequest) validate(urlField string, guard *netguard.Guard) (wor
 		if e := checkURL("webhook_url", r.WebhookURL, guard); e != nil {
 			return workflows.JobInput{}, e
 		}
+	}
+	if e := r.referenceOnlyFields.check(); e != nil {
+		return workflows.JobInput{}, e
 	}
 	folder, e := cleanFolder(r.Folder)
 	if e != nil {

@@ -113,22 +113,26 @@ func jsonValue(raw json.RawMessage) (num float64, str string, isNum, ok bool) {
 	return f, "", true, true
 }
 
-// parseResolution reads max_resolution: one of resolutions, as a number
-// (720) or a string with a p (“720p”).
+// parseResolution reads max_resolution: "best" (no cap, the default) or one
+// of resolutions as a number (720), a string ("720") or a string with a p
+// ("720p"). The workflow compares it with the shorter side of the video
+// (JobOptions.MaxHeight), so a 1080×1920 vertical video is "1080".
 func parseResolution(raw json.RawMessage) (int, *apiError) {
 	if !isSet(raw) {
 		return 0, nil
 	}
 	bad := fieldError(codeInvalidField, "max_resolution",
-		`max_resolution must be one of %s, as a number or a string like "1080p"`, joinInts(resolutions))
+		`max_resolution must be "best" or one of %s, as a number or a string like "1080" or "1080p"`, joinInts(resolutions))
 	num, str, isNum, ok := jsonValue(raw)
 	switch {
 	case !ok:
-		return 0, fieldError(codeInvalidType, "max_resolution", `max_resolution must be a number or a string like "1080p"`)
+		return 0, fieldError(codeInvalidType, "max_resolution", `max_resolution must be "best", a number or a string like "1080"`)
+	case !isNum && str == "best":
+		return 0, nil
 	case !isNum:
-		digits, found := strings.CutSuffix(str, "p")
+		digits := strings.TrimSuffix(str, "p")
 		n, err := strconv.Atoi(digits)
-		if !found || err != nil || strconv.Itoa(n) != digits || !slices.Contains(resolutions, n) {
+		if err != nil || strconv.Itoa(n) != digits || !slices.Contains(resolutions, n) {
 			return 0, bad
 		}
 		return n, nil
@@ -138,28 +142,47 @@ func parseResolution(raw json.RawMessage) (int, *apiError) {
 	return int(num), nil
 }
 
-// clockTime is HH:MM:SS with an optional fraction of up to 3 digits.
-var clockTime = regexp.MustCompile(`^([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])(\.[0-9]{1,3})?$`)
+// Clip time strings: seconds ("90", "90.5"), MM:SS(.mmm) ("01:30") and
+// HH:MM:SS(.mmm) ("01:02:03.5"). Minutes of MM:SS may pass 59 ("75:00");
+// the fields after the first must be below 60.
+var (
+	secondsTime = regexp.MustCompile(`^([0-9]{1,7})(\.[0-9]{1,3})?$`)
+	minutesTime = regexp.MustCompile(`^([0-9]{1,5}):([0-5][0-9])(\.[0-9]{1,3})?$`)
+	clockTime   = regexp.MustCompile(`^([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])(\.[0-9]{1,3})?$`)
+)
+
+const clipTimeForms = `a number of seconds or a string of seconds ("90"), "MM:SS" or "HH:MM:SS", with up to 3 decimals`
+
+// parseClipTimeString reads a clip time string into seconds.
+func parseClipTimeString(str string) (float64, bool) {
+	atoi := func(s string) float64 { n, _ := strconv.Atoi(s); return float64(n) }
+	frac := func(s string) float64 { f, _ := strconv.ParseFloat("0"+s, 64); return f }
+	if m := secondsTime.FindStringSubmatch(str); m != nil {
+		return atoi(m[1]) + frac(m[2]), true
+	}
+	if m := minutesTime.FindStringSubmatch(str); m != nil {
+		return atoi(m[1])*60 + atoi(m[2]) + frac(m[3]), true
+	}
+	if m := clockTime.FindStringSubmatch(str); m != nil {
+		return atoi(m[1])*3600 + atoi(m[2])*60 + atoi(m[3]) + frac(m[4]), true
+	}
+	return 0, false
+}
 
 // parseClipTime reads a clip time: seconds as a number (fractions to the
-// millisecond) or an "HH:MM:SS(.mmm)" string.
+// millisecond) or a string parseClipTimeString reads.
 func parseClipTime(field string, raw json.RawMessage) (float64, *apiError) {
 	if !isSet(raw) {
 		return 0, nil
 	}
 	num, str, isNum, ok := jsonValue(raw)
 	if !ok {
-		return 0, fieldError(codeInvalidType, field, `%s must be a number of seconds or a string "HH:MM:SS(.mmm)"`, field)
+		return 0, fieldError(codeInvalidType, field, "%s must be %s", field, clipTimeForms)
 	}
 	if !isNum {
-		m := clockTime.FindStringSubmatch(str)
-		if m == nil {
-			return 0, fieldError(codeInvalidField, field, `%s must be a number of seconds or a string "HH:MM:SS(.mmm)"`, field)
+		if num, ok = parseClipTimeString(str); !ok {
+			return 0, fieldError(codeInvalidField, field, "%s must be %s", field, clipTimeForms)
 		}
-		h, _ := strconv.Atoi(m[1])
-		mi, _ := strconv.Atoi(m[2])
-		s, _ := strconv.ParseFloat(m[3]+m[4], 64)
-		num = float64(h*3600+mi*60) + s
 	}
 	if !(num >= 0 && num <= maxSeconds) {
 		return 0, fieldError(codeInvalidField, field, "%s must be between 0 and %d seconds", field, maxSeconds)
@@ -234,4 +257,90 @@ func joinInts(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ", ")
+}
+
+// check refuses every reference-only field set to a value that would change
+// what riptide does: 400 not_supported naming the field, never a value
+// accepted and silently ignored.
+func (f *referenceOnlyFields) check() *apiError {
+	codecs := []struct {
+		field  string
+		raw    json.RawMessage
+		values []string // the reference's values besides "copy"
+	}{
+		{"video_codec", f.VideoCodec, []string{"h264", "h265", "vp9"}},
+		{"audio_codec", f.AudioCodec, []string{"aac", "opus", "mp3"}},
+	}
+	for _, c := range codecs {
+		if e := checkCodec(c.field, c.raw, c.values); e != nil {
+			return e
+		}
+	}
+	for _, b := range []struct {
+		field, what string
+		raw         json.RawMessage
+	}{
+		{"live_recording", "live recording", f.LiveRecording},
+		{"live_from_start", "live recording", f.LiveFromStart},
+		{"wait_for_video", "waiting for scheduled streams", f.WaitForVideo},
+		{"paused", "paused batches", f.Paused},
+	} {
+		if e := checkFalseOnly(b.field, b.what, b.raw); e != nil {
+			return e
+		}
+	}
+	for _, o := range []struct {
+		field, what string
+		raw         json.RawMessage
+	}{
+		{"audio_bitrate", "transcoding", f.AudioBitrate},
+		{"video_quality", "transcoding", f.VideoQuality},
+		{"quality_preset", "transcoding", f.QualityPreset},
+		{"storage", "per-request storage", f.Storage},
+	} {
+		if isSet(o.raw) {
+			return notSupported(o.field, o.what)
+		}
+	}
+	return nil
+}
+
+func notSupported(field, what string) *apiError {
+	return fieldError(codeNotSupported, field, "%s: riptide does not support %s yet; leave %s out", field, what, field)
+}
+
+// checkCodec accepts a codec field that is absent, null or "copy" (what
+// riptide does: the source's streams are kept as they are).
+func checkCodec(field string, raw json.RawMessage, values []string) *apiError {
+	if !isSet(raw) {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return fieldError(codeInvalidType, field, "%s must be a string", field)
+	}
+	switch {
+	case s == "copy":
+		return nil
+	case slices.Contains(values, s):
+		return fieldError(codeNotSupported, field,
+			`%s %q: riptide does not support transcoding yet; leave %s out or send "copy"`, field, s, field)
+	}
+	return fieldError(codeInvalidField, field, "%s must be one of copy, %s", field, strings.Join(values, ", "))
+}
+
+// checkFalseOnly accepts a boolean field that is absent, null or false,
+// which asks for nothing.
+func checkFalseOnly(field, what string, raw json.RawMessage) *apiError {
+	if !isSet(raw) {
+		return nil
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) != nil {
+		return fieldError(codeInvalidType, field, "%s must be a boolean", field)
+	}
+	if b {
+		return fieldError(codeNotSupported, field, "%s: riptide does not support %s yet; leave %s out or send false", field, what, field)
+	}
+	return nil
 }

@@ -162,7 +162,7 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 			ok |= subtle.ConstantTimeCompare(got[:], d[:])
 		}
 		if key == "" || ok != 1 {
-			abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "missing or invalid x-api-key header"))
+			abort(c, unauthorized(key == ""))
 			return
 		}
 		c.Next()

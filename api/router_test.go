@@ -108,8 +108,9 @@ func requireError(t *testing.T, rec *httptest.ResponseRecorder, status int, code
 	t.Helper()
 	require.Equal(t, status, rec.Code, rec.Body.String())
 	m := decodeBody(t, rec)
-	require.Equal(t, code, m["error"], rec.Body.String())
-	require.NotEmpty(t, m["message"])
+	require.Equal(t, code, m["code"], rec.Body.String())
+	require.NotEmpty(t, m["error"], "the human-readable message")
+	require.Equal(t, m["error"], m["message"], "message repeats error for earlier clients")
 	if field == "" {
 		require.NotContains(t, m, "field")
 	} else {
@@ -134,7 +135,11 @@ func TestAuth(t *testing.T) {
 		t.Run(tc.method+" "+tc.path+" key="+tc.key, func(t *testing.T) {
 			rec := h.do(tc.method, tc.path, `{"url":"https://example.com/v"}`, tc.key)
 			m := requireError(t, rec, http.StatusUnauthorized, codeUnauthorized, "")
-			require.Equal(t, "missing or invalid x-api-key header", m["message"])
+			want := "Invalid API Key"
+			if tc.key == "" {
+				want = "Missing x-api-key header"
+			}
+			require.Equal(t, want, m["error"], "the hosted service's wording")
 		})
 	}
 	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)

@@ -22,7 +22,8 @@ type DownloadInput struct {
 	// ClipStart and ClipEnd (seconds) are the job's clip; 0: none.
 	ClipStart float64 `json:",omitempty"`
 	ClipEnd   float64 `json:",omitempty"`
-	// MaxHeight caps the video height among the source's renditions.
+	// MaxHeight caps the shorter side of the video among the source's
+	// renditions (JobOptions.MaxHeight).
 	MaxHeight int `json:",omitempty"`
 	// MaxDuration (seconds) refuses longer media, before the download when
 	// the source says how long it is.

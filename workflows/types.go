@@ -30,8 +30,10 @@ type JobInput struct {
 // JobOptions are a job's optional settings beyond the format; a batch gives
 // them to every episode. The zero value asks for nothing.
 type JobOptions struct {
-	// MaxHeight caps the video height (pixels) when picking among a
-	// source's renditions; 0: no cap.
+	// MaxHeight caps the shorter side of the video (pixels: the height of
+	// a landscape video, the width of a portrait one) when picking among a
+	// source's renditions; 0: no cap. The name is kept from when it capped
+	// the height alone, so running workflows' inputs still decode.
 	MaxHeight int `json:",omitempty"`
 	// Filename replaces the title slug in the object key. The API has
 	// already given it the format's extension.

@@ -57,7 +57,7 @@ func TestCreateBatchAnswersWithTheListOrLater(t *testing.T) {
 
 	status, out := create(feed.URL + "/missing.xml")
 	require.Equal(t, http.StatusUnprocessableEntity, status, "%v", out)
-	require.Equal(t, "unreadable_source", out["error"])
+	require.Equal(t, "unreadable_source", out["code"])
 	require.Equal(t, "show_url", out["field"])
 	require.Contains(t, out["message"], "404")
 

@@ -267,7 +267,7 @@ func TestCancelRunningDownload(t *testing.T) {
 	// Finished: nothing left to cancel; listed under Cancelled.
 	status, body = call(t, http.MethodDelete, "/jobs/"+id, nil)
 	require.Equal(t, http.StatusConflict, status, "%v", body)
-	require.Equal(t, "conflict", body["error"])
+	require.Equal(t, "conflict", body["code"])
 	eventuallyListed(t, url.Values{"folder": {folder}, "status": {"cancelled"}}, []string{id})
 	recordHistory(t, stack.temporal, "job_cancelled_downloading", workflows.JobWorkflowID(id), "")
 }

@@ -68,10 +68,19 @@ func (r Runner) Info(ctx context.Context, url, selector string) ([]byte, *Info, 
 }
 
 // FormatSelector picks what yt-dlp downloads: the best video and audio
-// (apart or together), no taller than MaxHeight, or the best audio alone.
-// Renditions of unknown height count as fitting (<=?), and when every
-// rendition is taller than MaxHeight the smallest one is taken rather than
+// (apart or together) whose shorter side is at most MaxHeight (so a
+// 1080×1920 vertical rendition counts as 1080), or the best audio alone.
+// Renditions of unknown size count as fitting (<=?), and when every
+// rendition is larger than MaxHeight the smallest one is taken rather than
 // failing the job.
+//
+// yt-dlp's filters compare a field with a constant only, and a "/" takes
+// the first alternative that matches anything, so "shorter side <= N"
+// (height <= N or width <= N) is split in three alternatives that cannot
+// shadow a better rendition of the same orientation: landscape renditions
+// whose height fits but width does not, then portrait ones whose width
+// fits but height does not, then those that fit both ways (small, square,
+// or of unknown size).
 func FormatSelector(in workflows.DownloadInput) string {
 	switch {
 	case formats.IsAudio(in.Format):
@@ -79,8 +88,20 @@ func FormatSelector(in workflows.DownloadInput) string {
 		// whose audio Mux keeps.
 		return "ba/b"
 	case in.MaxHeight > 0:
-		h := fmt.Sprintf("[height<=?%d]", in.MaxHeight)
-		return "bv*" + h + "+ba/b" + h + "/wv*+ba/w"
+		n := in.MaxHeight
+		fits := []string{
+			fmt.Sprintf("[height<=%d][width>%d]", n, n),
+			fmt.Sprintf("[width<=%d][height>%d]", n, n),
+			fmt.Sprintf("[height<=?%d][width<=?%d]", n, n),
+		}
+		var alts []string
+		for _, f := range fits {
+			alts = append(alts, "bv*"+f+"+ba")
+		}
+		for _, f := range fits {
+			alts = append(alts, "b"+f)
+		}
+		return strings.Join(append(alts, "wv*+ba", "w"), "/")
 	}
 	return "bv*+ba/b"
 }

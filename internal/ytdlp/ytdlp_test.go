@@ -11,7 +11,9 @@ import (
 func TestFormatSelector(t *testing.T) {
 	require.Equal(t, "bv*+ba/b", FormatSelector(workflows.DownloadInput{}))
 	require.Equal(t, "ba/b", FormatSelector(workflows.DownloadInput{Format: "m4a", MaxHeight: 720}))
-	require.Equal(t, "bv*[height<=?480]+ba/b[height<=?480]/wv*+ba/w", FormatSelector(workflows.DownloadInput{MaxHeight: 480}))
+	require.Equal(t, "bv*[height<=480][width>480]+ba/bv*[width<=480][height>480]+ba/bv*[height<=?480][width<=?480]+ba/"+
+		"b[height<=480][width>480]/b[width<=480][height>480]/b[height<=?480][width<=?480]/wv*+ba/w",
+		FormatSelector(workflows.DownloadInput{MaxHeight: 480}))
 }
 
 // The progress of a DASH download as yt-dlp reports it: the video's
