@@ -14,7 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/riptide-dev/riptide/internal/childproc"
 	"github.com/riptide-dev/riptide/internal/version"
-	"github.com/riptide-dev/riptide/internal/ytdlp"
+	"github.com/riptide-dev/riptide/internal/ytdlp/release"
 	"go.temporal.io/sdk/client"
 )
 
@@ -111,7 +111,7 @@ type toolProbe struct {
 }
 
 func newToolProbe(tools map[string]string, ytdlpMaxAge time.Duration) *toolProbe {
-	return &toolProbe{tools: tools, ytdlpMaxAge: cmp.Or(ytdlpMaxAge, ytdlp.DefaultMaxAge)}
+	return &toolProbe{tools: tools, ytdlpMaxAge: cmp.Or(ytdlpMaxAge, release.DefaultMaxAge)}
 }
 
 func (p *toolProbe) get(ctx context.Context) map[string]toolInfo {
@@ -180,7 +180,7 @@ func probeTool(ctx context.Context, name, path string, ytdlpMaxAge time.Duration
 
 // ytdlpAge adds the release date, age and warnings of yt-dlp version v.
 func ytdlpAge(info *toolInfo, v string, now time.Time, maxAge time.Duration) {
-	ver, err := ytdlp.ParseVersion(v)
+	ver, err := release.ParseVersion(v)
 	if err != nil {
 		info.Warnings = []string{err.Error()}
 		return
@@ -188,7 +188,7 @@ func ytdlpAge(info *toolInfo, v string, now time.Time, maxAge time.Duration) {
 	date := ver.Released.Format(time.DateOnly)
 	days := int(ver.Age(now).Hours() / 24)
 	info.ReleaseDate, info.AgeDays = &date, &days
-	a := ytdlp.Assess(ver, childproc.Status{Mode: childproc.ModeAuto, Active: true}, now, maxAge)
+	a := release.Assess(ver, childproc.Status{Mode: childproc.ModeAuto, Active: true}, now, maxAge)
 	if a.Refusal != nil {
 		info.Warnings = append(info.Warnings, "workers refuse it: "+a.Refusal.Error())
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/riptide-dev/riptide/internal/version"
-	"github.com/riptide-dev/riptide/internal/ytdlp"
+	"github.com/riptide-dev/riptide/internal/ytdlp/release"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -106,17 +106,17 @@ func TestHealthzDegraded(t *testing.T) {
 func TestYtdlpAgeWarnings(t *testing.T) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	var info toolInfo
-	ytdlpAge(&info, "2026.11.20", now, ytdlp.DefaultMaxAge)
+	ytdlpAge(&info, "2026.11.20", now, release.DefaultMaxAge)
 	require.Equal(t, "2026-11-20", *info.ReleaseDate)
 	require.Equal(t, 11, *info.AgeDays)
 	require.Empty(t, info.Warnings)
 
 	info = toolInfo{}
-	ytdlpAge(&info, "2022.04.08", now, ytdlp.DefaultMaxAge)
+	ytdlpAge(&info, "2022.04.08", now, release.DefaultMaxAge)
 	require.Contains(t, info.Warnings[0], "workers refuse it: yt-dlp 2022.04.08 is older than 2023.03.04")
 
 	info = toolInfo{}
-	ytdlpAge(&info, "2023.03.04", now, ytdlp.DefaultMaxAge)
+	ytdlpAge(&info, "2023.03.04", now, release.DefaultMaxAge)
 	require.Contains(t, fmt.Sprint(info.Warnings), "safe only because its children are confined")
 	require.Contains(t, fmt.Sprint(info.Warnings), "days old")
 
