@@ -177,10 +177,11 @@ func (s *server) episodes(ctx context.Context, b *batches.View, from, to int) ([
 				if b.Cancelled || b.Done() {
 					status = jobs.StatusCancelled
 				}
-				v, err = &jobs.View{ID: jobID, Status: status, Step: workflows.StepQueued, WorkflowID: workflows.JobWorkflowID(jobID)}, nil
+				v, err = jobs.Placeholder(jobID, status, b.BatchID), nil
 			}
 			if v != nil {
-				v.S3URL = nil // signed only by GET /jobs/{id}, one at a time
+				// signed only by GET /jobs/{id}, one at a time
+				v.S3URL, v.SubtitleURL, v.ThumbnailURL = nil, nil, nil
 			}
 			out[i], errs[i] = batchEpisode{Index: from + i, View: v}, err
 		})

@@ -99,19 +99,28 @@ func parseListQuery(c *gin.Context) (f jobs.Filter, limit int, token []byte, e *
 }
 
 // decorate adds what a view read from Temporal lacks: the link to the
-// Temporal UI and a freshly signed URL of the media.
+// Temporal UI and freshly signed URLs of the media, subtitles and
+// thumbnail.
 func (s *server) decorate(ctx context.Context, v *jobs.View) {
-	v.S3URL = nil
+	v.S3URL, v.SubtitleURL, v.ThumbnailURL = nil, nil, nil
 	if s.TemporalUI != "" {
 		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
 		v.TemporalUIURL = &u
 	}
-	if v.Key != nil && s.Store != nil {
-		if u, err := s.Store.PresignGet(ctx, *v.Key); err != nil {
+	if s.Store == nil {
+		return
+	}
+	for _, f := range []struct{ key, url **string }{
+		{&v.Key, &v.S3URL}, {&v.SubtitleKey, &v.SubtitleURL}, {&v.ThumbnailKey, &v.ThumbnailURL},
+	} {
+		if *f.key == nil {
+			continue
+		}
+		if u, err := s.Store.PresignGet(ctx, **f.key); err != nil {
 			// The rest of the job is still worth returning.
-			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "error", err)
+			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "key", **f.key, "error", err)
 		} else {
-			v.S3URL = &u
+			*f.url = &u
 		}
 	}
 }

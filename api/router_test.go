@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,7 @@ import (
 	"go.temporal.io/sdk/mocks"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -319,6 +321,39 @@ func TestGetJobSignsFreshURL(t *testing.T) {
 	require.Equal(t, "https://s3.test/bucket/videos/my-video-550e8400.mp4?X-Amz-Signature=2", urls[1])
 }
 
+// GET /jobs/{id} answers the hosted service's fields with its types beside
+// riptide's own.
+func TestGetJobReferenceFields(t *testing.T) {
+	h := newHarness(t, nil)
+	st := workflows.JobState{
+		JobID: testJobID, URL: "https://example.com/v", Status: workflows.StatusCompleted, Step: workflows.StepFinished,
+		ProgressPercent: 100, Key: "videos/v.mp4", SubtitleKey: "videos/v.en.vtt", ThumbnailKey: "videos/v.jpg",
+		FileSizeBytes: 42, UpdatedAt: time.Date(2026, 1, 19, 6, 1, 0, 0, time.UTC),
+	}
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
+		Return(describeResponse(t, st), nil).Once()
+	rec := h.do(http.MethodGet, "/jobs/"+testJobID, "", testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
+	// Epoch milliseconds and bytes are JSON integers.
+	require.Equal(t, "1768802400000", string(raw["created_at"]))
+	require.Equal(t, "1768802460000", string(raw["finished_at"]))
+	require.Equal(t, "42", string(raw["file_size"]))
+	require.Equal(t, "42", string(raw["file_size_bytes"]))
+	m := decodeBody(t, rec)
+	require.Equal(t, "2026-01-19T06:00:00Z", m["created_at_iso"])
+	require.Equal(t, "2026-01-19T06:01:00Z", m["completed_at"])
+	require.Equal(t, "videos/v.mp4", m["s3_key"])
+	require.Contains(t, m["s3_url"], "videos/v.mp4?X-Amz-Signature=")
+	require.Contains(t, m["subtitle_url"], "videos/v.en.vtt?X-Amz-Signature=")
+	require.Contains(t, m["thumbnail_url"], "videos/v.jpg?X-Amz-Signature=")
+	require.Contains(t, m, "error_type")
+	require.Nil(t, m["error_type"])
+	require.Contains(t, m, "batch_id")
+	require.Nil(t, m["batch_id"])
+}
+
 func TestGetJobWithoutKeyHasNullURL(t *testing.T) {
 	h := newHarness(t, nil)
 	st := workflows.JobState{JobID: testJobID, URL: "https://example.com/v", Status: workflows.StatusWarning,
@@ -330,6 +365,8 @@ func TestGetJobWithoutKeyHasNullURL(t *testing.T) {
 	require.Contains(t, m, "s3_url")
 	require.Nil(t, m["s3_url"])
 	require.Equal(t, "Private video", m["error"])
+	require.Equal(t, "warning", m["error_type"])
+	require.Nil(t, m["subtitle_url"])
 	require.EqualValues(t, 0, h.store.signed.Load())
 }
 
@@ -389,4 +426,45 @@ func TestLogsNeverHoldTheKey(t *testing.T) {
 	require.NotContains(t, logs, testKey)
 	require.NotContains(t, logs, "sk_wrong_guess")
 	require.NotContains(t, logs, apiKeyHeader)
+}
+
+// schemaKeys are the properties the OpenAPI document lists for a
+// components schema.
+func schemaKeys(t *testing.T, schema string) []string {
+	t.Helper()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
+	s, ok := doc.Components.Schemas[schema]
+	require.True(t, ok, schema)
+	keys := make([]string, 0, len(s.Properties))
+	for k := range s.Properties {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// jsonKeys are the top-level keys of v marshalled.
+func jsonKeys(t *testing.T, v any) []string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &m))
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func TestOpenAPIJobSchemaMatchesTheView(t *testing.T) {
+	require.Equal(t, jsonKeys(t, jobs.Placeholder(testJobID, workflows.StatusPending, "")), schemaKeys(t, "Job"))
 }

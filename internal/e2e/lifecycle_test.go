@@ -131,13 +131,23 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 		require.Equal(t, single[k], listed[k], k)
 	}
 	// Visibility keeps times to the microsecond.
-	for _, k := range []string{"created_at", "completed_at"} {
+	for _, k := range []string{"created_at_iso", "completed_at"} {
 		a, err := time.Parse(time.RFC3339Nano, single[k].(string))
 		require.NoError(t, err)
 		b, err := time.Parse(time.RFC3339Nano, listed[k].(string))
 		require.NoError(t, err)
 		require.WithinDuration(t, a, b, time.Millisecond, k)
 	}
+	// The hosted service's created_at and finished_at: epoch milliseconds.
+	for _, k := range []string{"created_at", "finished_at"} {
+		a, ok := single[k].(float64)
+		require.True(t, ok, "%s is %T, want a number", k, single[k])
+		require.Equal(t, float64(int64(a)), a, k)
+		require.InDelta(t, a, listed[k].(float64), 1, k)
+	}
+	require.InDelta(t, single["finished_at"].(float64), float64(mustTime(t, single["completed_at"]).UnixMilli()), 1)
+	require.Equal(t, single["file_size_bytes"], single["file_size"])
+	require.Equal(t, single["key"], listed["s3_key"])
 	require.NotNil(t, listed["s3_url"])
 
 	// Query injection through the folder finds nothing rather than everything.
@@ -318,4 +328,13 @@ func TestRetryFailedJobRunsUnderANewID(t *testing.T) {
 	status, body = call(t, http.MethodPost, "/jobs/"+retry+"/retry", nil)
 	require.Equal(t, http.StatusConflict, status, "a completed job is not retried: %v", body)
 	recordHistory(t, stack.temporal, "job_retry_completed", workflows.JobWorkflowID(retry), "")
+}
+
+func mustTime(t *testing.T, v any) time.Time {
+	t.Helper()
+	s, ok := v.(string)
+	require.True(t, ok, "%v is not a string", v)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return at
 }
