@@ -14,7 +14,8 @@ import (
 
 // GET /jobs paging.
 const (
-	defaultJobPage = 50
+	// The hosted service's default page and cap.
+	defaultJobPage = 20
 	maxJobPage     = 100
 	// maxCursor bounds the cursor a client sends back: Temporal's tokens
 	// are a few hundred bytes.
@@ -22,19 +23,28 @@ const (
 )
 
 // listParams are the query parameters GET /jobs accepts.
-var listParams = []string{"status", "folder", "batch_id", "limit", "cursor"}
+var listParams = []string{"status", "folder", "batch_id", "limit", "offset", "cursor"}
 
 // listJobs handles GET /jobs: jobs newest first, filtered by status, folder
-// or batch, a page at a time.
+// or batch, a page at a time (offset, or riptide's cursor).
 func (s *server) listJobs(c *gin.Context) {
 	f, limit, token, e := parseListQuery(c)
 	if e != nil {
 		abort(c, e)
 		return
 	}
+	offset, e := intParam(c, "offset", 0, 0, jobs.MaxOffset)
+	if e != nil {
+		abort(c, e)
+		return
+	}
+	if offset > 0 && token != nil {
+		abort(c, fieldError(codeInvalidField, "offset", "offset and cursor cannot be combined: a cursor says where the page starts"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	page, err := jobs.List(ctx, s.Temporal, f, limit, token)
+	page, err := jobs.List(ctx, s.Temporal, f, limit, offset, token)
 	if errors.Is(err, jobs.ErrBadCursor) {
 		abort(c, fieldError(codeInvalidField, "cursor", "cursor must be a next_cursor this API returned"))
 		return

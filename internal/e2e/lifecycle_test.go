@@ -112,6 +112,21 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	ids, pages := listAll(t, url.Values{"folder": {folder}, "limit": {"2"}})
 	require.ElementsMatch(t, all, ids)
 	require.GreaterOrEqual(t, pages, 3)
+	// The hosted service's paging: limit, offset and total, in the
+	// cursor's order.
+	for _, offset := range []int{0, 2, 4, 6} {
+		status, body := call(t, http.MethodGet, "/jobs?"+url.Values{"folder": {folder}, "limit": {"2"},
+			"offset": {fmt.Sprint(offset)}}.Encode(), nil)
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		require.EqualValues(t, len(all), body["total"])
+		require.EqualValues(t, 2, body["limit"])
+		require.EqualValues(t, offset, body["offset"])
+		got := []string{}
+		for _, j := range body["jobs"].([]any) {
+			got = append(got, j.(map[string]any)["id"].(string))
+		}
+		require.Equal(t, ids[min(offset, len(ids)):min(offset+2, len(ids))], got, "offset %d", offset)
+	}
 
 	eventuallyListed(t, url.Values{"folder": {folder}, "status": {"completed"}}, ok)
 	eventuallyListed(t, url.Values{"folder": {folder}, "status": {"FAILED"}}, []string{failed})
