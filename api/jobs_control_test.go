@@ -214,6 +214,10 @@ func TestCancelJob(t *testing.T) {
 	m := decodeBody(t, rec)
 	require.Equal(t, testJobID, m["id"])
 	require.Equal(t, workflows.StatusProcessing, m["status"])
+	// The hosted service's answer, beside the view.
+	require.Equal(t, testJobID, m["job_id"])
+	require.Equal(t, "Job cancellation requested", m["message"])
+	require.Contains(t, m, "created_at_iso")
 }
 
 func TestCancelFinishedJobIsAConflict(t *testing.T) {
@@ -290,7 +294,8 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 
 	rec := h.do(http.MethodPost, "/jobs/"+testJobID+"/retry", "", testKey)
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
-	require.Equal(t, map[string]any{"job_id": newID, "retry_of": testJobID}, decodeBody(t, rec))
+	require.Equal(t, map[string]any{"job_id": newID, "original_job_id": testJobID, "retry_of": testJobID,
+		"message": "Job retried as a new job"}, decodeBody(t, rec))
 	require.Equal(t, "/jobs/"+newID, rec.Header().Get("Location"))
 
 	// Repeating the request starts nothing new.
@@ -298,7 +303,8 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")).Once()
 	rec = h.do(http.MethodPost, "/jobs/"+testJobID+"/retry", "", testKey)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	require.Equal(t, map[string]any{"job_id": newID, "retry_of": testJobID, "cached": true}, decodeBody(t, rec))
+	require.Equal(t, map[string]any{"job_id": newID, "original_job_id": testJobID, "retry_of": testJobID, "cached": true,
+		"message": "Job already retried"}, decodeBody(t, rec))
 }
 
 func TestRetryNeedsAFailedCancelledOrSkippedJob(t *testing.T) {

@@ -323,6 +323,8 @@ func TestRetryFailedJobRunsUnderANewID(t *testing.T) {
 	retry := body["job_id"].(string)
 	require.NotEqual(t, id, retry)
 	require.Equal(t, id, body["retry_of"])
+	require.Equal(t, id, body["original_job_id"])
+	require.NotEmpty(t, body["message"])
 
 	// The same request again is the same retry.
 	status, body = call(t, http.MethodPost, "/jobs/"+id+"/retry", nil)
