@@ -50,9 +50,10 @@ func TestMain(m *testing.M) {
 
 // fakeStore signs URLs with a counter, so each signature is visibly fresh.
 type fakeStore struct {
-	signed  atomic.Int64
-	pingErr error
-	panics  bool
+	signed   atomic.Int64
+	pingErr  error
+	panics   bool
+	manifest []byte
 }
 
 func (f *fakeStore) PresignGet(_ context.Context, key string) (string, error) {
@@ -63,6 +64,14 @@ func (f *fakeStore) PresignGet(_ context.Context, key string) (string, error) {
 }
 
 func (f *fakeStore) Ping(context.Context) error { return f.pingErr }
+
+// GetObject serves manifest for every batch manifest key.
+func (f *fakeStore) GetObject(_ context.Context, key string) ([]byte, error) {
+	if f.manifest == nil || !strings.HasPrefix(key, workflows.ManifestPrefix) {
+		return nil, errors.New("no such object")
+	}
+	return f.manifest, nil
+}
 
 type harness struct {
 	router http.Handler
