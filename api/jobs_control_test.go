@@ -280,6 +280,7 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").Return(failed, nil).Twice()
 	orig := workflows.JobInput{JobID: testJobID, URL: "https://example.com/v.mp4", Folder: "f", Format: "mkv",
 		WebhookURL: "https://hooks.example.com/h", EnableProgressWebhook: true}
+	h.ownHistory()
 	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,
 		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(historyWithInput(t, orig)).Once()
 	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -92,8 +93,35 @@ func newHarness(t *testing.T, tools map[string]string) *harness {
 		Logger:       slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tools:        tools,
 	})
+	// GET /jobs/{id} reads the job's history for its per-stage figures;
+	// tests that do not look at them get an empty one.
+	h.tc.On("GetWorkflowHistory", mock.Anything, mock.Anything, mock.Anything, false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(&historyIterator{}).Maybe()
 	t.Cleanup(func() { h.tc.AssertExpectations(t) })
 	return h
+}
+
+// ownHistory drops the harness's empty history, for a test that
+// expects its own reads of it.
+func (h *harness) ownHistory() {
+	calls := h.tc.ExpectedCalls[:0]
+	for _, c := range h.tc.ExpectedCalls {
+		if c.Method != "GetWorkflowHistory" {
+			calls = append(calls, c)
+		}
+	}
+	h.tc.ExpectedCalls = calls
+}
+
+// historyIterator serves a fixed history.
+type historyIterator struct{ events []*historypb.HistoryEvent }
+
+func (it *historyIterator) HasNext() bool { return len(it.events) > 0 }
+
+func (it *historyIterator) Next() (*historypb.HistoryEvent, error) {
+	e := it.events[0]
+	it.events = it.events[1:]
+	return e, nil
 }
 
 func (h *harness) do(method, path, body, key string) *httptest.ResponseRecorder {
@@ -361,6 +389,45 @@ func TestGetJobReferenceFields(t *testing.T) {
 	require.Nil(t, m["error_type"])
 	require.Contains(t, m, "batch_id")
 	require.Nil(t, m["batch_id"])
+}
+
+// GET /jobs/{id} computes the per-stage figures from the job's history.
+func TestGetJobStagesFromHistory(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ownHistory()
+	st := workflows.JobState{JobID: testJobID, URL: "https://example.com/v", Status: workflows.StatusCompleted,
+		Step: workflows.StepFinished, Key: "videos/v.mp4", FileSizeBytes: 42}
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
+		Return(describeResponse(t, st), nil).Once()
+	start := time.Date(2026, 1, 19, 6, 0, 0, 0, time.UTC)
+	at := func(s int) *timestamppb.Timestamp { return timestamppb.New(start.Add(time.Duration(s) * time.Second)) }
+	result, err := converter.GetDefaultDataConverter().ToPayloads(workflows.DownloadResult{Bytes: 4_000_000})
+	require.NoError(t, err)
+	events := []*historypb.HistoryEvent{
+		{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventTime: at(0)},
+		{EventId: 5, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventTime: at(1),
+			Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+				ActivityType: &commonpb.ActivityType{Name: workflows.Download.Name()}}}},
+		{EventId: 6, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED, EventTime: at(2),
+			Attributes: &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
+				ScheduledEventId: 5, Attempt: 2}}},
+		{EventId: 7, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventTime: at(4),
+			Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
+				ScheduledEventId: 5, Result: result}}},
+	}
+	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(&historyIterator{events: events}).Once()
+	rec := h.do(http.MethodGet, "/jobs/"+testJobID, "", testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
+	for k, want := range map[string]string{
+		"download_duration_ms": "3000", "download_retries": "1", "download_speed_mbps": "16", "queue_wait_ms": "1000",
+		"total_duration_ms": "60000", "mux_duration_ms": "null", "upload_duration_ms": "null", "upload_retries": "null",
+		"upload_speed_mbps": "null",
+	} {
+		require.Equal(t, want, string(raw[k]), k)
+	}
 }
 
 func TestGetJobWithoutKeyHasNullURL(t *testing.T) {

@@ -77,6 +77,7 @@ func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	t.Logf("seed client: %s", out)
 	require.NoError(t, err, "seed client: %s %s", out, stderr.String())
 	var rep seedClientReport
 	require.NoError(t, json.Unmarshal(out, &rep), "%s", out)

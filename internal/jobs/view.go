@@ -89,8 +89,13 @@ type View struct {
 	// WebhookStatus sums up the deliveries; null when the job has no
 	// webhook or sent nothing yet.
 	WebhookStatus *WebhookStatus `json:"webhook_status"`
+	// Stages are the per-stage figures; only AddStages (GET /jobs/{id})
+	// fills them, lists and batch pages leave them null.
+	Stages
 	// Webhooks are the delivery records, served by GET /jobs/{id}/webhooks.
 	Webhooks []workflows.WebhookEvent `json:"-"`
+	// pending are the running activities, when the view came from Describe.
+	pending []*workflowpb.PendingActivityInfo
 }
 
 // Error types of View.ErrorType.
@@ -269,6 +274,7 @@ func viewOfInfo(jobID string, info *workflowpb.WorkflowExecutionInfo, pending []
 		liveProgress(v, pending)
 	}
 	v.BatchID = batchOf(info)
+	v.pending = pending
 	v.settle()
 	return v, nil
 }

@@ -47,6 +47,7 @@ async function createJob(body) {
 // The API reference's calls, each answer checked against the fields and
 // types the reference documents; what does not match goes to problems.
 const problems = [];
+const views = {};
 async function call(method, path, body) {
   const res = await fetch(`${BASE_URL}${path}`, {
     method,
@@ -96,10 +97,18 @@ function checkJob(where, job, want) {
 
 async function checkResponses(jobs) {
   const plain = await call('GET', `/jobs/${jobs.plain.job_id}`);
+  views.plain = plain;
   checkJob('GET /jobs/{plain}', plain, { status: 'Completed', step: 'Finished', error_type: null, batch_id: null });
   expect('GET /jobs/{plain}', plain, 's3_url', 'string');
   expect('GET /jobs/{plain}', plain, 'file_size', 'integer');
   expect('GET /jobs/{plain}', plain, 'finished_at', 'integer');
+  // Per-stage figures; a file that needs no muxing has no mux stage.
+  for (const [f, t] of [['download_duration_ms', 'integer'], ['mux_duration_ms', 'integer|null'],
+    ['upload_duration_ms', 'integer'], ['total_duration_ms', 'integer'], ['queue_wait_ms', 'integer'],
+    ['download_retries', 'integer'], ['upload_retries', 'integer'], ['download_speed_mbps', 'number|null'],
+    ['upload_speed_mbps', 'number|null']]) {
+    expect('GET /jobs/{plain}', plain, f, t);
+  }
   if (plain.finished_at < plain.created_at) problems.push('GET /jobs/{plain}: finished before created');
 
   const failing = await call('GET', `/jobs/${jobs.failing.job_id}`);
@@ -179,7 +188,7 @@ server.listen(0, '127.0.0.1', async () => {
   const timer = setTimeout(() => finish('timeout'), Number(process.env.TIMEOUT_MS || 120000));
   const finish = (why) => {
     clearTimeout(timer);
-    process.stdout.write(JSON.stringify({ why, jobs, seen, problems }) + '\n');
+    process.stdout.write(JSON.stringify({ why, jobs, seen, problems, views }) + '\n');
     server.close();
     process.exit(0);
   };
