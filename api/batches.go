@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -36,12 +37,64 @@ const (
 )
 
 // batchResponse answers POST /batches and POST /jobs with a show URL.
-// TotalEpisodes and JobIDs are null when the list was not known in time.
+// TotalEpisodes, JobIDs, EpisodeJobs and Episodes are null when the list
+// was not known in time. EpisodeJobs and Episodes are the hosted service's
+// names; JobIDs is riptide's (the same list).
 type batchResponse struct {
-	BatchID       string   `json:"batch_id"`
-	Status        string   `json:"status"`
-	TotalEpisodes *int     `json:"total_episodes"`
-	JobIDs        []string `json:"job_ids"`
+	BatchID       string           `json:"batch_id"`
+	Status        string           `json:"status"`
+	RiptideStatus string           `json:"riptide_status"`
+	Paused        bool             `json:"paused"`
+	TotalEpisodes *int             `json:"total_episodes"`
+	JobIDs        []string         `json:"job_ids"`
+	EpisodeJobs   []string         `json:"episode_jobs"`
+	Episodes      []createdEpisode `json:"episodes"`
+}
+
+// createdEpisode is one episode of a new batch: its job, and the URL and
+// title from the batch's manifest (null when the manifest cannot be read).
+type createdEpisode struct {
+	JobID string  `json:"job_id"`
+	URL   *string `json:"url"`
+	Title *string `json:"title"`
+}
+
+// objectGetter reads an object of the bucket; *storage.Store is one.
+type objectGetter interface {
+	GetObject(ctx context.Context, key string) ([]byte, error)
+}
+
+// createdEpisodes lists the episodes of a new batch with the URL and title
+// its manifest holds. The manifest is read once; when it cannot be, the
+// episodes have their job IDs alone.
+func (s *server) createdEpisodes(ctx context.Context, batchID string, ids []string) []createdEpisode {
+	out := make([]createdEpisode, len(ids))
+	for i, id := range ids {
+		out[i].JobID = id
+	}
+	g, ok := s.Store.(objectGetter)
+	if !ok {
+		return out
+	}
+	body, err := g.GetObject(ctx, workflows.ManifestKey(batchID))
+	var m struct {
+		Episodes []workflows.Episode `json:"episodes"`
+	}
+	if err == nil {
+		err = json.Unmarshal(body, &m)
+	}
+	if err != nil {
+		s.Logger.WarnContext(ctx, "Reading the batch manifest failed", "batch_id", batchID, "error", err)
+		return out
+	}
+	for i := range min(len(out), len(m.Episodes)) {
+		ep := m.Episodes[i]
+		out[i].URL, out[i].Title = &ep.URL, nil
+		if ep.Title != "" {
+			out[i].Title = &ep.Title
+		}
+	}
+	return out
 }
 
 // createBatch handles POST /batches.
@@ -86,7 +139,8 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 	s.Logger.InfoContext(ctx, "Batch started", "batch_id", bin.BatchID, "show_url", bin.ShowURL)
 	c.Header("Location", "/batches/"+bin.BatchID)
 
-	resp := batchResponse{BatchID: bin.BatchID, Status: workflows.BatchResolving}
+	resp := batchResponse{BatchID: bin.BatchID, Status: batches.ReferenceStatus(workflows.BatchResolving),
+		RiptideStatus: workflows.BatchResolving}
 	switch {
 	case v == nil:
 		// The batch runs; its list is not known yet.
@@ -98,9 +152,11 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 		abort(c, &apiError{Status: http.StatusUnprocessableEntity, Code: codeUnreadableSource, Message: msg, Field: urlField})
 		return
 	case v.TotalEpisodes != nil:
-		resp.Status = v.Status
+		resp.Status, resp.RiptideStatus = v.Status, v.RiptideStatus
 		resp.TotalEpisodes = v.TotalEpisodes
 		resp.JobIDs = batches.JobIDs(bin.BatchID, 0, *v.TotalEpisodes)
+		resp.EpisodeJobs = resp.JobIDs
+		resp.Episodes = s.createdEpisodes(ctx, bin.BatchID, resp.JobIDs)
 	}
 	c.JSON(http.StatusCreated, resp)
 }
@@ -109,15 +165,20 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 // placeholder for an episode not started yet.
 type batchEpisode struct {
 	Index int `json:"index"`
+	// JobID is the view's id, under the name the create answer uses.
+	JobID string `json:"job_id"`
 	*jobs.View
 }
 
 type batchPage struct {
 	*batches.View
-	Page       int            `json:"page"`
-	PageSize   int            `json:"page_size"`
-	TotalPages int            `json:"total_pages"`
-	Episodes   []batchEpisode `json:"episodes"`
+	// EpisodeJobs are the job IDs of every episode (the hosted service's
+	// field), null until the list is known.
+	EpisodeJobs []string       `json:"episode_jobs"`
+	Page        int            `json:"page"`
+	PageSize    int            `json:"page_size"`
+	TotalPages  int            `json:"total_pages"`
+	Episodes    []batchEpisode `json:"episodes"`
 }
 
 // getBatch handles GET /batch/{id} and GET /batches/{id}: counts, and one
@@ -147,6 +208,7 @@ func (s *server) getBatch(c *gin.Context) {
 	out := batchPage{View: v, Page: page, PageSize: size, Episodes: []batchEpisode{}}
 	if v.TotalEpisodes != nil {
 		total := *v.TotalEpisodes
+		out.EpisodeJobs = batches.JobIDs(id, 0, total)
 		out.TotalPages = (total + size - 1) / size
 		from := min((page-1)*size, total)
 		out.Episodes, err = s.episodes(ctx, v, from, min(from+size, total))
@@ -177,12 +239,18 @@ func (s *server) episodes(ctx context.Context, b *batches.View, from, to int) ([
 				if b.Cancelled || b.Done() {
 					status = jobs.StatusCancelled
 				}
-				v, err = &jobs.View{ID: jobID, Status: status, Step: workflows.StepQueued, WorkflowID: workflows.JobWorkflowID(jobID)}, nil
+				v, err = jobs.Placeholder(jobID, status, b.BatchID), nil
+			}
+			if v != nil && v.BatchID == nil {
+				// An episode job started before its batch was recorded
+				// on it is still this batch's.
+				v.BatchID = &b.BatchID
 			}
 			if v != nil {
-				v.S3URL = nil // signed only by GET /jobs/{id}, one at a time
+				// signed only by GET /jobs/{id}, one at a time
+				v.S3URL, v.SubtitleURL, v.ThumbnailURL = nil, nil, nil
 			}
-			out[i], errs[i] = batchEpisode{Index: from + i, View: v}, err
+			out[i], errs[i] = batchEpisode{Index: from + i, JobID: jobID, View: v}, err
 		})
 	}
 	wg.Wait()

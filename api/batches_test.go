@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/mocks"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riptide-dev/riptide/internal/batches"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -135,6 +136,9 @@ func TestCreateBatchAnswersWithEveryJobID(t *testing.T) {
 	in := expectUpdateWithStart(t, h, "https://feeds.example.com/show", func(_ context.Context, id string) (*workflows.BatchState, error) {
 		return &workflows.BatchState{BatchID: id, Status: workflows.BatchRunning, Resolved: true, Total: 3, ManifestKey: "k"}, nil
 	})
+	h.store.manifest = []byte(`{"show_url":"https://feeds.example.com/show","episodes":[` +
+		`{"url":"https://feeds.example.com/1.mp3","title":"One"},{"url":"https://feeds.example.com/2.mp3"},` +
+		`{"url":"https://feeds.example.com/3.mp3","title":"Three"}]}`)
 	rec := h.do(http.MethodPost, "/batches", `{"show_url":"https://feeds.example.com/show","folder":"pod/","webhook_url":"https://c.example/h","format":"mkv",`+
 		`"max_resolution":720,"filename":"ep","download_thumbnail":true,"clip_start":5,"max_duration":3600}`, testKey)
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
@@ -144,6 +148,17 @@ func TestCreateBatchAnswersWithEveryJobID(t *testing.T) {
 	require.Equal(t, []any{
 		workflows.EpisodeJobID(in.BatchID, 0), workflows.EpisodeJobID(in.BatchID, 1), workflows.EpisodeJobID(in.BatchID, 2),
 	}, m["job_ids"])
+	// The hosted service's names: episode_jobs, episodes, paused, and
+	// processing where riptide says running.
+	require.Equal(t, m["job_ids"], m["episode_jobs"])
+	require.Equal(t, []any{
+		map[string]any{"job_id": workflows.EpisodeJobID(in.BatchID, 0), "url": "https://feeds.example.com/1.mp3", "title": "One"},
+		map[string]any{"job_id": workflows.EpisodeJobID(in.BatchID, 1), "url": "https://feeds.example.com/2.mp3", "title": nil},
+		map[string]any{"job_id": workflows.EpisodeJobID(in.BatchID, 2), "url": "https://feeds.example.com/3.mp3", "title": "Three"},
+	}, m["episodes"])
+	require.Equal(t, false, m["paused"])
+	require.Equal(t, "processing", m["status"])
+	require.Equal(t, "running", m["riptide_status"])
 	require.Equal(t, "pod", in.Folder)
 	require.Equal(t, "mkv", in.Format)
 	require.Equal(t, workflows.JobOptions{MaxHeight: 720, Filename: "ep.mkv", Thumbnail: true, ClipStart: 5, MaxDuration: 3600}, in.JobOptions)
@@ -172,7 +187,11 @@ func TestCreateJobWithFeedURLStartsBatch(t *testing.T) {
 	require.Equal(t, in.BatchID, m["batch_id"])
 	require.Nil(t, m["total_episodes"])
 	require.Nil(t, m["job_ids"])
-	require.Equal(t, "resolving", m["status"])
+	require.Nil(t, m["episode_jobs"])
+	require.Nil(t, m["episodes"])
+	require.Equal(t, false, m["paused"])
+	require.Equal(t, "processing", m["status"])
+	require.Equal(t, "resolving", m["riptide_status"])
 	h.tc.AssertExpectations(t)
 }
 
@@ -260,7 +279,12 @@ func TestGetBatchCountsAndEpisodes(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	m := decodeBody(t, rec)
 	require.Equal(t, testBatchID, m["batch_id"])
-	require.Equal(t, "running", m["status"])
+	require.Equal(t, testBatchID, m["id"])
+	require.Equal(t, "processing", m["status"])
+	require.Equal(t, "running", m["riptide_status"])
+	require.Equal(t, []any{
+		workflows.EpisodeJobID(testBatchID, 0), workflows.EpisodeJobID(testBatchID, 1), workflows.EpisodeJobID(testBatchID, 2),
+	}, m["episode_jobs"])
 	require.Equal(t, float64(3), m["total_episodes"])
 	require.Equal(t, float64(1), m["completed_episodes"])
 	require.Equal(t, float64(1), m["running_episodes"])
@@ -274,6 +298,9 @@ func TestGetBatchCountsAndEpisodes(t *testing.T) {
 	require.Equal(t, "Pending", first["status"], "not started yet")
 	require.Equal(t, float64(1), second["index"])
 	require.Equal(t, done, second["id"])
+	require.Equal(t, done, second["job_id"])
+	require.Equal(t, testBatchID, second["batch_id"], "a placeholder and a job alike name their batch")
+	require.Equal(t, testBatchID, first["batch_id"])
 	require.Equal(t, "Completed", second["status"])
 	require.Equal(t, "pod/ep-1.mp4", second["key"])
 
@@ -350,4 +377,9 @@ func TestSpotifyURLsNeedCredentials(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Contains(t, rec.Body.String(), `"field":"url"`)
 	h.tc.AssertNotCalled(t, "ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
+}
+
+func TestOpenAPIBatchSchemasMatchTheAnswers(t *testing.T) {
+	require.Equal(t, jsonKeys(t, batchResponse{}), schemaKeys(t, "BatchCreated"))
+	require.Equal(t, jsonKeys(t, batchPage{View: &batches.View{}}), schemaKeys(t, "Batch"))
 }

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // maxBulkJobs caps POST /jobs/bulk.
@@ -27,10 +30,39 @@ type bulkResult struct {
 	Status int `json:"status"`
 }
 
-// createJobsBulk handles POST /jobs/bulk: {"jobs":[<POST /jobs body>, …]}.
-// Each item is validated and started on its own; one bad item does not stop
-// the others. The answer is 200 with per-item results in request order,
-// unless the envelope itself is wrong.
+// bulkResponse answers POST /jobs/bulk: the hosted service's batch_id,
+// total_jobs and job_ids, and riptide's per-item results.
+type bulkResponse struct {
+	// BatchID groups the jobs: each carries it as batch_id, and GET
+	// /jobs?batch_id= lists them.
+	BatchID   string       `json:"batch_id"`
+	TotalJobs int          `json:"total_jobs"`
+	JobIDs    []string     `json:"job_ids"`
+	Created   int          `json:"created"`
+	Failed    int          `json:"failed"`
+	Results   []bulkResult `json:"results"`
+}
+
+// sharedBulkFields are the POST /jobs fields a bulk request may set once for
+// every item: all but url.
+var sharedBulkFields = func() map[string]bool {
+	fields := map[string]bool{}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[createJobRequest]()) {
+		if name := strings.Split(f.Tag.Get("json"), ",")[0]; !f.Anonymous && name != "" && name != "-" {
+			fields[name] = true
+		}
+	}
+	delete(fields, "url")
+	return fields
+}()
+
+// createJobsBulk handles POST /jobs/bulk. The hosted service's shape is
+// {"jobs": [{"url", "filename"}], ...options shared by every item}; an item
+// may also carry any POST /jobs field (riptide's full-body items), which
+// wins over the shared one. Each item is validated and started on its own:
+// one bad item does not stop the others. A bad shared option is the whole
+// request's error, and nothing starts. The answer is 200 with the ids of
+// the jobs started and per-item results in request order.
 func (s *server) createJobsBulk(c *gin.Context) {
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes))
 	if err != nil {
@@ -41,12 +73,9 @@ func (s *server) createJobsBulk(c *gin.Context) {
 		abort(c, newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a JSON object"))
 		return
 	}
-	var req struct {
-		Jobs []json.RawMessage `json:"jobs"`
-	}
+	var top map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&top); err != nil {
 		abort(c, decodeError(err))
 		return
 	}
@@ -54,35 +83,104 @@ func (s *server) createJobsBulk(c *gin.Context) {
 		abort(c, newError(http.StatusBadRequest, codeInvalidJSON, "request body must be a single JSON object with nothing after it"))
 		return
 	}
+	shared := map[string]json.RawMessage{}
+	for k, v := range top {
+		switch {
+		case k == "jobs":
+		case k == "url":
+			abort(c, fieldError(codeInvalidField, "url", "url belongs in each item of jobs"))
+			return
+		case !sharedBulkFields[k]:
+			abort(c, fieldError(codeUnknownField, k, "%s: field is not supported", k))
+			return
+		default:
+			shared[k] = v
+		}
+	}
+	var items []json.RawMessage
+	if rawJobs, ok := top["jobs"]; ok {
+		if err := json.Unmarshal(rawJobs, &items); err != nil {
+			abort(c, fieldError(codeInvalidType, "jobs", "jobs must be an array of objects"))
+			return
+		}
+	}
 	switch {
-	case len(req.Jobs) == 0:
+	case len(items) == 0:
 		abort(c, fieldError(codeMissingField, "jobs", "jobs must be a non-empty array"))
 		return
-	case len(req.Jobs) > maxBulkJobs:
+	case len(items) > maxBulkJobs:
 		abort(c, fieldError(codeInvalidField, "jobs", "jobs must hold at most %d items", maxBulkJobs))
 		return
 	}
 
-	results := make([]bulkResult, len(req.Jobs))
-	created := 0
-	for i, item := range req.Jobs {
-		results[i] = s.startBulkItem(c.Request.Context(), i, item)
+	// Validate every item before starting any, so a bad shared option
+	// fails the request with nothing started.
+	results := make([]bulkResult, len(items))
+	inputs := make([]workflows.JobInput, len(items))
+	for i, item := range items {
+		in, own, e := s.decodeBulkItem(item, shared)
+		if e != nil && e.Field != "" && shared[e.Field] != nil && !own[e.Field] {
+			abort(c, e)
+			return
+		}
+		if e != nil {
+			results[i] = bulkResult{Index: i, Error: e, Status: e.Status}
+		}
+		inputs[i] = in
+	}
+	id, err := uuid.NewRandom()
+	if err != nil {
+		abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
+		return
+	}
+	resp := bulkResponse{BatchID: id.String(), JobIDs: []string{}, Results: results}
+	for i := range items {
 		if results[i].Error == nil {
-			created++
+			results[i] = s.startBulkItem(c.Request.Context(), i, inputs[i], resp.BatchID)
+		}
+		if results[i].Error == nil {
+			resp.JobIDs = append(resp.JobIDs, results[i].JobID)
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"created": created, "failed": len(results) - created, "results": results})
+	resp.Created, resp.TotalJobs = len(resp.JobIDs), len(resp.JobIDs)
+	resp.Failed = len(results) - resp.Created
+	c.JSON(http.StatusOK, resp)
 }
 
-func (s *server) startBulkItem(ctx context.Context, i int, item json.RawMessage) bulkResult {
-	fail := func(e *apiError) bulkResult { return bulkResult{Index: i, Error: e, Status: e.Status} }
-	in, e := decodeJobRequest(bytes.NewReader(item), s.Guard)
+// decodeBulkItem validates one item, with the shared options under its own
+// fields, as a POST /jobs body. own are the item's own fields.
+func (s *server) decodeBulkItem(item json.RawMessage, shared map[string]json.RawMessage) (workflows.JobInput, map[string]bool, *apiError) {
+	var fields map[string]json.RawMessage
+	if trimmed := bytes.TrimLeft(item, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(item, &fields) != nil {
+		return workflows.JobInput{}, nil, newError(http.StatusBadRequest, codeInvalidJSON, "each item of jobs must be a JSON object")
+	}
+	own := make(map[string]bool, len(fields))
+	for k := range fields {
+		own[k] = true
+	}
+	body := item
+	if len(shared) > 0 {
+		merged := make(map[string]json.RawMessage, len(shared)+len(fields))
+		for k, v := range shared {
+			merged[k] = v
+		}
+		for k, v := range fields {
+			merged[k] = v
+		}
+		var err error
+		if body, err = json.Marshal(merged); err != nil {
+			return workflows.JobInput{}, own, newError(http.StatusBadRequest, codeInvalidJSON, "each item of jobs must be a JSON object")
+		}
+	}
+	in, e := decodeJobRequest(bytes.NewReader(body), s.Guard)
 	if e == nil {
 		e = s.checkSpotify(in.URL, "url")
 	}
-	if e != nil {
-		return fail(e)
-	}
+	return in, own, e
+}
+
+func (s *server) startBulkItem(ctx context.Context, i int, in workflows.JobInput, batchID string) bulkResult {
+	fail := func(e *apiError) bulkResult { return bulkResult{Index: i, Error: e, Status: e.Status} }
 	id, err := uuid.NewRandom()
 	if err != nil {
 		return fail(newError(http.StatusInternalServerError, codeInternal, "internal error"))
@@ -90,7 +188,7 @@ func (s *server) startBulkItem(ctx context.Context, i int, item json.RawMessage)
 	in.JobID = id.String()
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	if _, err := jobs.Start(ctx, s.Temporal, s.TaskQueue, in); err != nil {
+	if _, err := jobs.StartInGroup(ctx, s.Temporal, s.TaskQueue, in, batchID); err != nil {
 		s.Logger.ErrorContext(ctx, "Starting job failed", "job_id", in.JobID, "error", err)
 		return fail(temporalError(err))
 	}

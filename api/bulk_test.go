@@ -1,12 +1,14 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
 	"github.com/riptide-dev/riptide/workflows"
@@ -105,4 +107,70 @@ func TestCreateJobsBulkItemsTakeJobOptions(t *testing.T) {
 		require.Equal(t, field, r["error"].(map[string]any)["field"])
 	}
 	h.tc.AssertExpectations(t)
+}
+
+// TestCreateJobsBulkReferenceShape: the hosted service's request, items of
+// url and filename under options shared by all, answers batch_id,
+// total_jobs and job_ids; every job is started in the group.
+func TestCreateJobsBulkReferenceShape(t *testing.T) {
+	h := newHarness(t, nil)
+	run := &mocks.WorkflowRun{}
+	var groups []string
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
+		if v, ok := o.TypedSearchAttributes.GetKeyword(workflows.BatchIDKey); ok {
+			groups = append(groups, v)
+		}
+		folder, _ := o.TypedSearchAttributes.GetKeyword(workflows.FolderKey)
+		return folder == "shows/x"
+	}), mock.MatchedBy(isJobWorkflow), mock.MatchedBy(func(in workflows.JobInput) bool {
+		// The item's own audio_only wins over the shared one.
+		return in.Folder == "shows/x" && in.Thumbnail && (in.Filename == "one.mp4" && in.Format == "mp4" ||
+			in.Filename == "two.m4a" && in.Format == "m4a")
+	})).Return(run, nil).Twice()
+	body := `{"jobs":[{"url":"https://example.com/1","filename":"one"},{"url":"https://example.com/2","filename":"two","audio_only":true}],
+		"folder":"shows/x","download_thumbnail":true,"audio_only":false}`
+	rec := h.do(http.MethodPost, "/jobs/bulk", body, testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
+	require.Equal(t, "2", string(raw["total_jobs"]))
+	m := decodeBody(t, rec)
+	batchID, ok := parseJobID(m["batch_id"].(string))
+	require.True(t, ok)
+	ids := m["job_ids"].([]any)
+	require.Len(t, ids, 2)
+	results := m["results"].([]any)
+	for i, id := range ids {
+		require.Equal(t, results[i].(map[string]any)["job_id"], id)
+	}
+	require.Equal(t, []string{batchID, batchID}, groups)
+	require.EqualValues(t, 2, m["created"])
+	require.EqualValues(t, 0, m["failed"])
+}
+
+// A bad shared option is the request's error: nothing starts. The same
+// bad value in one item fails only that item.
+func TestCreateJobsBulkBadSharedOption(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, tc := range []struct{ body, code, field string }{
+		{`{"jobs":[{"url":"https://example.com/1"}],"max_duration":0}`, codeInvalidField, "max_duration"},
+		{`{"jobs":[{"url":"https://example.com/1"}],"folder":7}`, codeInvalidType, "folder"},
+		{`{"jobs":[{"url":"https://example.com/1"}],"url":"https://example.com/2"}`, codeInvalidField, "url"},
+		{`{"jobs":[{"url":"https://example.com/1"}],"nope":true}`, codeUnknownField, "nope"},
+	} {
+		requireError(t, h.do(http.MethodPost, "/jobs/bulk", tc.body, testKey), http.StatusBadRequest, tc.code, tc.field)
+	}
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+
+	// An item's own bad value fails that item; its good shared value
+	// overridden is not blamed.
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.MatchedBy(isJobWorkflow), mock.Anything).
+		Return(&mocks.WorkflowRun{}, nil).Once()
+	rec := h.do(http.MethodPost, "/jobs/bulk",
+		`{"jobs":[{"url":"https://example.com/1"},{"url":"https://example.com/2","max_duration":0}],"max_duration":60}`, testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	m := decodeBody(t, rec)
+	require.EqualValues(t, 1, m["total_jobs"])
+	require.EqualValues(t, 1, m["failed"])
+	require.Equal(t, "max_duration", m["results"].([]any)[1].(map[string]any)["error"].(map[string]any)["field"])
 }

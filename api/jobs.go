@@ -158,6 +158,10 @@ func (s *server) getJob(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if err := jobs.AddStages(ctx, s.Temporal, v); err != nil {
+		// The per-stage figures stay null; the rest is still worth it.
+		s.Logger.WarnContext(ctx, "Reading the job's history failed", "job_id", v.ID, "error", err)
+	}
 	s.decorate(ctx, v)
 	c.JSON(http.StatusOK, v)
 }

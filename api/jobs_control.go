@@ -32,7 +32,8 @@ func (s *server) cancelJob(c *gin.Context) {
 	default:
 		s.Logger.InfoContext(ctx, "Job cancellation requested", "job_id", id)
 		s.decorate(ctx, v)
-		c.JSON(http.StatusAccepted, v)
+		// The hosted service's message and job_id beside the view.
+		c.JSON(http.StatusAccepted, cancelled{View: v, JobID: id, Message: "Job cancellation requested"})
 	}
 }
 
@@ -57,10 +58,20 @@ func (s *server) retryJob(c *gin.Context) {
 		abort(c, temporalError(err))
 	case !started:
 		c.Header("Location", "/jobs/"+newID)
-		c.JSON(http.StatusOK, gin.H{"job_id": newID, "retry_of": id, "cached": true})
+		c.JSON(http.StatusOK, gin.H{"job_id": newID, "original_job_id": id, "retry_of": id, "cached": true,
+			"message": "Job already retried"})
 	default:
 		s.Logger.InfoContext(ctx, "Job retried", "job_id", id, "retry_job_id", newID)
 		c.Header("Location", "/jobs/"+newID)
-		c.JSON(http.StatusAccepted, gin.H{"job_id": newID, "retry_of": id})
+		c.JSON(http.StatusAccepted, gin.H{"job_id": newID, "original_job_id": id, "retry_of": id,
+			"message": "Job retried as a new job"})
 	}
+}
+
+// cancelled answers DELETE /jobs/{id}: the job's view with the hosted
+// service's message and job_id.
+type cancelled struct {
+	*jobs.View
+	JobID   string `json:"job_id"`
+	Message string `json:"message"`
 }

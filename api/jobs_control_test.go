@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -76,6 +77,9 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	h := newHarness(t, nil)
 	a, b := "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 	token := []byte(`{"CloseTime":"x","RunID":"y"}`)
+	h.tc.On("CountWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.CountWorkflowExecutionsRequest) bool {
+		return strings.HasSuffix(r.Query, " AND RiptideBatchID = '"+testJobID+"'")
+	})).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 7}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
 		return r.PageSize == 2 && len(r.NextPageToken) == 0 &&
 			r.Query == "WorkflowType = 'Job' AND ExecutionStatus IN ('Running', 'Completed') AND RiptideStatus = 'Completed'"+
@@ -103,10 +107,14 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	require.Nil(t, second["completed_at"])
 	cursor := m["next_cursor"].(string)
 	require.Equal(t, jobs.EncodeCursor(token), cursor)
+	require.Equal(t, float64(7), m["total"])
+	require.Equal(t, float64(2), m["limit"])
+	require.Equal(t, float64(0), m["offset"])
 
 	// The cursor brings the token back; the last page has a null cursor.
+	h.tc.On("CountWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 7}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
-		return r.PageSize == 50 && string(r.NextPageToken) == string(token) && r.Query == "WorkflowType = 'Job'"
+		return r.PageSize == 20 && string(r.NextPageToken) == string(token) && r.Query == "WorkflowType = 'Job'"
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{}, nil).Once()
 	rec = h.do(http.MethodGet, "/jobs?cursor="+cursor, "", testKey)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -116,8 +124,66 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	require.Nil(t, m["next_cursor"])
 }
 
+// The hosted service's paging: limit and offset, with the total. The jobs
+// before the offset are read and dropped.
+func TestListJobsOffsetPages(t *testing.T) {
+	h := newHarness(t, nil)
+	ids := []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+		"33333333-3333-4333-8333-333333333333"}
+	infos := make([]*workflowpb.WorkflowExecutionInfo, len(ids))
+	for i, id := range ids {
+		infos[i] = listInfo(t, id, workflows.JobState{JobID: id, Status: workflows.StatusCompleted, Key: "k/" + id + ".mp4",
+			FileSizeBytes: 9, Step: workflows.StepFinished}, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	}
+	h.tc.On("CountWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 3}, nil).Once()
+	// offset 1: one job read and dropped, then a page of 2, which the
+	// server answers in two reads.
+	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return r.PageSize == 1 && len(r.NextPageToken) == 0
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: infos[:1], NextPageToken: []byte("t1")}, nil).Once()
+	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return r.PageSize == 2 && string(r.NextPageToken) == "t1"
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: infos[1:2], NextPageToken: []byte("t2")}, nil).Once()
+	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return r.PageSize == 1 && string(r.NextPageToken) == "t2"
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: infos[2:]}, nil).Once()
+
+	rec := h.do(http.MethodGet, "/jobs?limit=2&offset=1", "", testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var raw struct {
+		Jobs                 []map[string]json.RawMessage
+		Total, Limit, Offset json.RawMessage
+		NextCursor           *string `json:"next_cursor"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
+	require.Equal(t, "3", string(raw.Total))
+	require.Equal(t, "2", string(raw.Limit))
+	require.Equal(t, "1", string(raw.Offset))
+	require.Nil(t, raw.NextCursor)
+	require.Len(t, raw.Jobs, 2)
+	for i, j := range raw.Jobs {
+		require.Equal(t, `"`+ids[i+1]+`"`, string(j["id"]))
+		for _, k := range []string{"id", "url", "status", "s3_key", "error", "step", "created_at", "finished_at", "file_size"} {
+			require.Contains(t, j, k)
+		}
+		require.Equal(t, `"k/`+ids[i+1]+`.mp4"`, string(j["s3_key"]))
+		require.Equal(t, "1768802400000", string(j["created_at"]))
+		require.Equal(t, "1768802460000", string(j["finished_at"]))
+		require.Equal(t, "9", string(j["file_size"]))
+	}
+}
+
+func TestListJobsBadOffset(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, q := range []string{"offset=-1", "offset=x", "offset=10001", "offset=1&cursor=" + jobs.EncodeCursor([]byte("t"))} {
+		requireError(t, h.do(http.MethodGet, "/jobs?"+q, "", testKey), http.StatusBadRequest, codeInvalidField, "offset")
+	}
+	requireError(t, h.do(http.MethodGet, "/jobs?limit=101", "", testKey), http.StatusBadRequest, codeInvalidField, "limit")
+}
+
 func TestListJobsRefusedTokenIsABadCursor(t *testing.T) {
 	h := newHarness(t, nil)
+	h.tc.On("CountWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.CountWorkflowExecutionsResponse{}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.Anything).
 		Return(nil, serviceerror.NewInvalidArgument("unable to deserialize page token")).Once()
 	cursor := jobs.EncodeCursor([]byte("garbage"))
@@ -126,7 +192,7 @@ func TestListJobsRefusedTokenIsABadCursor(t *testing.T) {
 
 func TestListJobsTemporalDown(t *testing.T) {
 	h := newHarness(t, nil)
-	h.tc.On("ListWorkflow", mock.Anything, mock.Anything).Return(nil, serviceerror.NewUnavailable("down")).Once()
+	h.tc.On("CountWorkflow", mock.Anything, mock.Anything).Return(nil, serviceerror.NewUnavailable("down")).Once()
 	requireError(t, h.do(http.MethodGet, "/jobs", "", testKey), http.StatusServiceUnavailable, codeTemporalUnavailable, "")
 }
 
@@ -148,6 +214,10 @@ func TestCancelJob(t *testing.T) {
 	m := decodeBody(t, rec)
 	require.Equal(t, testJobID, m["id"])
 	require.Equal(t, workflows.StatusProcessing, m["status"])
+	// The hosted service's answer, beside the view.
+	require.Equal(t, testJobID, m["job_id"])
+	require.Equal(t, "Job cancellation requested", m["message"])
+	require.Contains(t, m, "created_at_iso")
 }
 
 func TestCancelFinishedJobIsAConflict(t *testing.T) {
@@ -210,6 +280,7 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").Return(failed, nil).Twice()
 	orig := workflows.JobInput{JobID: testJobID, URL: "https://example.com/v.mp4", Folder: "f", Format: "mkv",
 		WebhookURL: "https://hooks.example.com/h", EnableProgressWebhook: true}
+	h.ownHistory()
 	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,
 		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(historyWithInput(t, orig)).Once()
 	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,
@@ -224,7 +295,8 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 
 	rec := h.do(http.MethodPost, "/jobs/"+testJobID+"/retry", "", testKey)
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
-	require.Equal(t, map[string]any{"job_id": newID, "retry_of": testJobID}, decodeBody(t, rec))
+	require.Equal(t, map[string]any{"job_id": newID, "original_job_id": testJobID, "retry_of": testJobID,
+		"message": "Job retried as a new job"}, decodeBody(t, rec))
 	require.Equal(t, "/jobs/"+newID, rec.Header().Get("Location"))
 
 	// Repeating the request starts nothing new.
@@ -232,7 +304,8 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")).Once()
 	rec = h.do(http.MethodPost, "/jobs/"+testJobID+"/retry", "", testKey)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	require.Equal(t, map[string]any{"job_id": newID, "retry_of": testJobID, "cached": true}, decodeBody(t, rec))
+	require.Equal(t, map[string]any{"job_id": newID, "original_job_id": testJobID, "retry_of": testJobID, "cached": true,
+		"message": "Job already retried"}, decodeBody(t, rec))
 }
 
 func TestRetryNeedsAFailedCancelledOrSkippedJob(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 
 // GET /jobs paging.
 const (
-	defaultJobPage = 50
+	// The hosted service's default page and cap.
+	defaultJobPage = 20
 	maxJobPage     = 100
 	// maxCursor bounds the cursor a client sends back: Temporal's tokens
 	// are a few hundred bytes.
@@ -22,19 +23,28 @@ const (
 )
 
 // listParams are the query parameters GET /jobs accepts.
-var listParams = []string{"status", "folder", "batch_id", "limit", "cursor"}
+var listParams = []string{"status", "folder", "batch_id", "limit", "offset", "cursor"}
 
 // listJobs handles GET /jobs: jobs newest first, filtered by status, folder
-// or batch, a page at a time.
+// or batch, a page at a time (offset, or riptide's cursor).
 func (s *server) listJobs(c *gin.Context) {
 	f, limit, token, e := parseListQuery(c)
 	if e != nil {
 		abort(c, e)
 		return
 	}
+	offset, e := intParam(c, "offset", 0, 0, jobs.MaxOffset)
+	if e != nil {
+		abort(c, e)
+		return
+	}
+	if offset > 0 && token != nil {
+		abort(c, fieldError(codeInvalidField, "offset", "offset and cursor cannot be combined: a cursor says where the page starts"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	page, err := jobs.List(ctx, s.Temporal, f, limit, token)
+	page, err := jobs.List(ctx, s.Temporal, f, limit, offset, token)
 	if errors.Is(err, jobs.ErrBadCursor) {
 		abort(c, fieldError(codeInvalidField, "cursor", "cursor must be a next_cursor this API returned"))
 		return
@@ -99,19 +109,28 @@ func parseListQuery(c *gin.Context) (f jobs.Filter, limit int, token []byte, e *
 }
 
 // decorate adds what a view read from Temporal lacks: the link to the
-// Temporal UI and a freshly signed URL of the media.
+// Temporal UI and freshly signed URLs of the media, subtitles and
+// thumbnail.
 func (s *server) decorate(ctx context.Context, v *jobs.View) {
-	v.S3URL = nil
+	v.S3URL, v.SubtitleURL, v.ThumbnailURL = nil, nil, nil
 	if s.TemporalUI != "" {
 		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
 		v.TemporalUIURL = &u
 	}
-	if v.Key != nil && s.Store != nil {
-		if u, err := s.Store.PresignGet(ctx, *v.Key); err != nil {
+	if s.Store == nil {
+		return
+	}
+	for _, f := range []struct{ key, url **string }{
+		{&v.Key, &v.S3URL}, {&v.SubtitleKey, &v.SubtitleURL}, {&v.ThumbnailKey, &v.ThumbnailURL},
+	} {
+		if *f.key == nil {
+			continue
+		}
+		if u, err := s.Store.PresignGet(ctx, **f.key); err != nil {
 			// The rest of the job is still worth returning.
-			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "error", err)
+			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "key", **f.key, "error", err)
 		} else {
-			v.S3URL = &u
+			*f.url = &u
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -30,6 +32,7 @@ import (
 	"go.temporal.io/sdk/mocks"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -48,9 +51,10 @@ func TestMain(m *testing.M) {
 
 // fakeStore signs URLs with a counter, so each signature is visibly fresh.
 type fakeStore struct {
-	signed  atomic.Int64
-	pingErr error
-	panics  bool
+	signed   atomic.Int64
+	pingErr  error
+	panics   bool
+	manifest []byte
 }
 
 func (f *fakeStore) PresignGet(_ context.Context, key string) (string, error) {
@@ -61,6 +65,14 @@ func (f *fakeStore) PresignGet(_ context.Context, key string) (string, error) {
 }
 
 func (f *fakeStore) Ping(context.Context) error { return f.pingErr }
+
+// GetObject serves manifest for every batch manifest key.
+func (f *fakeStore) GetObject(_ context.Context, key string) ([]byte, error) {
+	if f.manifest == nil || !strings.HasPrefix(key, workflows.ManifestPrefix) {
+		return nil, errors.New("no such object")
+	}
+	return f.manifest, nil
+}
 
 type harness struct {
 	router http.Handler
@@ -81,8 +93,35 @@ func newHarness(t *testing.T, tools map[string]string) *harness {
 		Logger:       slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Tools:        tools,
 	})
+	// GET /jobs/{id} reads the job's history for its per-stage figures;
+	// tests that do not look at them get an empty one.
+	h.tc.On("GetWorkflowHistory", mock.Anything, mock.Anything, mock.Anything, false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(&historyIterator{}).Maybe()
 	t.Cleanup(func() { h.tc.AssertExpectations(t) })
 	return h
+}
+
+// ownHistory drops the harness's empty history, for a test that
+// expects its own reads of it.
+func (h *harness) ownHistory() {
+	calls := h.tc.ExpectedCalls[:0]
+	for _, c := range h.tc.ExpectedCalls {
+		if c.Method != "GetWorkflowHistory" {
+			calls = append(calls, c)
+		}
+	}
+	h.tc.ExpectedCalls = calls
+}
+
+// historyIterator serves a fixed history.
+type historyIterator struct{ events []*historypb.HistoryEvent }
+
+func (it *historyIterator) HasNext() bool { return len(it.events) > 0 }
+
+func (it *historyIterator) Next() (*historypb.HistoryEvent, error) {
+	e := it.events[0]
+	it.events = it.events[1:]
+	return e, nil
 }
 
 func (h *harness) do(method, path, body, key string) *httptest.ResponseRecorder {
@@ -324,6 +363,78 @@ func TestGetJobSignsFreshURL(t *testing.T) {
 	require.Equal(t, "https://s3.test/bucket/videos/my-video-550e8400.mp4?X-Amz-Signature=2", urls[1])
 }
 
+// GET /jobs/{id} answers the hosted service's fields with its types beside
+// riptide's own.
+func TestGetJobReferenceFields(t *testing.T) {
+	h := newHarness(t, nil)
+	st := workflows.JobState{
+		JobID: testJobID, URL: "https://example.com/v", Status: workflows.StatusCompleted, Step: workflows.StepFinished,
+		ProgressPercent: 100, Key: "videos/v.mp4", SubtitleKey: "videos/v.en.vtt", ThumbnailKey: "videos/v.jpg",
+		FileSizeBytes: 42, UpdatedAt: time.Date(2026, 1, 19, 6, 1, 0, 0, time.UTC),
+	}
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
+		Return(describeResponse(t, st), nil).Once()
+	rec := h.do(http.MethodGet, "/jobs/"+testJobID, "", testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
+	// Epoch milliseconds and bytes are JSON integers.
+	require.Equal(t, "1768802400000", string(raw["created_at"]))
+	require.Equal(t, "1768802460000", string(raw["finished_at"]))
+	require.Equal(t, "42", string(raw["file_size"]))
+	require.Equal(t, "42", string(raw["file_size_bytes"]))
+	m := decodeBody(t, rec)
+	require.Equal(t, "2026-01-19T06:00:00Z", m["created_at_iso"])
+	require.Equal(t, "2026-01-19T06:01:00Z", m["completed_at"])
+	require.Equal(t, "videos/v.mp4", m["s3_key"])
+	require.Contains(t, m["s3_url"], "videos/v.mp4?X-Amz-Signature=")
+	require.Contains(t, m["subtitle_url"], "videos/v.en.vtt?X-Amz-Signature=")
+	require.Contains(t, m["thumbnail_url"], "videos/v.jpg?X-Amz-Signature=")
+	require.Contains(t, m, "error_type")
+	require.Nil(t, m["error_type"])
+	require.Contains(t, m, "batch_id")
+	require.Nil(t, m["batch_id"])
+}
+
+// GET /jobs/{id} computes the per-stage figures from the job's history.
+func TestGetJobStagesFromHistory(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ownHistory()
+	st := workflows.JobState{JobID: testJobID, URL: "https://example.com/v", Status: workflows.StatusCompleted,
+		Step: workflows.StepFinished, Key: "videos/v.mp4", FileSizeBytes: 42}
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
+		Return(describeResponse(t, st), nil).Once()
+	start := time.Date(2026, 1, 19, 6, 0, 0, 0, time.UTC)
+	at := func(s int) *timestamppb.Timestamp { return timestamppb.New(start.Add(time.Duration(s) * time.Second)) }
+	result, err := converter.GetDefaultDataConverter().ToPayloads(workflows.DownloadResult{Bytes: 4_000_000})
+	require.NoError(t, err)
+	events := []*historypb.HistoryEvent{
+		{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventTime: at(0)},
+		{EventId: 5, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventTime: at(1),
+			Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+				ActivityType: &commonpb.ActivityType{Name: workflows.Download.Name()}}}},
+		{EventId: 6, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED, EventTime: at(2),
+			Attributes: &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
+				ScheduledEventId: 5, Attempt: 2}}},
+		{EventId: 7, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventTime: at(4),
+			Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
+				ScheduledEventId: 5, Result: result}}},
+	}
+	h.tc.On("GetWorkflowHistory", mock.Anything, workflows.JobWorkflowID(testJobID), "run-1", false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(&historyIterator{events: events}).Once()
+	rec := h.do(http.MethodGet, "/jobs/"+testJobID, "", testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
+	for k, want := range map[string]string{
+		"download_duration_ms": "3000", "download_retries": "1", "download_speed_mbps": "16", "queue_wait_ms": "1000",
+		"total_duration_ms": "60000", "mux_duration_ms": "null", "upload_duration_ms": "null", "upload_retries": "null",
+		"upload_speed_mbps": "null",
+	} {
+		require.Equal(t, want, string(raw[k]), k)
+	}
+}
+
 func TestGetJobWithoutKeyHasNullURL(t *testing.T) {
 	h := newHarness(t, nil)
 	st := workflows.JobState{JobID: testJobID, URL: "https://example.com/v", Status: workflows.StatusWarning,
@@ -335,6 +446,8 @@ func TestGetJobWithoutKeyHasNullURL(t *testing.T) {
 	require.Contains(t, m, "s3_url")
 	require.Nil(t, m["s3_url"])
 	require.Equal(t, "Private video", m["error"])
+	require.Equal(t, "warning", m["error_type"])
+	require.Nil(t, m["subtitle_url"])
 	require.EqualValues(t, 0, h.store.signed.Load())
 }
 
@@ -394,4 +507,45 @@ func TestLogsNeverHoldTheKey(t *testing.T) {
 	require.NotContains(t, logs, testKey)
 	require.NotContains(t, logs, "sk_wrong_guess")
 	require.NotContains(t, logs, apiKeyHeader)
+}
+
+// schemaKeys are the properties the OpenAPI document lists for a
+// components schema.
+func schemaKeys(t *testing.T, schema string) []string {
+	t.Helper()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
+	s, ok := doc.Components.Schemas[schema]
+	require.True(t, ok, schema)
+	keys := make([]string, 0, len(s.Properties))
+	for k := range s.Properties {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// jsonKeys are the top-level keys of v marshalled.
+func jsonKeys(t *testing.T, v any) []string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &m))
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func TestOpenAPIJobSchemaMatchesTheView(t *testing.T) {
+	require.Equal(t, jsonKeys(t, jobs.Placeholder(testJobID, workflows.StatusPending, "")), schemaKeys(t, "Job"))
 }

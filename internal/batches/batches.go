@@ -26,6 +26,21 @@ const (
 	StatusCancelled = "cancelled"
 )
 
+// StatusProcessing is the hosted service's status of a batch riptide calls
+// resolving (reading its episode list) or running.
+const StatusProcessing = "processing"
+
+// ReferenceStatus is the hosted service's name of a riptide batch status:
+// processing for resolving and running, the others unchanged (completed,
+// finished, and riptide's failed and cancelled).
+func ReferenceStatus(riptide string) string {
+	switch riptide {
+	case workflows.BatchResolving, workflows.BatchRunning:
+		return StatusProcessing
+	}
+	return riptide
+}
+
 // queryTimeout bounds the live state query; without a worker it cannot be
 // answered and the memo is used instead.
 const queryTimeout = 3 * time.Second
@@ -39,7 +54,11 @@ type View struct {
 	BatchID string  `json:"batch_id"`
 	ShowURL string  `json:"show_url"`
 	Folder  *string `json:"folder"`
-	Status  string  `json:"status"`
+	// Status is the hosted service's (processing, completed, finished, and
+	// riptide's failed, cancelled); RiptideStatus is riptide's own, which
+	// tells resolving from running.
+	Status        string `json:"status"`
+	RiptideStatus string `json:"riptide_status"`
 	// TotalEpisodes is null until the episode list is known.
 	TotalEpisodes     *int       `json:"total_episodes"`
 	CompletedEpisodes int        `json:"completed_episodes"`
@@ -141,7 +160,15 @@ func listedView(batchID string, st workflows.BatchState) *View {
 	case st.Error != "":
 		v.Status = StatusFailed
 	}
+	v.settle()
 	return v
+}
+
+// settle turns the riptide status in v.Status into the hosted service's,
+// keeping riptide's as RiptideStatus.
+func (v *View) settle() {
+	v.RiptideStatus = v.Status
+	v.Status = ReferenceStatus(v.Status)
 }
 
 // unsupported tells an update-with-start the cluster does not offer from
@@ -226,6 +253,7 @@ func Get(ctx context.Context, c client.Client, batchID string) (*View, error) {
 	if v.UpdatedAt.Before(v.CreatedAt) {
 		v.UpdatedAt = v.CreatedAt
 	}
+	v.settle()
 	return v, nil
 }
 

@@ -63,9 +63,12 @@ func TestCreateBatchAnswersWithTheListOrLater(t *testing.T) {
 
 	status, out = create(slow.URL + "/feed.xml")
 	require.Equal(t, http.StatusCreated, status, "%v", out)
-	require.Equal(t, "resolving", out["status"])
+	require.Equal(t, "processing", out["status"])
+	require.Equal(t, "resolving", out["riptide_status"])
+	require.Equal(t, false, out["paused"])
 	require.Nil(t, out["total_episodes"])
 	require.Nil(t, out["job_ids"])
+	require.Nil(t, out["episode_jobs"])
 	batchID := out["batch_id"].(string)
 	var got map[string]any
 	require.Eventually(t, func() bool {
@@ -81,6 +84,8 @@ func TestCreateBatchAnswersWithTheListOrLater(t *testing.T) {
 	}, 2*time.Minute, 200*time.Millisecond, "batch %s never completed: %v", batchID, got)
 	require.Equal(t, float64(1), got["total_episodes"])
 	require.Equal(t, float64(1), got["completed_episodes"])
+	require.Equal(t, batchID, got["id"])
+	require.Equal(t, []any{workflows.EpisodeJobID(batchID, 0)}, got["episode_jobs"])
 
 	// One workflow run: the start sent again after the wait joined it.
 	runs, err := stack.temporal.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{

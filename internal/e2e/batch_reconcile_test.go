@@ -125,6 +125,7 @@ func TestBatchCountsTerminatedEpisodeFailed(t *testing.T) {
 	created := post(t, base, "/batches", map[string]any{"show_url": feed, "webhook_url": hookSrv.URL + "/hook",
 		"folder": "e2e/terminate-" + uuid.NewString()[:8]})
 	batchID := created["batch_id"].(string)
+	requireReferenceBatch(t, created, 4, "Slow %d")
 	select {
 	case <-started:
 	case <-time.After(2 * time.Minute):
@@ -195,5 +196,26 @@ func TestCancelledBatchReportsEveryEpisodeFailed(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, jobs.StatusCancelled, v.Status, "episode %d", i)
 		}
+	}
+}
+
+// requireReferenceBatch checks a batch create answer has the hosted
+// service's fields: episode_jobs (riptide's job_ids), episodes with job_id,
+// url and title from the listing, paused false, status processing.
+func requireReferenceBatch(t *testing.T, created map[string]any, n int, titleFormat string) {
+	t.Helper()
+	batchID := created["batch_id"].(string)
+	require.Equal(t, "processing", created["status"], "%v", created)
+	require.Equal(t, false, created["paused"])
+	require.EqualValues(t, n, created["total_episodes"])
+	require.Equal(t, created["job_ids"], created["episode_jobs"])
+	eps, ok := created["episodes"].([]any)
+	require.True(t, ok, "episodes is %T", created["episodes"])
+	require.Len(t, eps, n)
+	for i, e := range eps {
+		ep := e.(map[string]any)
+		require.Equal(t, workflows.EpisodeJobID(batchID, i), ep["job_id"])
+		require.Equal(t, fmt.Sprintf(titleFormat, i), ep["title"])
+		require.True(t, strings.HasSuffix(ep["url"].(string), fmt.Sprintf("/ep/%d.mp4", i)), "%v", ep)
 	}
 }

@@ -112,6 +112,21 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	ids, pages := listAll(t, url.Values{"folder": {folder}, "limit": {"2"}})
 	require.ElementsMatch(t, all, ids)
 	require.GreaterOrEqual(t, pages, 3)
+	// The hosted service's paging: limit, offset and total, in the
+	// cursor's order.
+	for _, offset := range []int{0, 2, 4, 6} {
+		status, body := call(t, http.MethodGet, "/jobs?"+url.Values{"folder": {folder}, "limit": {"2"},
+			"offset": {fmt.Sprint(offset)}}.Encode(), nil)
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		require.EqualValues(t, len(all), body["total"])
+		require.EqualValues(t, 2, body["limit"])
+		require.EqualValues(t, offset, body["offset"])
+		got := []string{}
+		for _, j := range body["jobs"].([]any) {
+			got = append(got, j.(map[string]any)["id"].(string))
+		}
+		require.Equal(t, ids[min(offset, len(ids)):min(offset+2, len(ids))], got, "offset %d", offset)
+	}
 
 	eventuallyListed(t, url.Values{"folder": {folder}, "status": {"completed"}}, ok)
 	eventuallyListed(t, url.Values{"folder": {folder}, "status": {"FAILED"}}, []string{failed})
@@ -131,13 +146,23 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 		require.Equal(t, single[k], listed[k], k)
 	}
 	// Visibility keeps times to the microsecond.
-	for _, k := range []string{"created_at", "completed_at"} {
+	for _, k := range []string{"created_at_iso", "completed_at"} {
 		a, err := time.Parse(time.RFC3339Nano, single[k].(string))
 		require.NoError(t, err)
 		b, err := time.Parse(time.RFC3339Nano, listed[k].(string))
 		require.NoError(t, err)
 		require.WithinDuration(t, a, b, time.Millisecond, k)
 	}
+	// The hosted service's created_at and finished_at: epoch milliseconds.
+	for _, k := range []string{"created_at", "finished_at"} {
+		a, ok := single[k].(float64)
+		require.True(t, ok, "%s is %T, want a number", k, single[k])
+		require.Equal(t, float64(int64(a)), a, k)
+		require.InDelta(t, a, listed[k].(float64), 1, k)
+	}
+	require.InDelta(t, single["finished_at"].(float64), float64(mustTime(t, single["completed_at"]).UnixMilli()), 1)
+	require.Equal(t, single["file_size_bytes"], single["file_size"])
+	require.Equal(t, single["key"], listed["s3_key"])
 	require.NotNil(t, listed["s3_url"])
 
 	// Query injection through the folder finds nothing rather than everything.
@@ -298,6 +323,8 @@ func TestRetryFailedJobRunsUnderANewID(t *testing.T) {
 	retry := body["job_id"].(string)
 	require.NotEqual(t, id, retry)
 	require.Equal(t, id, body["retry_of"])
+	require.Equal(t, id, body["original_job_id"])
+	require.NotEmpty(t, body["message"])
 
 	// The same request again is the same retry.
 	status, body = call(t, http.MethodPost, "/jobs/"+id+"/retry", nil)
@@ -318,4 +345,13 @@ func TestRetryFailedJobRunsUnderANewID(t *testing.T) {
 	status, body = call(t, http.MethodPost, "/jobs/"+retry+"/retry", nil)
 	require.Equal(t, http.StatusConflict, status, "a completed job is not retried: %v", body)
 	recordHistory(t, stack.temporal, "job_retry_completed", workflows.JobWorkflowID(retry), "")
+}
+
+func mustTime(t *testing.T, v any) time.Time {
+	t.Helper()
+	s, ok := v.(string)
+	require.True(t, ok, "%v is not a string", v)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return at
 }

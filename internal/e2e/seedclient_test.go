@@ -42,6 +42,9 @@ type seedClientReport struct {
 		} `json:"batches"`
 		Other []string `json:"other"`
 	} `json:"seen"`
+	// Problems are the answers that lack a field of the API reference or
+	// have it with another type.
+	Problems []string `json:"problems"`
 }
 
 // A client written only from the hosted service's documentation (the seed's
@@ -74,10 +77,12 @@ func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	t.Logf("seed client: %s", out)
 	require.NoError(t, err, "seed client: %s %s", out, stderr.String())
 	var rep seedClientReport
 	require.NoError(t, json.Unmarshal(out, &rep), "%s", out)
 	require.Equal(t, "done", rep.Why, "%s", out)
+	require.Empty(t, rep.Problems, "answers as the API reference documents them")
 
 	for _, id := range []string{rep.Jobs.Plain.JobID, rep.Jobs.Progress.JobID} {
 		c := rep.Seen.Completed[id]

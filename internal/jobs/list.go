@@ -34,12 +34,24 @@ type Filter struct {
 	BatchID string
 }
 
-// Page is one page of a job list.
+// Page is one page of a job list: the hosted service's jobs, total, limit
+// and offset, and riptide's cursor.
 type Page struct {
 	Jobs []*View `json:"jobs"`
+	// Total is how many jobs match the filter.
+	Total  int64 `json:"total"`
+	Limit  int   `json:"limit"`
+	Offset int   `json:"offset"`
 	// NextCursor fetches the next page; null on the last one.
 	NextCursor *string `json:"next_cursor"`
 }
+
+// MaxOffset bounds List's offset: reaching it reads offset jobs from the
+// visibility store and drops them, so deep pages take the cursor instead.
+const MaxOffset = 10_000
+
+// skipPage is the page size List reads and drops to reach an offset.
+const skipPage = 1000
 
 // statusClauses say, in visibility terms, when a job has each status as
 // View reports it. A finished job's status is the one it recorded in
@@ -121,33 +133,67 @@ func DecodeCursor(cursor string) ([]byte, error) {
 // recently finished first (the order of Temporal's SQL visibility). Views
 // come from the memo in the list results, without one Describe per job, so
 // they lack the live progress inside a stage that Get adds.
-func List(ctx context.Context, c client.Client, f Filter, limit int, token []byte) (*Page, error) {
+//
+// The page starts after token (a cursor) or, without one, offset jobs
+// into the list: visibility has no offset, so the jobs before it are read
+// in large pages and dropped (offset is at most MaxOffset). Total is
+// CountWorkflowExecutions of the same query.
+func List(ctx context.Context, c client.Client, f Filter, limit, offset int, token []byte) (*Page, error) {
 	q, err := Query(f)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		PageSize: int32(limit), NextPageToken: token, Query: q,
-	})
+	if offset < 0 || offset > MaxOffset || (offset > 0 && len(token) > 0) {
+		return nil, fmt.Errorf("offset %d with a cursor of %d bytes", offset, len(token))
+	}
+	page := &Page{Jobs: make([]*View, 0, limit), Limit: limit, Offset: offset}
+	count, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
 	if err != nil {
-		var invalid *serviceerror.InvalidArgument
-		if len(token) > 0 && errors.As(err, &invalid) {
-			// The query is ours and valid; the token is what was refused.
-			return nil, ErrBadCursor
-		}
-		return nil, fmt.Errorf("list jobs: %w", err)
+		return nil, fmt.Errorf("count jobs: %w", err)
 	}
-	page := &Page{Jobs: make([]*View, 0, len(resp.GetExecutions()))}
-	for _, info := range resp.GetExecutions() {
-		id, _ := workflows.ParseJobWorkflowID(info.GetExecution().GetWorkflowId())
-		v, err := viewOfInfo(id, info, nil)
+	page.Total = count.GetCount()
+	// Read up to offset+limit jobs, keeping those from offset on; the last
+	// read ends exactly after the page, so its token is the next cursor.
+	skip := offset
+	for {
+		// Never more than the page still needs, so no job is read past.
+		size := limit - len(page.Jobs)
+		if skip > 0 {
+			size = min(skip, skipPage)
+		}
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			PageSize: int32(size), NextPageToken: token, Query: q,
+		})
 		if err != nil {
-			return nil, err
+			var invalid *serviceerror.InvalidArgument
+			if len(token) > 0 && offset == 0 && errors.As(err, &invalid) {
+				// The query is ours and valid; the token is what was refused.
+				return nil, ErrBadCursor
+			}
+			return nil, fmt.Errorf("list jobs: %w", err)
 		}
-		page.Jobs = append(page.Jobs, v)
+		execs := resp.GetExecutions()
+		if skip > 0 {
+			// A server may answer fewer than asked before the end.
+			drop := min(skip, len(execs))
+			skip -= drop
+			execs = execs[drop:]
+		}
+		for _, info := range execs {
+			id, _ := workflows.ParseJobWorkflowID(info.GetExecution().GetWorkflowId())
+			v, err := viewOfInfo(id, info, nil)
+			if err != nil {
+				return nil, err
+			}
+			page.Jobs = append(page.Jobs, v)
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 || len(page.Jobs) == limit {
+			break
+		}
 	}
-	if next := resp.GetNextPageToken(); len(next) > 0 {
-		s := EncodeCursor(next)
+	if len(token) > 0 {
+		s := EncodeCursor(token)
 		page.NextCursor = &s
 	}
 	return page, nil

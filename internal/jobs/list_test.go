@@ -1,10 +1,16 @@
 package jobs
 
 import (
+	"context"
 	"encoding/base64"
 	"testing"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/mocks"
 
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -77,4 +83,33 @@ func TestRetryJobIDIsStableAndDistinct(t *testing.T) {
 	require.NotEqual(t, id, workflows.RetryJobID(id))
 	require.NotEqual(t, workflows.RetryJobID(id), workflows.RetryJobID(workflows.RetryJobID(id)))
 	require.Len(t, workflows.RetryJobID(id), 36)
+}
+
+// An offset past one visibility page is reached in pages of skipPage.
+func TestListOffsetSkipsInLargePages(t *testing.T) {
+	c := &mocks.Client{}
+	c.On("CountWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 5000}, nil).Once()
+	many := func(n int) []*workflowpb.WorkflowExecutionInfo {
+		out := make([]*workflowpb.WorkflowExecutionInfo, n)
+		for i := range out {
+			out[i] = &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: workflows.JobWorkflowID(testJobID)}}
+		}
+		return out
+	}
+	for _, step := range []struct {
+		size       int32
+		in, out    string
+		executions int
+	}{{1000, "", "a", 1000}, {500, "a", "b", 500}, {20, "b", "c", 20}} {
+		c.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+			return r.PageSize == step.size && string(r.NextPageToken) == step.in
+		})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: many(step.executions), NextPageToken: []byte(step.out)}, nil).Once()
+	}
+	page, err := List(context.Background(), c, Filter{}, 20, 1500, nil)
+	require.NoError(t, err)
+	c.AssertExpectations(t)
+	require.Len(t, page.Jobs, 20)
+	require.EqualValues(t, 5000, page.Total)
+	require.Equal(t, 1500, page.Offset)
+	require.Equal(t, EncodeCursor([]byte("c")), *page.NextCursor)
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -45,4 +46,17 @@ func RequestDigest(ctx context.Context, c client.Client, jobID string) (string, 
 		return "", fmt.Errorf("decode request digest of job %s: %w", jobID, err)
 	}
 	return d, nil
+}
+
+// StartInGroup starts the job like Start, recorded as one of group (the
+// batch_id of a bulk create): its RiptideBatchID search attribute, so GET
+// /jobs?batch_id= lists the group and the job's view names it.
+func StartInGroup(ctx context.Context, c client.Client, taskQueue string, in workflows.JobInput, group string) (client.WorkflowRun, error) {
+	opts := workflows.JobStartOptions(taskQueue, in, time.Now())
+	updates := []temporal.SearchAttributeUpdate{workflows.StatusKey.ValueSet(workflows.StatusPending), workflows.BatchIDKey.ValueSet(group)}
+	if in.Folder != "" {
+		updates = append(updates, workflows.FolderKey.ValueSet(in.Folder))
+	}
+	opts.TypedSearchAttributes = temporal.NewSearchAttributes(updates...)
+	return c.ExecuteWorkflow(ctx, opts, workflows.Job, in)
 }

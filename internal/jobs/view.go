@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -38,6 +39,11 @@ var ErrNotFound = errors.New("job not found")
 
 // View is a job as GET /jobs/{id} returns it. Every key is always present;
 // pointers are null when the value is unknown.
+//
+// The keys are a superset of the hosted service's: created_at and
+// finished_at are integers (milliseconds since the epoch) as there, and
+// riptide's RFC 3339 times are kept as created_at_iso, updated_at and
+// completed_at.
 type View struct {
 	ID              string  `json:"id"`
 	URL             string  `json:"url"`
@@ -45,30 +51,79 @@ type View struct {
 	Step            string  `json:"step"`
 	ProgressPercent int     `json:"progress_percent"`
 	Key             *string `json:"key"`
-	S3URL           *string `json:"s3_url"`
-	FileSizeBytes   *int64  `json:"file_size_bytes"`
-	Title           *string `json:"title"`
-	Description     *string `json:"description"`
-	ReleaseDate     *string `json:"release_date"`
-	SubtitleKey     *string `json:"subtitle_key"`
-	ThumbnailKey    *string `json:"thumbnail_key"`
-	Folder          *string `json:"folder"`
-	Error           *string `json:"error"`
+	// S3Key is Key under the hosted service's name.
+	S3Key         *string `json:"s3_key"`
+	S3URL         *string `json:"s3_url"`
+	FileSizeBytes *int64  `json:"file_size_bytes"`
+	// FileSize is FileSizeBytes under the hosted service's name.
+	FileSize     *int64  `json:"file_size"`
+	Title        *string `json:"title"`
+	Description  *string `json:"description"`
+	ReleaseDate  *string `json:"release_date"`
+	SubtitleKey  *string `json:"subtitle_key"`
+	SubtitleURL  *string `json:"subtitle_url"`
+	ThumbnailKey *string `json:"thumbnail_key"`
+	ThumbnailURL *string `json:"thumbnail_url"`
+	Folder       *string `json:"folder"`
+	// BatchID is the batch of an episode job (or the group of a bulk
+	// create), null for a job of its own.
+	BatchID *string `json:"batch_id"`
+	Error   *string `json:"error"`
+	// ErrorType is "error" for a Failed job, "warning" for a Warning or
+	// Skipped one, null otherwise.
+	ErrorType *string `json:"error_type"`
 	// RetryOf is the job this one re-runs (POST /jobs/{id}/retry), or null.
-	RetryOf     *string    `json:"retry_of"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	CompletedAt *time.Time `json:"completed_at"`
-	WorkflowID  string     `json:"workflow_id"`
-	RunID       string     `json:"run_id"`
+	RetryOf *string `json:"retry_of"`
+	// CreatedAtMS and FinishedAtMS are CreatedAt and CompletedAt in
+	// milliseconds since the epoch.
+	CreatedAtMS  int64      `json:"created_at"`
+	FinishedAtMS *int64     `json:"finished_at"`
+	CreatedAt    time.Time  `json:"created_at_iso"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	CompletedAt  *time.Time `json:"completed_at"`
+	WorkflowID   string     `json:"workflow_id"`
+	RunID        string     `json:"run_id"`
 	// TemporalUIURL opens the job's workflow in the Temporal Web UI; null
 	// when no UI is configured.
 	TemporalUIURL *string `json:"temporal_ui_url"`
 	// WebhookStatus sums up the deliveries; null when the job has no
 	// webhook or sent nothing yet.
 	WebhookStatus *WebhookStatus `json:"webhook_status"`
+	// Stages are the per-stage figures; only AddStages (GET /jobs/{id})
+	// fills them, lists and batch pages leave them null.
+	Stages
 	// Webhooks are the delivery records, served by GET /jobs/{id}/webhooks.
 	Webhooks []workflows.WebhookEvent `json:"-"`
+	// pending are the running activities, when the view came from Describe.
+	pending []*workflowpb.PendingActivityInfo
+}
+
+// Error types of View.ErrorType.
+const (
+	ErrorTypeError   = "error"
+	ErrorTypeWarning = "warning"
+)
+
+// settle fills the fields derived from the others: the hosted service's
+// names and types of what riptide already reports.
+func (v *View) settle() {
+	v.S3Key, v.FileSize = v.Key, v.FileSizeBytes
+	v.CreatedAtMS = 0
+	if !v.CreatedAt.IsZero() {
+		v.CreatedAtMS = v.CreatedAt.UnixMilli()
+	}
+	v.FinishedAtMS = nil
+	if v.CompletedAt != nil {
+		ms := v.CompletedAt.UnixMilli()
+		v.FinishedAtMS = &ms
+	}
+	v.ErrorType = nil
+	switch v.Status {
+	case workflows.StatusFailed:
+		v.ErrorType = nullable(ErrorTypeError)
+	case workflows.StatusWarning, workflows.StatusSkipped:
+		v.ErrorType = nullable(ErrorTypeWarning)
+	}
 }
 
 // WebhookStatus counts a job's webhook events by delivery state and shows
@@ -218,7 +273,25 @@ func viewOfInfo(jobID string, info *workflowpb.WorkflowExecutionInfo, pending []
 	default: // running (or paused): add the live progress of the transfer
 		liveProgress(v, pending)
 	}
+	v.BatchID = batchOf(info)
+	v.pending = pending
+	v.settle()
 	return v, nil
+}
+
+// batchOf is the batch of an episode job: its RiptideBatchID search
+// attribute, else the batch workflow that started it.
+func batchOf(info *workflowpb.WorkflowExecutionInfo) *string {
+	if p, ok := info.GetSearchAttributes().GetIndexedFields()[workflows.SearchAttrBatchID]; ok {
+		var id string
+		if converter.GetDefaultDataConverter().FromPayload(p, &id) == nil && id != "" {
+			return &id
+		}
+	}
+	if id, ok := strings.CutPrefix(info.GetParentExecution().GetWorkflowId(), workflows.BatchWorkflowID("")); ok && id != "" {
+		return &id
+	}
+	return nil
 }
 
 // finish marks v as ended at the workflow's close time, with errMsg as the
@@ -292,4 +365,13 @@ func nullable(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// Placeholder is the view of an episode whose job does not exist yet (or
+// never will: status Cancelled for a cancelled batch).
+func Placeholder(jobID, status, batchID string) *View {
+	v := &View{ID: jobID, Status: status, Step: workflows.StepQueued, WorkflowID: workflows.JobWorkflowID(jobID),
+		BatchID: nullable(batchID)}
+	v.settle()
+	return v
 }

@@ -256,9 +256,12 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 	require.NoError(t, err)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(raw, &m))
-	want := []string{"id", "url", "status", "step", "progress_percent", "key", "s3_url", "file_size_bytes",
-		"title", "description", "release_date", "subtitle_key", "thumbnail_key", "folder", "error", "retry_of",
-		"created_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status"}
+	want := []string{"id", "url", "status", "step", "progress_percent", "key", "s3_key", "s3_url", "file_size_bytes",
+		"file_size", "title", "description", "release_date", "subtitle_key", "subtitle_url", "thumbnail_key",
+		"thumbnail_url", "folder", "batch_id", "error", "error_type", "retry_of", "created_at", "created_at_iso",
+		"finished_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status",
+		"download_duration_ms", "mux_duration_ms", "upload_duration_ms", "total_duration_ms", "queue_wait_ms",
+		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)
@@ -268,7 +271,75 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 	require.Equal(t, want, got)
 	require.Nil(t, m["description"])
 	require.Equal(t, "2026-01-19T06:02:00Z", m["completed_at"])
-	require.Equal(t, "2026-01-19T06:00:00Z", m["created_at"])
+	require.Equal(t, "2026-01-19T06:00:00Z", m["created_at_iso"])
+	require.Equal(t, "shows/a/t.mp4", m["s3_key"])
+	require.Nil(t, m["error_type"])
+	require.Nil(t, m["batch_id"])
+
+	// The hosted service's types: epoch milliseconds and bytes are JSON
+	// integers.
+	var typed map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &typed))
+	require.Equal(t, "1768802400000", string(typed["created_at"]))
+	require.Equal(t, "1768802520000", string(typed["finished_at"]))
+	require.Equal(t, "1234", string(typed["file_size"]))
+}
+
+func TestGetErrorType(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		d    describe
+		want any
+	}{
+		{"failed", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED}, "error"},
+		{"terminated", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED}, "error"},
+		{"warning", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			memo: state(workflows.StatusWarning, workflows.StepFinished, 100)}, "warning"},
+		{"skipped", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			memo: state(workflows.StatusSkipped, workflows.StepFinished, 0)}, "warning"},
+		{"completed", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			memo: state(workflows.StatusCompleted, workflows.StepFinished, 100)}, nil},
+		{"cancelled", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED}, nil},
+		{"running", describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := getWith(t, tt.d.response(t), nil)
+			require.NoError(t, err)
+			raw, err := json.Marshal(v)
+			require.NoError(t, err)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(raw, &m))
+			require.Contains(t, m, "error_type")
+			require.Equal(t, tt.want, m["error_type"])
+		})
+	}
+}
+
+func TestGetBatchID(t *testing.T) {
+	const batchID = "11111111-2222-4333-8444-555555555555"
+	t.Run("search attribute", func(t *testing.T) {
+		resp := describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}.response(t)
+		p, err := converter.GetDefaultDataConverter().ToPayload(batchID)
+		require.NoError(t, err)
+		resp.WorkflowExecutionInfo.SearchAttributes = &commonpb.SearchAttributes{
+			IndexedFields: map[string]*commonpb.Payload{workflows.SearchAttrBatchID: p}}
+		v, err := getWith(t, resp, nil)
+		require.NoError(t, err)
+		require.Equal(t, batchID, *v.BatchID)
+	})
+	t.Run("parent workflow", func(t *testing.T) {
+		resp := describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}.response(t)
+		resp.WorkflowExecutionInfo.ParentExecution = &commonpb.WorkflowExecution{WorkflowId: workflows.BatchWorkflowID(batchID)}
+		v, err := getWith(t, resp, nil)
+		require.NoError(t, err)
+		require.Equal(t, batchID, *v.BatchID)
+	})
+	t.Run("none", func(t *testing.T) {
+		v, err := getWith(t, describe{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}.response(t), nil)
+		require.NoError(t, err)
+		require.Nil(t, v.BatchID)
+		require.Nil(t, v.FinishedAtMS)
+	})
 }
 
 func TestGetRunningJSONHasNullCompletedAt(t *testing.T) {
@@ -277,6 +348,7 @@ func TestGetRunningJSONHasNullCompletedAt(t *testing.T) {
 	raw, err := json.Marshal(v)
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `"completed_at":null`)
+	require.Contains(t, string(raw), `"finished_at":null`)
 	require.Contains(t, string(raw), `"key":null`)
 	require.Contains(t, string(raw), `"file_size_bytes":null`)
 }

@@ -44,6 +44,127 @@ async function createJob(body) {
   return json;
 }
 
+// The API reference's calls, each answer checked against the fields and
+// types the reference documents; what does not match goes to problems.
+const problems = [];
+const views = {};
+async function call(method, path, body) {
+  const res = await fetch(`${BASE_URL}${path}`, {
+    method,
+    headers: { 'x-api-key': API_KEY, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) problems.push(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const is = {
+  integer: (v) => Number.isInteger(v),
+  string: (v) => typeof v === 'string',
+  boolean: (v) => typeof v === 'boolean',
+  array: (v) => Array.isArray(v),
+  number: (v) => typeof v === 'number',
+};
+// expect checks obj[field] has one of the types ('integer', 'string|null', …).
+function expect(where, obj, field, types) {
+  if (obj === null || typeof obj !== 'object') {
+    problems.push(`${where}: not an object`);
+    return;
+  }
+  if (!(field in obj)) {
+    problems.push(`${where}: no ${field}`);
+    return;
+  }
+  const v = obj[field];
+  const ok = types.split('|').some((t) => (t === 'null' ? v === null : is[t](v)));
+  if (!ok) problems.push(`${where}: ${field} is ${JSON.stringify(v)}, want ${types}`);
+}
+
+function checkJob(where, job, want) {
+  for (const [f, t] of [['id', 'string'], ['url', 'string'], ['status', 'string'], ['step', 'string'],
+    ['s3_url', 'string|null'], ['subtitle_url', 'string|null'], ['error', 'string|null'],
+    ['error_type', 'string|null'], ['title', 'string|null'], ['description', 'string|null'],
+    ['release_date', 'string|null'], ['folder', 'string|null'], ['batch_id', 'string|null'],
+    ['file_size', 'integer|null'], ['created_at', 'integer'], ['finished_at', 'integer|null']]) {
+    expect(where, job, f, t);
+  }
+  for (const [f, v] of Object.entries(want)) {
+    if (job[f] !== v) problems.push(`${where}: ${f} is ${JSON.stringify(job[f])}, want ${JSON.stringify(v)}`);
+  }
+  if (job.created_at < Date.UTC(2020, 0, 1)) problems.push(`${where}: created_at ${job.created_at} is not epoch ms`);
+}
+
+async function checkResponses(jobs) {
+  const plain = await call('GET', `/jobs/${jobs.plain.job_id}`);
+  views.plain = plain;
+  checkJob('GET /jobs/{plain}', plain, { status: 'Completed', step: 'Finished', error_type: null, batch_id: null });
+  expect('GET /jobs/{plain}', plain, 's3_url', 'string');
+  expect('GET /jobs/{plain}', plain, 'file_size', 'integer');
+  expect('GET /jobs/{plain}', plain, 'finished_at', 'integer');
+  // Per-stage figures; a file that needs no muxing has no mux stage.
+  for (const [f, t] of [['download_duration_ms', 'integer'], ['mux_duration_ms', 'integer|null'],
+    ['upload_duration_ms', 'integer'], ['total_duration_ms', 'integer'], ['queue_wait_ms', 'integer'],
+    ['download_retries', 'integer'], ['upload_retries', 'integer'], ['download_speed_mbps', 'number|null'],
+    ['upload_speed_mbps', 'number|null']]) {
+    expect('GET /jobs/{plain}', plain, f, t);
+  }
+  if (plain.finished_at < plain.created_at) problems.push('GET /jobs/{plain}: finished before created');
+
+  const failing = await call('GET', `/jobs/${jobs.failing.job_id}`);
+  checkJob('GET /jobs/{failing}', failing, { status: 'Failed', error_type: 'error' });
+  expect('GET /jobs/{failing}', failing, 'error', 'string');
+
+  const list = await call('GET', '/jobs?limit=2&offset=1');
+  expect('GET /jobs', list, 'jobs', 'array');
+  for (const [f, t] of [['total', 'integer'], ['limit', 'integer'], ['offset', 'integer']]) expect('GET /jobs', list, f, t);
+  if (list.limit !== 2 || list.offset !== 1) problems.push(`GET /jobs: limit ${list.limit} offset ${list.offset}`);
+  if (!(list.jobs && list.jobs.length === 2)) problems.push(`GET /jobs: ${list.jobs && list.jobs.length} jobs, want 2`);
+  for (const j of list.jobs || []) {
+    for (const [f, t] of [['id', 'string'], ['url', 'string'], ['status', 'string'], ['s3_key', 'string|null'],
+      ['error', 'string|null'], ['step', 'string'], ['created_at', 'integer'], ['finished_at', 'integer|null'],
+      ['file_size', 'integer|null']]) {
+      expect('GET /jobs item', j, f, t);
+    }
+  }
+
+  // The show's create answer and GET /batch/{id}.
+  const created = jobs.batch;
+  expect('POST /jobs (show)', created, 'batch_id', 'string');
+  expect('POST /jobs (show)', created, 'total_episodes', 'integer');
+  expect('POST /jobs (show)', created, 'paused', 'boolean');
+  expect('POST /jobs (show)', created, 'episode_jobs', 'array');
+  expect('POST /jobs (show)', created, 'episodes', 'array');
+  for (const ep of created.episodes || []) {
+    expect('POST /jobs (show) episode', ep, 'job_id', 'string');
+    expect('POST /jobs (show) episode', ep, 'url', 'string');
+    expect('POST /jobs (show) episode', ep, 'title', 'string');
+  }
+  const batch = await call('GET', `/batch/${created.batch_id}`);
+  for (const [f, t] of [['id', 'string'], ['show_url', 'string'], ['status', 'string'], ['folder', 'string|null'],
+    ['total_episodes', 'integer'], ['completed_episodes', 'integer'], ['failed_episodes', 'integer'],
+    ['episode_jobs', 'array']]) {
+    expect('GET /batch/{id}', batch, f, t);
+  }
+  if (!['processing', 'completed', 'finished', 'paused'].includes(batch.status)) problems.push(`GET /batch/{id}: status ${batch.status}`);
+  if (JSON.stringify(batch.episode_jobs) !== JSON.stringify(created.episode_jobs)) problems.push('GET /batch/{id}: episode_jobs differ from the create answer');
+
+  // POST /jobs/bulk in the reference's shape.
+  const bulk = await call('POST', '/jobs/bulk', {
+    jobs: [{ url: MEDIA_URL, filename: 'bulk-one' }, { url: MEDIA_URL, filename: 'bulk-two' }], folder: 'bulk-2024',
+  });
+  expect('POST /jobs/bulk', bulk, 'batch_id', 'string');
+  expect('POST /jobs/bulk', bulk, 'total_jobs', 'integer');
+  expect('POST /jobs/bulk', bulk, 'job_ids', 'array');
+  if (bulk.total_jobs !== 2 || !(bulk.job_ids && bulk.job_ids.length === 2)) problems.push(`POST /jobs/bulk: ${JSON.stringify(bulk)}`);
+
+  // POST /jobs/{id}/retry of the failed job.
+  const retried = await call('POST', `/jobs/${jobs.failing.job_id}/retry`);
+  for (const f of ['job_id', 'original_job_id', 'message']) expect('POST /jobs/{id}/retry', retried, f, 'string');
+  if (retried.original_job_id !== jobs.failing.job_id) problems.push('POST /jobs/{id}/retry: original_job_id');
+  return retried.job_id;
+}
+
 const server = http.createServer((req, res) => {
   if (req.method !== 'POST' || req.url !== '/webhooks/tornado') {
     res.writeHead(404).end();
@@ -67,7 +188,7 @@ server.listen(0, '127.0.0.1', async () => {
   const timer = setTimeout(() => finish('timeout'), Number(process.env.TIMEOUT_MS || 120000));
   const finish = (why) => {
     clearTimeout(timer);
-    process.stdout.write(JSON.stringify({ why, jobs, seen }) + '\n');
+    process.stdout.write(JSON.stringify({ why, jobs, seen, problems, views }) + '\n');
     server.close();
     process.exit(0);
   };
@@ -84,10 +205,22 @@ server.listen(0, '127.0.0.1', async () => {
     process.stdout.write(JSON.stringify({ why: `error: ${e.message}` }) + '\n');
     process.exit(1);
   }
-  const poll = setInterval(() => {
+  let checking = false;
+  let retryID;
+  const poll = setInterval(async () => {
     const done = seen.completed[jobs.plain.job_id] && seen.completed[jobs.progress.job_id] &&
       seen.failed[jobs.failing.job_id] && seen.batches[jobs.batch.batch_id];
-    if (done) {
+    if (done && !checking) {
+      checking = true;
+      try {
+        retryID = await checkResponses(jobs);
+      } catch (e) {
+        problems.push(`checking responses: ${e.message}`);
+        retryID = null;
+      }
+    }
+    // The retry fails as the original did; wait for its webhook too.
+    if (retryID !== undefined && (retryID === null || seen.failed[retryID])) {
       clearInterval(poll);
       finish('done');
     }
