@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,4 +181,39 @@ func TestDashboardClusterBatchesDailyUsage(t *testing.T) {
 		"current_period_usage_gb": 1.0, "max_resolution_limit": nil, "max_duration_limit_seconds": nil,
 		"max_filesize_limit_bytes": nil, "storage_usage_bytes": float64(1 << 30), "current_period_usage_bytes": float64(1 << 30),
 	}, u)
+}
+
+// TestDashCacheServesStaleWhileOneRefreshRuns: once a value exists, no
+// request waits for a recomputation, and only one runs at a time.
+func TestDashCacheServesStaleWhileOneRefreshRuns(t *testing.T) {
+	var c dashCache[int]
+	clock := time.Unix(0, 0)
+	now := func() time.Time { return clock }
+	var calls atomic.Int32
+	release := make(chan struct{})
+	compute := func(context.Context) (int, error) {
+		n := calls.Add(1)
+		if n > 1 {
+			<-release
+		}
+		return int(n), nil
+	}
+	v, err := c.getStale(now, time.Second, compute)
+	require.NoError(t, err)
+	require.Equal(t, 1, v)
+	v, _ = c.getStale(now, time.Second, compute)
+	require.Equal(t, 1, v, "fresh: no recomputation")
+	require.Equal(t, int32(1), calls.Load())
+
+	c.mu.Lock()
+	clock = clock.Add(2 * time.Second)
+	c.mu.Unlock()
+	for range 5 {
+		v, _ = c.getStale(now, time.Second, compute)
+		require.Equal(t, 1, v, "stale value served at once")
+	}
+	require.Eventually(t, func() bool { return calls.Load() == 2 }, time.Second, time.Millisecond)
+	close(release)
+	require.Eventually(t, func() bool { v, _ := c.getStale(now, time.Second, compute); return v == 2 }, time.Second, time.Millisecond)
+	require.Equal(t, int32(2), calls.Load(), "one refresh for all the stale reads")
 }
