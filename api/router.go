@@ -130,6 +130,13 @@ func NewRouter(d Deps) *gin.Engine {
 		r.GET(p, s.getBatch)
 		r.DELETE(p, s.cancelBatch)
 	}
+	dash := newDashboard(s)
+	r.GET("/dashboard/stats", dash.stats)
+	r.GET("/dashboard/jobs", dash.jobs)
+	r.GET("/dashboard/batches", dash.listBatches)
+	r.GET("/dashboard/cluster", dash.clusterStats)
+	r.GET("/dashboard/daily", dash.dailyStats)
+	r.GET("/usage", dash.usage)
 	return r
 }
 
