@@ -29,14 +29,19 @@ func Progress(n, total int64) workflows.Progress {
 // its result follows at once: a heartbeat would cost the server a write for
 // nothing, twice per tiny job.
 func Final(ctx context.Context, started time.Time, p workflows.Progress) {
-	if time.Since(started) >= Interval {
+	if time.Since(started) >= Interval && activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(ctx, p)
 	}
 }
 
 // Every records the progress fn reports at each tick until the returned
-// stop is called. The SDK throttles what reaches the server.
+// stop is called. The SDK throttles what reaches the server. Outside an
+// activity (a library's own tests, a tool) there is nobody to tell: it
+// records nothing, where the SDK would panic.
 func Every(ctx context.Context, every time.Duration, fn func() workflows.Progress) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
