@@ -166,18 +166,29 @@ type dashStats struct {
 	StoragePartial   bool     `json:"storage_partial"`
 }
 
-func (d *dashboard) stats(c *gin.Context) {
-	if !noParams(c) {
-		return
-	}
+// totals are the status counts and the completed jobs' sums that
+// /dashboard/stats and /usage both report; false when the answer was an
+// error.
+func (d *dashboard) totals(c *gin.Context) (jobs.StatusCounts, jobs.CompletedAggregate, bool) {
 	sc, err := d.statusCounts(c.Request.Context())
 	if err != nil {
 		d.fail(c, "counts", err)
-		return
+		return sc, jobs.CompletedAggregate{}, false
 	}
 	agg, err := d.completed()
 	if err != nil {
 		d.fail(c, "storage", err)
+		return sc, jobs.CompletedAggregate{}, false
+	}
+	return sc, agg, true
+}
+
+func (d *dashboard) stats(c *gin.Context) {
+	if !noParams(c) {
+		return
+	}
+	sc, agg, ok := d.totals(c)
+	if !ok {
 		return
 	}
 	out := dashStats{

@@ -22,7 +22,7 @@ type usage struct {
 	CurrentPeriodUsageGB float64  `json:"current_period_usage_gb"`
 	MaxResolutionLimit   *string  `json:"max_resolution_limit"`
 	MaxDurationLimit     *int64   `json:"max_duration_limit_seconds"`
-	// MaxFilesizeLimit: the cap is each worker's (RIPTIDE_MAX_JOB_BYTES or
+	// MaxFilesizeLimit: the cap is each worker's (RIPTIDE_WORKER_MAX_JOB_BYTES or
 	// half its disk), which the API does not know.
 	MaxFilesizeLimit *int64 `json:"max_filesize_limit_bytes"`
 	// riptide's: the same figures in bytes.
@@ -34,14 +34,8 @@ func (d *dashboard) usage(c *gin.Context) {
 	if !noParams(c) {
 		return
 	}
-	sc, err := d.statusCounts(c.Request.Context())
-	if err != nil {
-		d.fail(c, "counts", err)
-		return
-	}
-	agg, err := d.completed()
-	if err != nil {
-		d.fail(c, "storage", err)
+	sc, agg, ok := d.totals(c)
+	if !ok {
 		return
 	}
 	now := d.now().UTC()
