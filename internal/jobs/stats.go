@@ -51,7 +51,7 @@ func CountJobStatuses(ctx context.Context, c client.Client) (StatusCounts, error
 	if grouped {
 		sc, err := countGrouped(ctx, c)
 		if err == nil {
-			return sc, nil
+			return sc.atLeastItsParts(), nil
 		}
 		// Refused queries are not retried; other errors fall back
 		// this time only.
@@ -62,7 +62,17 @@ func CountJobStatuses(ctx context.Context, c client.Client) (StatusCounts, error
 			statsGroupBy.Unlock()
 		}
 	}
-	return countEach(ctx, c)
+	sc, err := countEach(ctx, c)
+	return sc.atLeastItsParts(), err
+}
+
+// atLeastItsParts: the counts are queries taken a moment apart, so jobs
+// that start or change status meanwhile can make the statuses add up to
+// more than the total counted before them. A dashboard must never show a
+// total below its parts; the total is raised to their sum.
+func (sc StatusCounts) atLeastItsParts() StatusCounts {
+	sc.Total = max(sc.Total, sc.Pending+sc.Processing+sc.Completed+sc.Failed+sc.Warning+sc.Skipped+sc.Cancelled)
+	return sc
 }
 
 const jobTypeClause = "WorkflowType = '" + workflows.JobWorkflowType + "'"

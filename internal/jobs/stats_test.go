@@ -216,3 +216,17 @@ func TestListRecentBatchesStatuses(t *testing.T) {
 	require.Equal(t, []string{"finished", "processing", "failed"}, []string{rows[0].Status, rows[1].Status, rows[2].Status})
 	require.Equal(t, 1, rows[0].Failed)
 }
+
+// TestStatusCountsNeverShowATotalBelowItsParts: counts taken a moment
+// apart while jobs start (the e2e suite runs tests side by side) once
+// showed more jobs in the statuses than in the total.
+func TestStatusCountsNeverShowATotalBelowItsParts(t *testing.T) {
+	sc := StatusCounts{Total: 5, Pending: 2, Processing: 1, Completed: 3}.atLeastItsParts()
+	if sc.Total != 6 {
+		t.Fatalf("total %d, want the parts' sum 6", sc.Total)
+	}
+	sc = StatusCounts{Total: 9, Completed: 3}.atLeastItsParts()
+	if sc.Total != 9 {
+		t.Fatalf("total %d, want 9 kept", sc.Total)
+	}
+}
