@@ -254,12 +254,12 @@ func (d *dashboard) jobs(c *gin.Context) {
 		}
 		f.Status = jobs.Statuses[i]
 	}
-	limit, e := dashIntParam(c, "limit", dashDefaultJobs, 1, dashMaxJobs)
+	limit, e := intParam(c, "limit", dashDefaultJobs, 1, dashMaxJobs)
 	if e != nil {
 		abort(c, e)
 		return
 	}
-	offset, e := dashIntParam(c, "offset", 0, 0, jobs.MaxDashboardOffset)
+	offset, e := intParam(c, "offset", 0, 0, jobs.MaxOffset)
 	if e != nil {
 		abort(c, e)
 		return
@@ -277,18 +277,6 @@ func (d *dashboard) jobs(c *gin.Context) {
 			CreatedAt: r.CreatedAt.UnixMilli()})
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-func dashIntParam(c *gin.Context, name string, def, lo, hi int) (int, *apiError) {
-	raw, ok := c.GetQuery(name)
-	if !ok {
-		return def, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < lo || n > hi {
-		return 0, fieldError(codeInvalidField, name, "%s must be an integer from %d to %d", name, lo, hi)
-	}
-	return n, nil
 }
 
 type dashBatch struct {

@@ -363,53 +363,19 @@ type DashboardJob struct {
 	CreatedAt time.Time
 }
 
-// MaxDashboardOffset bounds how far ListJobsAt skips: visibility pages by
-// token, so an offset costs reading the rows before it.
-const MaxDashboardOffset = 10_000
-
-// ListJobsAt returns limit jobs of f after skipping offset, in GET /jobs's
-// order, and the number of jobs f matches.
+// ListJobsAt returns limit jobs of f after skipping offset (at most
+// MaxOffset), in GET /jobs's order, and the number of jobs f matches: List's
+// page, as the dashboard's rows.
 func ListJobsAt(ctx context.Context, c client.Client, f Filter, limit, offset int) ([]DashboardJob, int64, error) {
-	q, err := Query(f)
+	page, err := List(ctx, c, f, limit, offset, nil)
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := CountJobs(ctx, c, q)
-	if err != nil {
-		return nil, 0, fmt.Errorf("count jobs: %w", err)
+	rows := make([]DashboardJob, 0, len(page.Jobs))
+	for _, v := range page.Jobs {
+		rows = append(rows, DashboardJob{ID: v.ID, URL: v.URL, Status: v.Status, Error: v.Error, Key: v.Key, CreatedAt: v.CreatedAt})
 	}
-	rows := []DashboardJob{}
-	var token []byte
-	skipped := 0
-	for len(rows) < limit {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			PageSize: int32(min(statsPageSize, offset-skipped+limit-len(rows))), NextPageToken: token, Query: q,
-		})
-		if err != nil {
-			return nil, 0, fmt.Errorf("list jobs: %w", err)
-		}
-		for _, info := range resp.GetExecutions() {
-			if skipped < offset {
-				skipped++
-				continue
-			}
-			if len(rows) == limit {
-				break
-			}
-			id, _ := workflows.ParseJobWorkflowID(info.GetExecution().GetWorkflowId())
-			v, err := viewOfInfo(id, info, nil)
-			if err != nil {
-				return nil, 0, err
-			}
-			rows = append(rows, DashboardJob{ID: v.ID, URL: v.URL, Status: v.Status, Error: v.Error, Key: v.Key,
-				CreatedAt: timeOf(info.GetStartTime())})
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			break
-		}
-	}
-	return rows, total, nil
+	return rows, page.Total, nil
 }
 
 // DashboardBatch is one row of the dashboard's batch list.

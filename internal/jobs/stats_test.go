@@ -173,13 +173,13 @@ func TestListJobsAtSkipsTheOffset(t *testing.T) {
 			enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, start, time.Time{})
 	}
 	tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
-		return len(r.GetNextPageToken()) == 0 && r.GetPageSize() == 4
+		return len(r.GetNextPageToken()) == 0 && r.GetPageSize() == 2 // the offset, read and dropped
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{
-		info("a"), info("b"), info("c")}, NextPageToken: []byte("n")}, nil).Once()
+		info("a"), info("b")}, NextPageToken: []byte("n")}, nil).Once()
 	tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
-		return string(r.GetNextPageToken()) == "n" && r.GetPageSize() == 1
+		return string(r.GetNextPageToken()) == "n" && r.GetPageSize() == 2 // the page
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{
-		info("d")}, NextPageToken: []byte("m")}, nil).Once()
+		info("c"), info("d")}, NextPageToken: []byte("m")}, nil).Once()
 	rows, total, err := ListJobsAt(context.Background(), tc, Filter{}, 2, 2)
 	require.NoError(t, err)
 	require.Equal(t, int64(5), total)
