@@ -176,15 +176,6 @@ func countMany(ctx context.Context, c client.Client, queries map[string]string) 
 	return out, errors.Join(errs...)
 }
 
-// CountJobs counts the jobs of a visibility query.
-func CountJobs(ctx context.Context, c client.Client, q string) (int64, error) {
-	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
-	if err != nil {
-		return 0, err
-	}
-	return resp.GetCount(), nil
-}
-
 // MaxAggregateScan bounds how many completed jobs AggregateCompleted reads.
 const MaxAggregateScan = 100_000
 
