@@ -90,7 +90,7 @@ func Fetch(ctx context.Context, client *http.Client, dir string, u *url.URL, lim
 	var resp *http.Response
 	var total int64
 	for {
-		resp, err = get(reqCtx, client, u, offset)
+		resp, err = get(reqCtx, client, u, offset, nil)
 		if err != nil {
 			return "", 0, err
 		}
@@ -200,10 +200,15 @@ func resumePoint(ctx context.Context, dir string) (partial string, offset int64,
 
 // get sends the GET, asking for the bytes from offset on, and maps failure
 // statuses to typed errors.
-func get(ctx context.Context, client *http.Client, u *url.URL, offset int64) (*http.Response, error) {
+func get(ctx context.Context, client *http.Client, u *url.URL, offset int64, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, failure.Permanent(workflows.ErrTypeInvalidInput, "bad URL %s: %v", u, err)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
