@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/riptide-dev/riptide/internal/webhook"
 )
@@ -83,6 +84,9 @@ type Activities struct {
 	HostQueue string
 	// Holds bounds the jobs whose files this worker holds; nil: no limit.
 	Holds *Holds
+	// LiveMaxDuration caps a live recording (and a job's max_duration for
+	// one); LiveMaxWait bounds wait_for_video. 0: the Default* of live.go.
+	LiveMaxDuration, LiveMaxWait time.Duration
 
 	cacheOnce sync.Once
 	cache     *manifestCache

@@ -78,6 +78,12 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err := a.ensureDiskSpace(dir, 0); err != nil {
 		return nil, err
 	}
+	if isHLSURL(u) {
+		// A live playlist is recorded natively (live.go).
+		if res, handled, err := a.downloadHLS(ctx, dir, u, in); handled {
+			return res, err
+		}
+	}
 	if httpget.IsMedia(ctx, a.HTTP, u) {
 		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}

@@ -27,16 +27,20 @@ func (a *Activities) ytdlp() ytdlp.Runner {
 // format to its own file, and step three fetches the subtitles.
 func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
 	y := a.ytdlp()
-	raw, info, err := y.Info(ctx, in.URL, ytdlp.FormatSelector(in))
+	info, raw, err := a.waitYtdlpUpcoming(ctx, in, func() (*ytdlp.Info, []byte, error) {
+		raw, info, err := y.Info(ctx, in.URL, ytdlp.FormatSelector(in))
+		return info, raw, err
+	})
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case info.Type == "playlist" || info.Type == "multi_video":
 		return nil, permanent(workflows.ErrTypeUnsupported, "%s is a playlist, not a single video", in.URL)
-	case info.IsLive:
-		// A live stream never ends, so the download would only time out.
-		return nil, permanent(workflows.ErrTypeUnsupported, "%s is a live stream", in.URL)
+	case info.Live():
+		// yt-dlp's download of a live stream would only end at the
+		// activity's timeout: riptide records it natively (live.go).
+		return a.recordYtdlpLive(ctx, dir, in, info)
 	}
 	if err := checkDuration(info.Duration, in.MaxDuration); err != nil {
 		return nil, err

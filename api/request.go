@@ -199,6 +199,9 @@ func (r *createJobRequest) validate(urlField string, guard *netguard.Guard) (wor
 	if e != nil {
 		return workflows.JobInput{}, e
 	}
+	if e := r.referenceOnlyFields.liveOptions(&options); e != nil {
+		return workflows.JobInput{}, e
+	}
 	return workflows.JobInput{
 		JobOptions:            options,
 		URL:                   r.URL,

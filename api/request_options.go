@@ -190,12 +190,20 @@ func parseClipTime(field string, raw json.RawMessage) (float64, *apiError) {
 	return math.Round(num*1000) / 1000, nil
 }
 
-// parseMaxDuration reads max_duration: a whole, positive number of seconds.
+// parseMaxDuration reads max_duration: a whole, positive number of
+// seconds, as a number (3600) or a string of digits ("3600").
 func parseMaxDuration(raw json.RawMessage) (int, *apiError) {
 	if !isSet(raw) {
 		return 0, nil
 	}
-	num, _, isNum, ok := jsonValue(raw)
+	num, str, isNum, ok := jsonValue(raw)
+	if ok && !isNum {
+		n, err := strconv.Atoi(str)
+		if err != nil || strconv.Itoa(n) != str {
+			return 0, fieldError(codeInvalidField, "max_duration", `max_duration must be a whole number of seconds, as a number or a string of digits like "3600"`)
+		}
+		num, isNum = float64(n), true
+	}
 	if !ok || !isNum {
 		return 0, fieldError(codeInvalidType, "max_duration", "max_duration must be a number of seconds")
 	}
@@ -280,9 +288,6 @@ func (f *referenceOnlyFields) check() *apiError {
 		field, what string
 		raw         json.RawMessage
 	}{
-		{"live_recording", "live recording", f.LiveRecording},
-		{"live_from_start", "live recording", f.LiveFromStart},
-		{"wait_for_video", "waiting for scheduled streams", f.WaitForVideo},
 		{"paused", "paused batches", f.Paused},
 	} {
 		if e := checkFalseOnly(b.field, b.what, b.raw); e != nil {

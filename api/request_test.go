@@ -206,7 +206,11 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "max_duration negative", body: `{` + okURL + `,"max_duration":-5}`, status: 400, code: codeInvalidField, field: "max_duration"},
 		{name: "max_duration fraction", body: `{` + okURL + `,"max_duration":1.5}`, status: 400, code: codeInvalidField, field: "max_duration", msg: "whole"},
 		{name: "max_duration huge", body: `{` + okURL + `,"max_duration":1e400}`, status: 400, code: codeInvalidField, field: "max_duration"},
-		{name: "max_duration string", body: `{` + okURL + `,"max_duration":"600"}`, status: 400, code: codeInvalidType, field: "max_duration"},
+		{name: "max_duration word", body: `{` + okURL + `,"max_duration":"ten"}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration string fraction", body: `{` + okURL + `,"max_duration":"1.5"}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration string zero", body: `{` + okURL + `,"max_duration":"0"}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration string padded", body: `{` + okURL + `,"max_duration":"0600"}`, status: 400, code: codeInvalidField, field: "max_duration"},
+		{name: "max_duration bool", body: `{` + okURL + `,"max_duration":true}`, status: 400, code: codeInvalidType, field: "max_duration"},
 		// The reference's fields riptide does not implement yet: 400
 		// not_supported naming the field, not unknown_field.
 		{name: "video_codec h264", body: `{` + okURL + `,"video_codec":"h264"}`, status: 400, code: codeNotSupported, field: "video_codec", msg: "riptide does not support transcoding yet"},
@@ -222,9 +226,8 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "video_quality", body: `{` + okURL + `,"video_quality":23}`, status: 400, code: codeNotSupported, field: "video_quality"},
 		{name: "quality_preset", body: `{` + okURL + `,"quality_preset":"high"}`, status: 400, code: codeNotSupported, field: "quality_preset"},
 		{name: "storage", body: `{` + okURL + `,"storage":{"provider":"s3","bucket":"b"}}`, status: 400, code: codeNotSupported, field: "storage", msg: "per-request storage"},
-		{name: "live_recording true", body: `{` + okURL + `,"live_recording":true}`, status: 400, code: codeNotSupported, field: "live_recording", msg: "live recording"},
-		{name: "live_from_start true", body: `{` + okURL + `,"live_from_start":true}`, status: 400, code: codeNotSupported, field: "live_from_start"},
-		{name: "wait_for_video true", body: `{` + okURL + `,"wait_for_video":true}`, status: 400, code: codeNotSupported, field: "wait_for_video"},
+		{name: "live_from_start string", body: `{` + okURL + `,"live_from_start":"yes"}`, status: 400, code: codeInvalidType, field: "live_from_start"},
+		{name: "wait_for_video number", body: `{` + okURL + `,"wait_for_video":1}`, status: 400, code: codeInvalidType, field: "wait_for_video"},
 		{name: "paused true", body: `{` + okURL + `,"paused":true}`, status: 400, code: codeNotSupported, field: "paused", msg: "paused batches"},
 		{name: "paused string", body: `{` + okURL + `,"paused":"false"}`, status: 400, code: codeInvalidType, field: "paused"},
 		{name: "live_recording number", body: `{` + okURL + `,"live_recording":0}`, status: 400, code: codeInvalidType, field: "live_recording"},
@@ -331,6 +334,12 @@ func TestJobOptionsBecomeTheJobInput(t *testing.T) {
 		{`"clip_start":"0","clip_end":"00:00:01"`, "mp4", workflows.JobOptions{ClipEnd: 1}},
 		{`"clip_end":"604800"`, "mp4", workflows.JobOptions{ClipEnd: 604800}},
 		{`"max_duration":600`, "mp4", workflows.JobOptions{MaxDuration: 600}},
+		{`"max_duration":"3600"`, "mp4", workflows.JobOptions{MaxDuration: 3600}},
+		{`"max_duration":null`, "mp4", workflows.JobOptions{}},
+		// Live streams.
+		{`"live_recording":true,"max_duration":6`, "mp4", workflows.JobOptions{LiveRecording: true, MaxDuration: 6}},
+		{`"live_from_start":true,"wait_for_video":true`, "mp4", workflows.JobOptions{LiveFromStart: true, WaitForVideo: true}},
+		{`"live_recording":null,"live_from_start":null,"wait_for_video":null`, "mp4", workflows.JobOptions{}},
 		// The reference's values that ask for what riptide does anyway.
 		{`"video_codec":"copy","audio_codec":"copy"`, "mp4", workflows.JobOptions{}},
 		{`"live_recording":false,"live_from_start":false,"wait_for_video":false,"paused":false`, "mp4", workflows.JobOptions{}},

@@ -93,6 +93,9 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 		MaxJobBytes:  cfg.Worker.MaxJobBytes,
 		Listings:     activities.NewListings(cfg.Worker.MaxListings),
 		MaxFeedBytes: cfg.Worker.MaxFeedBytes,
+
+		LiveMaxDuration: cfg.Worker.LiveMaxDuration,
+		LiveMaxWait:     cfg.Worker.LiveMaxWait,
 	}, func() { _ = proxy.Close() }, nil
 }
 

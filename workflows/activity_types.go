@@ -30,6 +30,10 @@ type DownloadInput struct {
 	MaxDuration int `json:",omitempty"`
 	// Thumbnail fetches the source's thumbnail when it has one.
 	Thumbnail bool `json:",omitempty"`
+	// Live streams: JobOptions' fields of the same names.
+	LiveRecording bool `json:",omitempty"`
+	LiveFromStart bool `json:",omitempty"`
+	WaitForVideo  bool `json:",omitempty"`
 }
 
 // Subtitle is one downloaded subtitle file.
@@ -74,6 +78,22 @@ type Progress struct {
 	Bytes   int64   `json:"bytes"`
 	Total   int64   `json:"total"`
 	Percent float64 `json:"percent"`
+	// Live is where a live recording stands: what a retry resumes from.
+	// A pointer keeps Progress comparable.
+	Live *LiveProgress `json:"live,omitempty"`
+}
+
+// LiveProgress has one part per recorded playlist (video, then separate
+// audio).
+type LiveProgress struct {
+	Parts []LivePart `json:"parts"`
+}
+
+// LivePart is one recorded playlist's progress (livehls.Progress).
+type LivePart struct {
+	NextSeq int64   `json:"next_seq"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
 }
 
 // MuxInput is the input of Mux.

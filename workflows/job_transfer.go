@@ -104,6 +104,7 @@ func (j *job) downloadInput() DownloadInput {
 		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles, Format: j.in.Format,
 		MaxHeight: j.in.MaxHeight, MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
 		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd,
+		LiveRecording: j.in.LiveRecording, LiveFromStart: j.in.LiveFromStart, WaitForVideo: j.in.WaitForVideo,
 	}
 }
 

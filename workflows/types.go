@@ -43,8 +43,17 @@ type JobOptions struct {
 	// ClipStart and ClipEnd (seconds) cut the media; ClipEnd 0 is its end.
 	ClipStart float64 `json:",omitempty"`
 	ClipEnd   float64 `json:",omitempty"`
-	// MaxDuration (seconds) refuses longer media; 0: no limit.
+	// MaxDuration (seconds) refuses longer media; 0: no limit. For a live
+	// source it is the recording's cap instead.
 	MaxDuration int `json:",omitempty"`
+	// Live streams (activities/live.go). LiveRecording asks for a live
+	// recording (a live source is recorded without it too); LiveFromStart
+	// records from the first segment the stream still lists instead of
+	// its live edge; WaitForVideo waits (bounded) for a stream that has
+	// not started instead of failing.
+	LiveRecording bool `json:",omitempty"`
+	LiveFromStart bool `json:",omitempty"`
+	WaitForVideo  bool `json:",omitempty"`
 }
 
 // JobState is a job as clients see it. The workflow keeps it in its memo and

@@ -137,6 +137,12 @@ type Worker struct {
 	// at once, on a task queue of their own: receivers slow to answer fill
 	// these slots, never those of batch listings.
 	WebhookConcurrency int `split_words:"true" default:"50"`
+	// LiveMaxDuration caps a live recording: the default of a job without
+	// max_duration and the most one may ask for. LiveMaxWait bounds how
+	// long wait_for_video waits for a stream to start. Together they stay
+	// below the download activity's timeout (workflows.DownloadTimeout).
+	LiveMaxDuration time.Duration `split_words:"true" default:"4h"`
+	LiveMaxWait     time.Duration `split_words:"true" default:"1h"`
 }
 
 // Batch tunes show, playlist and feed batches.
@@ -258,6 +264,9 @@ func Load() (*Config, error) {
 	}
 	if c.Worker.Concurrency < 1 {
 		return nil, fmt.Errorf("config: %s_WORKER_CONCURRENCY must be at least 1", Prefix)
+	}
+	if err := c.Worker.checkLive(); err != nil {
+		return nil, err
 	}
 	if _, err := childproc.ParseMode(c.Media.Sandbox); err != nil {
 		return nil, fmt.Errorf("config: %s_SANDBOX: %v", Prefix, err)

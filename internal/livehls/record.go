@@ -97,11 +97,11 @@ type Result struct {
 	Skipped int
 }
 
-// notStarted is the failure of a stream that has not started: its
+// NotStarted is the failure of a stream that has not started: its
 // playlist is missing or empty and no wait was asked for, or the wait
 // ran out. Permanent: the stream is not there now, and a retry a few
 // seconds later would only say so again.
-func notStarted(why string, waited time.Duration) error {
+func NotStarted(why string, waited time.Duration) error {
 	if waited > 0 {
 		return failure.Permanent(workflows.ErrTypeNotFound,
 			"the live stream did not start within %s (wait_for_video): %s", waited.Round(time.Second), why)
@@ -247,10 +247,10 @@ func (r *Recorder) firstPlaylist(ctx context.Context) (*MediaPlaylist, error) {
 			return nil, err
 		}
 		if r.Wait <= 0 {
-			return nil, notStarted(why, 0)
+			return nil, NotStarted(why, 0)
 		}
 		if time.Since(started)+pause > r.Wait {
-			return nil, notStarted(why, r.Wait)
+			return nil, NotStarted(why, r.Wait)
 		}
 		if err := sleep(ctx, pause); err != nil {
 			return nil, err

@@ -26,6 +26,9 @@ type Info struct {
 	Extractor        string  `json:"extractor"`
 	ExtractorKey     string  `json:"extractor_key"`
 	IsLive           bool    `json:"is_live"`
+	// LiveStatus is "is_live", "is_upcoming", "was_live", "post_live",
+	// "not_live" or "" (unknown).
+	LiveStatus string `json:"live_status"`
 	// Duration is in seconds, 0 when unknown.
 	Duration   float64           `json:"duration"`
 	Thumbnail  string            `json:"thumbnail"`
@@ -42,6 +45,45 @@ type Format struct {
 	FormatID       string  `json:"format_id"`
 	Filesize       float64 `json:"filesize"`
 	FilesizeApprox float64 `json:"filesize_approx"`
+	// URL, Protocol and HTTPHeaders say where the format's media is: a
+	// live one is recorded from there natively (activities/live.go).
+	URL         string            `json:"url,omitempty"`
+	Protocol    string            `json:"protocol,omitempty"`
+	HTTPHeaders map[string]string `json:"http_headers,omitempty"`
+}
+
+// Live tells whether the source is live now.
+func (i *Info) Live() bool { return i.IsLive || i.LiveStatus == "is_live" }
+
+// Upcoming tells whether the source is a stream that has not started.
+func (i *Info) Upcoming() bool { return i.LiveStatus == "is_upcoming" }
+
+// LiveFormats are the selected formats, video first, with where to
+// record them from.
+func (i *Info) LiveFormats() []Format {
+	if len(i.RequestedFormats) > 0 {
+		return i.RequestedFormats
+	}
+	if i.FormatID != "" {
+		return []Format{i.Format}
+	}
+	return nil
+}
+
+// IsUpcomingError tells whether err is yt-dlp's refusal of a scheduled
+// stream or premiere that has not started ("This live event will begin in
+// 3 hours", "Premieres in 10 minutes").
+func IsUpcomingError(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	for _, m := range []string{"live event will begin", "premieres in", "is_upcoming", "waiting for the stream", "scheduled to start"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // Info extracts url's info JSON with the formats selector picks, and
