@@ -45,6 +45,8 @@ type JobOptions struct {
 	ClipEnd   float64 `json:",omitempty"`
 	// MaxDuration (seconds) refuses longer media; 0: no limit.
 	MaxDuration int `json:",omitempty"`
+	// Transcode re-encodes streams in the mux; nil copies them.
+	Transcode *Transcode `json:",omitempty"`
 }
 
 // JobState is a job as clients see it. The workflow keeps it in its memo and

@@ -19,7 +19,7 @@ import (
 func ffprobeInfo(t *testing.T, file string) *workflows.MediaInfo {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json",
-		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()
+		"-show_entries", inspectEntries, file).Output()
 	require.NoError(t, err)
 	var p ffprobeOutput
 	require.NoError(t, json.Unmarshal(out, &p))
