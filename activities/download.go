@@ -57,8 +57,11 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 	}
 	res.NeedsMux = muxNeeded(workflows.MuxInput{
 		Inputs: res.Files, Format: in.Format, Media: res.Media, ClipStart: in.ClipStart, ClipEnd: in.ClipEnd,
-		Thumbnail: in.Thumbnail, ThumbnailPath: res.Thumbnail,
+		Thumbnail: in.Thumbnail, ThumbnailPath: res.Thumbnail, Transcode: in.Transcode,
 	})
+	if res.Streams == nil {
+		res.Streams = streamsOf(res.Media)
+	}
 	return res, nil
 }
 
@@ -91,12 +94,25 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err != nil {
 		return nil, err
 	}
+	var streams workflows.Streams
 	for _, f := range res.Files {
 		// Whatever yt-dlp was given (a page, a playlist served as media),
 		// what it wrote must be media.
-		if _, err := ffmpeg.Inspect(ctx, a.Ffprobe, f); err != nil {
+		m, err := ffmpeg.Inspect(ctx, a.Ffprobe, f)
+		if err != nil {
 			return nil, err
 		}
+		// The source's codecs: video from the first file with video,
+		// audio from the last with audio, as the mux takes them.
+		if m != nil && streams.VideoCodec == "" && m.VideoCodec != "" {
+			streams.VideoCodec, streams.Width, streams.Height = m.VideoCodec, m.Width, m.Height
+		}
+		if m != nil && m.AudioCodec != "" {
+			streams.AudioCodec = m.AudioCodec
+		}
+	}
+	if streams != (workflows.Streams{}) {
+		res.Streams = &streams
 	}
 	return res, nil
 }

@@ -18,10 +18,11 @@ import (
 )
 
 // Mux copies the downloaded streams into one file of the requested
-// container, never re-encoding video: video from the first input, audio from
-// the last, plus title and date metadata. An audio format keeps the audio
-// alone, copied when the format holds its codec, else encoded. A clip is cut
-// while copying, so video cuts fall on keyframes.
+// container: video from the first input, audio from the last, plus title and
+// date metadata. in.Transcode re-encodes the video or the audio; audio the
+// container cannot hold is encoded either way (formats.Format.Fallback). An
+// audio format keeps the audio alone. A clip is cut while copying, so video
+// cuts fall on keyframes (exact when the video is re-encoded).
 func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows.MuxResult, error) {
 	format := in.Format
 	if format == "" {
@@ -48,7 +49,8 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 			return nil, technical(err, "downloaded file: %v", err)
 		}
 		activity.GetLogger(ctx).Debug("Download already is the requested file; not rewriting it", "format", format)
-		res := &workflows.MuxResult{Path: in.Inputs[0], Bytes: st.Size(), Kept: true, Thumbnail: in.ThumbnailPath}
+		res := &workflows.MuxResult{Path: in.Inputs[0], Bytes: st.Size(), Kept: true, Thumbnail: in.ThumbnailPath,
+			Streams: streamsOf(in.Media)}
 		if in.Thumbnail && res.Thumbnail == "" {
 			res.Thumbnail = a.grabFrame(ctx, in, time.Duration(in.Media.Duration*float64(time.Second)))
 		}
@@ -60,13 +62,16 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 	// values. Cleaning is idempotent.
 	md := metaclean.Clean(metaclean.Metadata{Title: in.Title, Description: in.Description, ReleaseDate: in.ReleaseDate})
 	spec := ffmpeg.MuxSpec{Inputs: in.Inputs, ClipStart: in.ClipStart, ClipEnd: in.ClipEnd, Format: f,
-		Title: md.Title, ReleaseDate: md.ReleaseDate, Description: md.Description, Out: out}
+		Title: md.Title, ReleaseDate: md.ReleaseDate, Description: md.Description, Out: out, Transcode: in.Transcode}
 	if f.Audio {
 		codec, err := ffmpeg.AudioCodec(ctx, a.Ffprobe, in.Inputs[len(in.Inputs)-1])
 		if err != nil {
 			return nil, err
 		}
 		spec.AudioCodec = codec
+	} else if in.Transcode == nil || in.Transcode.AudioCodec == "" {
+		// Copying: a codec the container cannot hold is encoded instead.
+		spec.AudioCodec = a.audioCodecOf(ctx, in)
 	}
 	args := ffmpeg.MuxArgs(spec)
 
@@ -112,7 +117,7 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 		}
 		if ffmpeg.CodecMismatch(msg) {
 			return nil, permanent(workflows.ErrTypeInvalidInput,
-				"the source's codecs cannot be stored in %s without re-encoding; request another format (mkv holds any codec): %s", format, textcut.LastLine(msg))
+				"the source's codecs cannot be stored in %s without re-encoding; request another format (mkv holds any codec) or a video_codec: %s", format, textcut.LastLine(msg))
 		}
 		return nil, technical(exit.Err, "ffmpeg failed: %s", textcut.LastLine(msg))
 	}
@@ -124,6 +129,8 @@ func (a *Activities) Mux(ctx context.Context, in workflows.MuxInput) (*workflows
 		return nil, technical(err, "muxed file: %v", err)
 	}
 	res := &workflows.MuxResult{Path: out, Bytes: st.Size(), Thumbnail: in.ThumbnailPath}
+	// What was written, for the job's view: best effort.
+	res.Streams = streamsOf(ffmpeg.Probe(ctx, a.Ffprobe, out))
 	if in.Thumbnail && res.Thumbnail == "" {
 		res.Thumbnail = a.grabFrame(ctx, in, duration)
 	}
@@ -162,6 +169,9 @@ func muxNeeded(in workflows.MuxInput) bool {
 // file just to retag it. The title, description and date are in the job
 // and its webhook either way.
 func alreadyMuxed(in workflows.MuxInput, format string) bool {
+	if in.Transcode.Encodes() {
+		return false // the client asked for new streams
+	}
 	m := in.Media
 	if formats.IsAudio(format) && (m == nil || m.Video > 0 || m.Audio == 0) {
 		return false
@@ -169,4 +179,25 @@ func alreadyMuxed(in workflows.MuxInput, format string) bool {
 	return len(in.Inputs) == 1 && m != nil && in.ClipStart == 0 && in.ClipEnd == 0 &&
 		m.Container == format &&
 		m.Video <= 1 && m.Audio <= 1 && m.Video+m.Audio > 0 && m.Other == 0
+}
+
+// audioCodecOf is the codec of the last input's audio (ffprobe's name),
+// from the download's probe when it described that file; "" when unknown.
+func (a *Activities) audioCodecOf(ctx context.Context, in workflows.MuxInput) string {
+	if in.Media != nil && len(in.Inputs) == 1 && in.Media.AudioCodec != "" {
+		return in.Media.AudioCodec
+	}
+	if m := ffmpeg.Probe(ctx, a.Ffprobe, in.Inputs[len(in.Inputs)-1]); m != nil {
+		return m.AudioCodec
+	}
+	return ""
+}
+
+// streamsOf is what a probe says of a file's streams; nil when unknown.
+func streamsOf(m *workflows.MediaInfo) *workflows.Streams {
+	if m == nil || m.Streams == (workflows.Streams{}) {
+		return nil
+	}
+	s := m.Streams
+	return &s
 }

@@ -83,7 +83,8 @@ func TestMuxKeepsADownloadThatIsAlreadyTheRequestedFile(t *testing.T) {
 	a := &Activities{WorkDir: work, Ffmpeg: "ffmpeg", Ffprobe: "ffprobe"}
 	media := ffmpeg.Probe(context.Background(), a.Ffprobe, src)
 	require.NotNil(t, media)
-	require.Equal(t, &workflows.MediaInfo{Container: "mp4", Duration: media.Duration, Video: 1, Audio: 1, Title: "Pilot"}, media)
+	require.Equal(t, &workflows.MediaInfo{Container: "mp4", Duration: media.Duration, Video: 1, Audio: 1, Title: "Pilot",
+		Streams: workflows.Streams{VideoCodec: "h264", AudioCodec: "aac", Width: 160, Height: 120}}, media)
 	require.InDelta(t, 1.0, media.Duration, 0.2)
 
 	res, err := runMux(t, work, workflows.MuxInput{JobID: "job4", Inputs: []string{src}, Format: "mp4", Title: "Pilot", Media: media})

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -173,4 +174,23 @@ func TestCreateJobsBulkBadSharedOption(t *testing.T) {
 	require.EqualValues(t, 1, m["total_jobs"])
 	require.EqualValues(t, 1, m["failed"])
 	require.Equal(t, "max_duration", m["results"].([]any)[1].(map[string]any)["error"].(map[string]any)["field"])
+}
+
+// The reference's shared encoding options reach every job; a shared codec
+// the shared format cannot hold fails the request with nothing started.
+func TestCreateJobsBulkSharedTranscode(t *testing.T) {
+	h := newHarness(t, nil)
+	requireError(t, h.do(http.MethodPost, "/jobs/bulk",
+		`{"jobs":[{"url":"https://example.com/1"}],"format":"webm","video_codec":"h264"}`, testKey),
+		http.StatusBadRequest, codeInvalidField, "video_codec")
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+
+	want := &workflows.Transcode{VideoCodec: "vp9", AudioCodec: "opus", AudioBitrate: 128, CRF: 20, QualityPreset: "high"}
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.MatchedBy(isJobWorkflow), mock.MatchedBy(func(in workflows.JobInput) bool {
+		return in.Format == "webm" && reflect.DeepEqual(in.Transcode, want)
+	})).Return(&mocks.WorkflowRun{}, nil).Twice()
+	rec := h.do(http.MethodPost, "/jobs/bulk", `{"jobs":[{"url":"https://example.com/1","filename":"a"},{"url":"https://example.com/2"}],
+		"format":"webm","video_codec":"vp9","audio_codec":"opus","audio_bitrate":"128k","video_quality":30,"quality_preset":"high"}`, testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.EqualValues(t, 2, decodeBody(t, rec)["total_jobs"])
 }

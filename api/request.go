@@ -44,6 +44,7 @@ type jobOptionsRequest struct {
 	ClipStart             json.RawMessage `json:"clip_start"`
 	ClipEnd               json.RawMessage `json:"clip_end"`
 	MaxDuration           json.RawMessage `json:"max_duration"`
+	transcodeFields
 	referenceOnlyFields
 }
 
@@ -53,11 +54,6 @@ type jobOptionsRequest struct {
 // values that change nothing (the "copy" codecs, false flags) are accepted.
 type referenceOnlyFields struct {
 	Storage       json.RawMessage `json:"storage"`
-	VideoCodec    json.RawMessage `json:"video_codec"`
-	AudioCodec    json.RawMessage `json:"audio_codec"`
-	AudioBitrate  json.RawMessage `json:"audio_bitrate"`
-	VideoQuality  json.RawMessage `json:"video_quality"`
-	QualityPreset json.RawMessage `json:"quality_preset"`
 	LiveRecording json.RawMessage `json:"live_recording"`
 	LiveFromStart json.RawMessage `json:"live_from_start"`
 	WaitForVideo  json.RawMessage `json:"wait_for_video"`
@@ -200,6 +196,9 @@ func (r *createJobRequest) validate(urlField string, guard *netguard.Guard) (wor
 		return workflows.JobInput{}, e
 	}
 	if e := r.referenceOnlyFields.liveOptions(&options); e != nil {
+		return workflows.JobInput{}, e
+	}
+	if options.Transcode, e = r.transcodeFields.parse(format); e != nil {
 		return workflows.JobInput{}, e
 	}
 	return workflows.JobInput{

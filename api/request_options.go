@@ -271,19 +271,6 @@ func joinInts(ns []int) string {
 // what riptide does: 400 not_supported naming the field, never a value
 // accepted and silently ignored.
 func (f *referenceOnlyFields) check() *apiError {
-	codecs := []struct {
-		field  string
-		raw    json.RawMessage
-		values []string // the reference's values besides "copy"
-	}{
-		{"video_codec", f.VideoCodec, []string{"h264", "h265", "vp9"}},
-		{"audio_codec", f.AudioCodec, []string{"aac", "opus", "mp3"}},
-	}
-	for _, c := range codecs {
-		if e := checkCodec(c.field, c.raw, c.values); e != nil {
-			return e
-		}
-	}
 	for _, b := range []struct {
 		field, what string
 		raw         json.RawMessage
@@ -298,9 +285,6 @@ func (f *referenceOnlyFields) check() *apiError {
 		field, what string
 		raw         json.RawMessage
 	}{
-		{"audio_bitrate", "transcoding", f.AudioBitrate},
-		{"video_quality", "transcoding", f.VideoQuality},
-		{"quality_preset", "transcoding", f.QualityPreset},
 		{"storage", "per-request storage", f.Storage},
 	} {
 		if isSet(o.raw) {
@@ -312,26 +296,6 @@ func (f *referenceOnlyFields) check() *apiError {
 
 func notSupported(field, what string) *apiError {
 	return fieldError(codeNotSupported, field, "%s: riptide does not support %s yet; leave %s out", field, what, field)
-}
-
-// checkCodec accepts a codec field that is absent, null or "copy" (what
-// riptide does: the source's streams are kept as they are).
-func checkCodec(field string, raw json.RawMessage, values []string) *apiError {
-	if !isSet(raw) {
-		return nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return fieldError(codeInvalidType, field, "%s must be a string", field)
-	}
-	switch {
-	case s == "copy":
-		return nil
-	case slices.Contains(values, s):
-		return fieldError(codeNotSupported, field,
-			`%s %q: riptide does not support transcoding yet; leave %s out or send "copy"`, field, s, field)
-	}
-	return fieldError(codeInvalidField, field, "%s must be one of copy, %s", field, strings.Join(values, ", "))
 }
 
 // checkFalseOnly accepts a boolean field that is absent, null or false,

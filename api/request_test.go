@@ -213,25 +213,40 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "max_duration bool", body: `{` + okURL + `,"max_duration":true}`, status: 400, code: codeInvalidType, field: "max_duration"},
 		// The reference's fields riptide does not implement yet: 400
 		// not_supported naming the field, not unknown_field.
-		{name: "video_codec h264", body: `{` + okURL + `,"video_codec":"h264"}`, status: 400, code: codeNotSupported, field: "video_codec", msg: "riptide does not support transcoding yet"},
-		{name: "video_codec h265", body: `{` + okURL + `,"video_codec":"h265"}`, status: 400, code: codeNotSupported, field: "video_codec"},
-		{name: "video_codec vp9", body: `{` + okURL + `,"video_codec":"vp9"}`, status: 400, code: codeNotSupported, field: "video_codec"},
+		// Encoding options (README: Transcoding).
 		{name: "video_codec unknown", body: `{` + okURL + `,"video_codec":"av1"}`, status: 400, code: codeInvalidField, field: "video_codec", msg: "copy, h264"},
 		{name: "video_codec number", body: `{` + okURL + `,"video_codec":264}`, status: 400, code: codeInvalidType, field: "video_codec"},
-		{name: "audio_codec aac", body: `{` + okURL + `,"audio_codec":"aac"}`, status: 400, code: codeNotSupported, field: "audio_codec", msg: "transcoding"},
-		{name: "audio_codec opus", body: `{` + okURL + `,"audio_codec":"opus"}`, status: 400, code: codeNotSupported, field: "audio_codec"},
-		{name: "audio_codec mp3", body: `{` + okURL + `,"audio_codec":"mp3"}`, status: 400, code: codeNotSupported, field: "audio_codec"},
+		{name: "video_codec H264", body: `{` + okURL + `,"video_codec":"H264"}`, status: 400, code: codeInvalidField, field: "video_codec"},
+		{name: "h265 in webm", body: `{` + okURL + `,"format":"webm","video_codec":"h265"}`, status: 400, code: codeInvalidField, field: "video_codec", msg: "holds vp9"},
+		{name: "h264 in webm", body: `{` + okURL + `,"format":"webm","video_codec":"h264"}`, status: 400, code: codeInvalidField, field: "video_codec", msg: "webm"},
+		{name: "vp9 in mov", body: `{` + okURL + `,"format":"mov","video_codec":"vp9"}`, status: 400, code: codeInvalidField, field: "video_codec", msg: "h264, h265"},
+		{name: "video_codec on audio", body: `{` + okURL + `,"audio_only":true,"video_codec":"h264"}`, status: 400, code: codeInvalidField, field: "video_codec", msg: "audio only"},
+		{name: "video_codec on mp3", body: `{` + okURL + `,"format":"mp3","video_codec":"vp9"}`, status: 400, code: codeInvalidField, field: "video_codec"},
 		{name: "audio_codec COPY", body: `{` + okURL + `,"audio_codec":"COPY"}`, status: 400, code: codeInvalidField, field: "audio_codec"},
-		{name: "audio_bitrate", body: `{` + okURL + `,"audio_bitrate":"256k"}`, status: 400, code: codeNotSupported, field: "audio_bitrate", msg: "riptide does not support transcoding yet"},
-		{name: "video_quality", body: `{` + okURL + `,"video_quality":23}`, status: 400, code: codeNotSupported, field: "video_quality"},
-		{name: "quality_preset", body: `{` + okURL + `,"quality_preset":"high"}`, status: 400, code: codeNotSupported, field: "quality_preset"},
+		{name: "audio_codec flac", body: `{` + okURL + `,"audio_codec":"flac"}`, status: 400, code: codeInvalidField, field: "audio_codec", msg: "aac, opus, mp3"},
+		{name: "aac in mp3", body: `{` + okURL + `,"format":"mp3","audio_codec":"aac"}`, status: 400, code: codeInvalidField, field: "audio_codec", msg: "holds mp3"},
+		{name: "mp3 in m4a", body: `{` + okURL + `,"audio_only":true,"audio_codec":"mp3"}`, status: 400, code: codeInvalidField, field: "audio_codec"},
+		{name: "aac in webm", body: `{` + okURL + `,"format":"webm","audio_codec":"aac"}`, status: 400, code: codeInvalidField, field: "audio_codec", msg: "opus"},
+		{name: "opus in mov", body: `{` + okURL + `,"format":"mov","audio_codec":"opus"}`, status: 400, code: codeInvalidField, field: "audio_codec"},
+		{name: "aac in ogg", body: `{` + okURL + `,"format":"ogg","audio_codec":"aac"}`, status: 400, code: codeInvalidField, field: "audio_codec"},
+		{name: "audio_bitrate unknown", body: `{` + okURL + `,"audio_bitrate":"96k"}`, status: 400, code: codeInvalidField, field: "audio_bitrate", msg: "64k, 128k"},
+		{name: "audio_bitrate number", body: `{` + okURL + `,"audio_bitrate":128}`, status: 400, code: codeInvalidType, field: "audio_bitrate"},
+		{name: "audio_bitrate no k", body: `{` + okURL + `,"audio_bitrate":"128"}`, status: 400, code: codeInvalidField, field: "audio_bitrate"},
+		{name: "video_quality without codec", body: `{` + okURL + `,"video_quality":23}`, status: 400, code: codeInvalidField, field: "video_quality", msg: "only when video_codec"},
+		{name: "video_quality with copy", body: `{` + okURL + `,"video_codec":"copy","video_quality":23}`, status: 400, code: codeInvalidField, field: "video_quality"},
+		{name: "video_quality 52", body: `{` + okURL + `,"video_codec":"h264","video_quality":52}`, status: 400, code: codeInvalidField, field: "video_quality", msg: "51"},
+		{name: "video_quality negative", body: `{` + okURL + `,"video_codec":"h264","video_quality":-1}`, status: 400, code: codeInvalidField, field: "video_quality"},
+		{name: "video_quality fraction", body: `{` + okURL + `,"video_codec":"h264","video_quality":22.5}`, status: 400, code: codeInvalidField, field: "video_quality"},
+		{name: "video_quality string", body: `{` + okURL + `,"video_codec":"h264","video_quality":"23"}`, status: 400, code: codeInvalidType, field: "video_quality"},
+		{name: "quality_preset without codec", body: `{` + okURL + `,"quality_preset":"high"}`, status: 400, code: codeInvalidField, field: "quality_preset", msg: "only when video_codec"},
+		{name: "quality_preset unknown", body: `{` + okURL + `,"video_codec":"h264","quality_preset":"ultra"}`, status: 400, code: codeInvalidField, field: "quality_preset", msg: "highest, high, medium, low, lowest"},
+		{name: "quality_preset number", body: `{` + okURL + `,"video_codec":"h264","quality_preset":1}`, status: 400, code: codeInvalidType, field: "quality_preset"},
 		{name: "storage", body: `{` + okURL + `,"storage":{"provider":"s3","bucket":"b"}}`, status: 400, code: codeNotSupported, field: "storage", msg: "per-request storage"},
 		{name: "live_from_start string", body: `{` + okURL + `,"live_from_start":"yes"}`, status: 400, code: codeInvalidType, field: "live_from_start"},
 		{name: "wait_for_video number", body: `{` + okURL + `,"wait_for_video":1}`, status: 400, code: codeInvalidType, field: "wait_for_video"},
 		{name: "paused true", body: `{` + okURL + `,"paused":true}`, status: 400, code: codeNotSupported, field: "paused", msg: "paused batches"},
 		{name: "paused string", body: `{` + okURL + `,"paused":"false"}`, status: 400, code: codeInvalidType, field: "paused"},
 		{name: "live_recording number", body: `{` + okURL + `,"live_recording":0}`, status: 400, code: codeInvalidType, field: "live_recording"},
-		{name: "custom encoding example", body: `{` + okURL + `,"format":"mkv","video_codec":"h265","audio_codec":"opus","audio_bitrate":"128k","video_quality":28}`, status: 400, code: codeNotSupported, field: "video_codec"},
 		// Size.
 		{name: "oversized body", body: `{"url":"https://example.com/` + long(testMaxBytes) + `"}`, status: 413, code: codeBodyTooLarge},
 		{name: "oversized trailing whitespace", body: `{` + okURL + `}` + strings.Repeat(" ", testMaxBytes), status: 413, code: codeBodyTooLarge},
@@ -344,6 +359,18 @@ func TestJobOptionsBecomeTheJobInput(t *testing.T) {
 		{`"video_codec":"copy","audio_codec":"copy"`, "mp4", workflows.JobOptions{}},
 		{`"live_recording":false,"live_from_start":false,"wait_for_video":false,"paused":false`, "mp4", workflows.JobOptions{}},
 		{`"video_codec":null,"audio_codec":null,"audio_bitrate":null,"video_quality":null,"quality_preset":null,"storage":null`, "mp4", workflows.JobOptions{}},
+		// Encoding options.
+		{`"format":"mkv","video_codec":"h265","audio_codec":"opus","audio_bitrate":"128k","video_quality":28`, "mkv",
+			workflows.JobOptions{Transcode: &workflows.Transcode{VideoCodec: "h265", AudioCodec: "opus", AudioBitrate: 128, CRF: 28}}},
+		{`"video_codec":"h264"`, "mp4", workflows.JobOptions{Transcode: &workflows.Transcode{VideoCodec: "h264", CRF: 23}}},
+		{`"video_codec":"h264","video_quality":0`, "mp4", workflows.JobOptions{Transcode: &workflows.Transcode{VideoCodec: "h264"}}},
+		{`"format":"webm","video_codec":"vp9","quality_preset":"low","video_quality":10`, "webm",
+			workflows.JobOptions{Transcode: &workflows.Transcode{VideoCodec: "vp9", CRF: 28, QualityPreset: "low"}}},
+		{`"video_codec":"h265","quality_preset":"highest"`, "mp4", workflows.JobOptions{Transcode: &workflows.Transcode{VideoCodec: "h265", CRF: 18, QualityPreset: "highest"}}},
+		{`"format":"mp3","audio_codec":"mp3","audio_bitrate":"128k"`, "mp3", workflows.JobOptions{Transcode: &workflows.Transcode{AudioCodec: "mp3", AudioBitrate: 128}}},
+		{`"audio_only":true,"audio_bitrate":"320k"`, "m4a", workflows.JobOptions{Transcode: &workflows.Transcode{AudioBitrate: 320}}},
+		{`"format":"opus","audio_codec":"opus","audio_bitrate":"64k"`, "opus", workflows.JobOptions{Transcode: &workflows.Transcode{AudioCodec: "opus", AudioBitrate: 64}}},
+		{`"format":"mov","video_codec":"h265","audio_codec":"aac"`, "mov", workflows.JobOptions{Transcode: &workflows.Transcode{VideoCodec: "h265", AudioCodec: "aac", CRF: 23}}},
 	}
 	for _, tt := range tests {
 		in, e := decodeJobRequest(strings.NewReader(`{"url":"https://example.com/v",`+tt.body+`}`), g)
@@ -371,4 +398,10 @@ func TestBatchTakesJobOptions(t *testing.T) {
 	require.Equal(t, "paused", e.Field)
 	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":false,"video_codec":"copy"}`), g)
 	require.Nil(t, e)
+	in, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","format":"webm","video_codec":"vp9","audio_bitrate":"192k"}`), g)
+	require.Nil(t, e)
+	require.Equal(t, &workflows.Transcode{VideoCodec: "vp9", CRF: 23, AudioBitrate: 192}, in.Transcode)
+	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","format":"webm","video_codec":"h264"}`), g)
+	require.NotNil(t, e)
+	require.Equal(t, "video_codec", e.Field)
 }

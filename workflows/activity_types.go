@@ -34,6 +34,9 @@ type DownloadInput struct {
 	LiveRecording bool `json:",omitempty"`
 	LiveFromStart bool `json:",omitempty"`
 	WaitForVideo  bool `json:",omitempty"`
+	// Transcode is the job's (JobOptions.Transcode): one that encodes
+	// makes NeedsMux true.
+	Transcode *Transcode `json:",omitempty"`
 }
 
 // Subtitle is one downloaded subtitle file.
@@ -69,6 +72,9 @@ type DownloadResult struct {
 	// to grab): the workflow then skips Mux. The activity decides, so the
 	// decision is in the history and a change to it needs no versioning.
 	NeedsMux bool `json:",omitempty"`
+	// Streams are the source's codecs and video size across Files (the
+	// job view's native_video_codec and native_audio_codec).
+	Streams *Streams `json:",omitempty"`
 }
 
 // Progress is the heartbeat detail of the transfer activities. The API reads
@@ -117,6 +123,9 @@ type MuxInput struct {
 	// one, else a frame of the video.
 	Thumbnail     bool   `json:",omitempty"`
 	ThumbnailPath string `json:",omitempty"`
+	// Transcode re-encodes streams; nil copies them (the audio of a
+	// container that cannot hold it is encoded either way).
+	Transcode *Transcode `json:",omitempty"`
 }
 
 // MuxResult is the muxed file and, when asked for, its thumbnail (empty
@@ -128,6 +137,9 @@ type MuxResult struct {
 	// Kept is true when the download already was the requested file and
 	// Path is that file, not rewritten.
 	Kept bool `json:",omitempty"`
+	// Streams describe the written file (the job view's video_codec,
+	// audio_codec and actual_quality); nil when it could not be probed.
+	Streams *Streams `json:",omitempty"`
 }
 
 // UploadInput is the input of Upload.
@@ -206,6 +218,8 @@ type MediaInfo struct {
 	Title       string `json:",omitempty"`
 	Description string `json:",omitempty"`
 	ReleaseDate string `json:",omitempty"`
+	// Streams are the first video and audio stream's codecs and size.
+	Streams
 }
 
 // ClosedWorkflow is a workflow that has ended, and how.

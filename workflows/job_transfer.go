@@ -103,7 +103,7 @@ func (j *job) downloadInput() DownloadInput {
 	return DownloadInput{
 		JobID: j.in.JobID, URL: j.in.URL, Subtitles: j.in.DownloadSubtitles, Format: j.in.Format,
 		MaxHeight: j.in.MaxHeight, MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
-		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd,
+		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Transcode: j.in.Transcode,
 		LiveRecording: j.in.LiveRecording, LiveFromStart: j.in.LiveFromStart, WaitForVideo: j.in.WaitForVideo,
 	}
 }
@@ -124,5 +124,6 @@ func (j *job) muxInput(dl *DownloadResult) MuxInput {
 		JobID: j.in.JobID, Inputs: dl.Files, Format: j.in.Format,
 		Title: dl.Title, ReleaseDate: dl.ReleaseDate, Description: dl.Description, Media: dl.Media,
 		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Thumbnail: j.in.Thumbnail, ThumbnailPath: dl.Thumbnail,
+		Transcode: j.in.Transcode,
 	}
 }

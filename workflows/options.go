@@ -20,9 +20,12 @@ var (
 		HeartbeatTimeout:    transferHeartbeat,
 		RetryPolicy:         backoff(5*time.Second, 2*time.Minute, 5),
 	}
+	// muxOptions: a copy takes minutes, but a transcode of a long video
+	// runs at encoder speed (a 3 h 1080p video is hours of libvpx-vp9 on
+	// 2 cores); heartbeats notice a dead worker long before.
 	muxOptions = workflow.ActivityOptions{
 		WaitForCancellation: true,
-		StartToCloseTimeout: 2 * time.Hour,
+		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
 		RetryPolicy:         backoff(time.Second, time.Minute, 3),
 	}

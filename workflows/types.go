@@ -54,6 +54,8 @@ type JobOptions struct {
 	LiveRecording bool `json:",omitempty"`
 	LiveFromStart bool `json:",omitempty"`
 	WaitForVideo  bool `json:",omitempty"`
+	// Transcode re-encodes streams in the mux; nil copies them.
+	Transcode *Transcode `json:",omitempty"`
 }
 
 // JobState is a job as clients see it. The workflow keeps it in its memo and

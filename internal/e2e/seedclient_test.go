@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,7 @@ import (
 type seedClientReport struct {
 	Why  string `json:"why"`
 	Jobs struct {
-		Plain, Progress, Failing struct {
+		Plain, Progress, Failing, Encoded struct {
 			JobID string `json:"job_id"`
 		}
 		Batch struct {
@@ -90,6 +91,13 @@ func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
 		require.True(t, bytes.Equal(clip, stored(t, c.Key)), "object %s is the clip", c.Key)
 		require.Equal(t, clip, fetch(t, c.S3URL), "s3_url serves the object")
 	}
+	// The Custom Encoding request's object is what it asked for.
+	enc := rep.Seen.Completed[rep.Jobs.Encoded.JobID]
+	require.True(t, strings.HasSuffix(enc.Key, "/encoded.mkv") || enc.Key == "encoded.mkv", enc.Key)
+	p := probeFull(t, enc.Key)
+	require.Equal(t, "hevc", p["stream.0.codec_name"], "%v", p)
+	require.Equal(t, "opus", p["stream.1.codec_name"], "%v", p)
+
 	f := rep.Seen.Failed[rep.Jobs.Failing.JobID]
 	require.Equal(t, "failed", f.Status)
 	require.Contains(t, f.Error, "404")

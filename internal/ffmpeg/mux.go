@@ -25,16 +25,19 @@ type MuxSpec struct {
 	// ClipStart and ClipEnd cut every input alike (0: no cut).
 	ClipStart, ClipEnd float64
 	Format             formats.Format
-	// AudioCodec is the last input's audio codec; only audio formats
-	// need it, to copy what they hold and encode anything else.
+	// AudioCodec is the last input's audio codec (ffprobe's name): what
+	// the format holds is copied, anything else encoded; "" copies.
 	AudioCodec string
+	// Transcode re-encodes streams (nil: copy them, see audioArgs).
+	Transcode *workflows.Transcode
 	// Title, ReleaseDate and Description replace the inputs' metadata.
 	Title, ReleaseDate, Description string
 	Out                             string
 }
 
-// MuxArgs is the ffmpeg command line of s: streams are copied, never
-// re-encoded, except an audio format's audio it cannot hold; progress goes
+// MuxArgs is the ffmpeg command line of s: streams are copied unless
+// s.Transcode asks for a codec or the container cannot hold the source's
+// audio (videoArgs, audioArgs); progress goes
 // to stdout (-progress pipe:1). Each input may only be a media container of
 // MediaFormats read from a file (fileInput): a playlist saved as media is
 // refused, never followed to the files it names.
@@ -56,16 +59,14 @@ func MuxArgs(s MuxSpec) []string {
 	switch {
 	case s.Format.Audio:
 		args = append(args, "-map", fmt.Sprintf("%d:a:0", last))
-		if s.Format.CopiesCodec(s.AudioCodec) {
-			args = append(args, "-c", "copy")
-		} else {
-			args = append(args, s.Format.Encoder...)
-		}
+		args = append(args, audioArgs(s)...)
 	case len(s.Inputs) == 2:
-		args = append(args, "-map", "0:v:0", "-map", "1:a:0", "-c", "copy")
+		args = append(args, "-map", "0:v:0", "-map", "1:a:0")
+		args = append(append(args, videoArgs(s)...), audioArgs(s)...)
 	default:
 		// Optional maps: an audio-only or video-only source is fine.
-		args = append(args, "-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy")
+		args = append(args, "-map", "0:v:0?", "-map", "0:a:0?")
+		args = append(append(args, videoArgs(s)...), audioArgs(s)...)
 	}
 	args = append(args, "-map_metadata", "-1")
 	for _, kv := range [][2]string{{"title", s.Title}, {"date", s.ReleaseDate}, {"comment", s.Description}} {

@@ -19,6 +19,9 @@ import (
 	"github.com/riptide-dev/riptide/workflows"
 )
 
+// inspectEntries are what Inspect asks ffprobe for.
+const inspectEntries = "format=format_name,duration:format_tags:stream=codec_type,codec_name,width,height:stream_disposition=attached_pic"
+
 // ProbeTimeout bounds a best-effort ffprobe of a file or URL.
 const ProbeTimeout = 30 * time.Second
 
@@ -32,6 +35,12 @@ type ffprobeOutput struct {
 	Streams []struct {
 		CodecType string `json:"codec_type"`
 		CodecName string `json:"codec_name"`
+		Width     int    `json:"width"`
+		Height    int    `json:"height"`
+		// Disposition marks cover art, which ffprobe lists as video.
+		Disposition struct {
+			AttachedPic int `json:"attached_pic"`
+		} `json:"disposition"`
 	} `json:"streams"`
 }
 
@@ -57,8 +66,7 @@ func Inspect(ctx context.Context, ffprobe, file string) (*workflows.MediaInfo, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	out, stderr, err := probeFile(ctx, ffprobe, file, "-print_format", "json",
-		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name")
+	out, stderr, err := probeFile(ctx, ffprobe, file, "-print_format", "json", "-show_entries", inspectEntries)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
@@ -90,8 +98,14 @@ func (p *ffprobeOutput) mediaInfo(ext string) *workflows.MediaInfo {
 		switch s.CodecType {
 		case "video":
 			m.Video++
+			if m.VideoCodec == "" && s.Disposition.AttachedPic == 0 {
+				m.VideoCodec, m.Width, m.Height = s.CodecName, s.Width, s.Height
+			}
 		case "audio":
 			m.Audio++
+			if m.AudioCodec == "" {
+				m.AudioCodec = s.CodecName
+			}
 		default:
 			m.Other++
 		}

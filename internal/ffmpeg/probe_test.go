@@ -19,7 +19,7 @@ import (
 func ffprobeInfo(t *testing.T, file string) *workflows.MediaInfo {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json",
-		"-show_entries", "format=format_name,duration:format_tags:stream=codec_type,codec_name", file).Output()
+		"-show_entries", inspectEntries, file).Output()
 	require.NoError(t, err)
 	var p ffprobeOutput
 	require.NoError(t, json.Unmarshal(out, &p))
@@ -56,6 +56,10 @@ func TestMP4BoxReaderAgreesWithFFprobe(t *testing.T) {
 		{"two-audio.mp4", concat(video, audio, audio, enc, []string{"-map", "0", "-map", "1", "-map", "2"}), true},
 		{"with-subtitles.mp4", concat(video, audio, []string{"-i", srt}, enc,
 			[]string{"-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:s", "mov_text"}), true},
+		// The sample entries name the codecs; mp4a is told apart by its esds.
+		{"hevc-opus.mp4", concat(video, audio, []string{"-t", "1", "-c:v", "libx265", "-x265-params", "log-level=error",
+			"-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-c:a", "libopus"}), true},
+		{"vp9-mp3.mp4", concat(video, audio, []string{"-t", "1", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libmp3lame"}), true},
 		{"quicktime.mov", concat(video, audio, enc, tags), false},
 		{"fragmented.mp4", concat(video, audio, enc, []string{"-movflags", "frag_keyframe+empty_moov"}), false},
 		{"cover-art.m4a", concat(audio, []string{"-i", cover, "-map", "0", "-map", "1", "-t", "1", "-c:a", "aac",

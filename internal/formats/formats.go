@@ -21,18 +21,35 @@ type Format struct {
 	Audio   bool
 	Copies  []string
 	Encoder []string
+	// VideoCodecs and AudioCodecs are the video_codec and audio_codec
+	// values (besides copy) the container can hold, as the API names them.
+	VideoCodecs, AudioCodecs []string
+	// Holds are the audio codecs (ffprobe's names) a video container
+	// keeps as they are; nil: any (Matroska). Any other is encoded to
+	// Fallback.
+	Holds    []string
+	Fallback string
 }
 
 // table lists the video containers, then the audio formats.
 var table = []Format{
-	{Name: "mp4", Muxer: "mp4"},
-	{Name: "mkv", Muxer: "matroska"},
-	{Name: "webm", Muxer: "webm"},
-	{Name: "mov", Muxer: "mov"},
-	{Name: "m4a", Muxer: "ipod", Audio: true, Copies: []string{"aac", "alac"}, Encoder: []string{"-c:a", "aac", "-b:a", "192k"}},
-	{Name: "mp3", Muxer: "mp3", Audio: true, Copies: []string{"mp3"}, Encoder: []string{"-c:a", "libmp3lame", "-q:a", "2"}},
-	{Name: "ogg", Muxer: "ogg", Audio: true, Copies: []string{"vorbis", "opus", "flac"}, Encoder: []string{"-c:a", "libvorbis", "-q:a", "5"}},
-	{Name: "opus", Muxer: "opus", Audio: true, Copies: []string{"opus"}, Encoder: []string{"-c:a", "libopus", "-b:a", "128k"}},
+	{Name: "mp4", Muxer: "mp4", VideoCodecs: []string{"h264", "h265", "vp9"}, AudioCodecs: []string{"aac", "mp3", "opus"},
+		Holds: []string{"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"}, Fallback: "aac"},
+	{Name: "mkv", Muxer: "matroska", VideoCodecs: []string{"h264", "h265", "vp9"}, AudioCodecs: []string{"aac", "mp3", "opus"},
+		Fallback: "aac"},
+	{Name: "webm", Muxer: "webm", VideoCodecs: []string{"vp9"}, AudioCodecs: []string{"opus"},
+		Holds: []string{"opus", "vorbis"}, Fallback: "opus"},
+	// ffmpeg's mov muxer holds neither VP9 nor Opus.
+	{Name: "mov", Muxer: "mov", VideoCodecs: []string{"h264", "h265"}, AudioCodecs: []string{"aac", "mp3"},
+		Holds: []string{"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}, Fallback: "aac"},
+	{Name: "m4a", Muxer: "ipod", Audio: true, Copies: []string{"aac", "alac"}, Encoder: []string{"-c:a", "aac", "-b:a", "192k"},
+		AudioCodecs: []string{"aac"}, Fallback: "aac"},
+	{Name: "mp3", Muxer: "mp3", Audio: true, Copies: []string{"mp3"}, Encoder: []string{"-c:a", "libmp3lame", "-q:a", "2"},
+		AudioCodecs: []string{"mp3"}, Fallback: "mp3"},
+	{Name: "ogg", Muxer: "ogg", Audio: true, Copies: []string{"vorbis", "opus", "flac"}, Encoder: []string{"-c:a", "libvorbis", "-q:a", "5"},
+		AudioCodecs: []string{"opus"}, Fallback: "vorbis"},
+	{Name: "opus", Muxer: "opus", Audio: true, Copies: []string{"opus"}, Encoder: []string{"-c:a", "libopus", "-b:a", "128k"},
+		AudioCodecs: []string{"opus"}, Fallback: "opus"},
 }
 
 // Names lists the supported formats: video containers, then audio formats.
@@ -72,3 +89,9 @@ func IsAudio(name string) bool {
 
 // CopiesCodec tells whether the format holds the audio codec as is.
 func (f Format) CopiesCodec(codec string) bool { return slices.Contains(f.Copies, codec) }
+
+// HoldsAudio tells whether a video container keeps the audio codec (as
+// ffprobe names it) as it is.
+func (f Format) HoldsAudio(codec string) bool {
+	return f.Holds == nil || slices.Contains(f.Holds, codec)
+}

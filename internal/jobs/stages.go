@@ -60,6 +60,7 @@ func AddStages(ctx context.Context, c client.Client, v *View) error {
 		events = append(events, e)
 	}
 	v.Stages = stagesOf(events, v.pending, v.CreatedAt, v.CompletedAt)
+	v.Media = mediaOf(events)
 	return nil
 }
 

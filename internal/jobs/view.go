@@ -92,6 +92,8 @@ type View struct {
 	// Stages are the per-stage figures; only AddStages (GET /jobs/{id})
 	// fills them, lists and batch pages leave them null.
 	Stages
+	// Media are the codecs and qualities; only AddStages fills them.
+	Media
 	// Webhooks are the delivery records, served by GET /jobs/{id}/webhooks.
 	Webhooks []workflows.WebhookEvent `json:"-"`
 	// pending are the running activities, when the view came from Describe.

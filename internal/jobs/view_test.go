@@ -261,7 +261,8 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 		"thumbnail_url", "folder", "batch_id", "error", "error_type", "retry_of", "created_at", "created_at_iso",
 		"finished_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status",
 		"download_duration_ms", "mux_duration_ms", "upload_duration_ms", "total_duration_ms", "queue_wait_ms",
-		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps"}
+		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps",
+		"native_video_codec", "native_audio_codec", "requested_quality", "actual_quality", "video_codec", "audio_codec"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)

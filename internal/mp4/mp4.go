@@ -158,8 +158,18 @@ func (p *mp4Parser) parse(size int64) (*workflows.MediaInfo, error) {
 			switch kind {
 			case "vide":
 				m.Video++
+				if m.VideoCodec == "" {
+					if m.VideoCodec, m.Width, m.Height, err = p.sampleEntry(b, true); err != nil {
+						return nil, err
+					}
+				}
 			case "soun":
 				m.Audio++
+				if m.AudioCodec == "" {
+					if m.AudioCodec, _, _, err = p.sampleEntry(b, false); err != nil {
+						return nil, err
+					}
+				}
 			default:
 				m.Other++
 			}
@@ -321,4 +331,115 @@ func (p *mp4Parser) itemList(ilst mp4Box, m *workflows.MediaInfo) error {
 	m.Description = cmp.Or(desc, comment)
 	m.ReleaseDate = mediainfo.NormalizeDate(date)
 	return nil
+}
+
+// sampleCodecs are ffprobe's names of the sample entry types riptide
+// meets; mp4a is told apart by its esds (sampleEntry). Any other type is
+// left to ffprobe.
+var sampleCodecs = map[string]string{
+	"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc", "vp09": "vp9", "av01": "av1",
+	"Opus": "opus", "fLaC": "flac", "alac": "alac", "ac-3": "ac3", "ec-3": "eac3",
+}
+
+// sampleEntry is the codec (ffprobe's name) of a trak's first sample
+// description and, for video, its coded width and height.
+func (p *mp4Parser) sampleEntry(trak mp4Box, video bool) (codec string, w, h int, err error) {
+	b := trak
+	for _, typ := range []string{"mdia", "minf", "stbl", "stsd"} {
+		if b, err = p.child(b, typ); err != nil {
+			return "", 0, 0, err
+		}
+	}
+	// stsd: version and flags, an entry count, then the entries.
+	if b.size < 8 {
+		return "", 0, 0, errMP4Unsupported
+	}
+	entries, err := p.boxes(b.off+8, b.off+b.size)
+	if err != nil || len(entries) == 0 {
+		return "", 0, 0, errMP4Unsupported
+	}
+	e := entries[0]
+	if video {
+		d, err := p.read(e, 1<<16)
+		if err != nil || len(d) < 28 {
+			return "", 0, 0, errMP4Unsupported
+		}
+		w, h = int(binary.BigEndian.Uint16(d[24:26])), int(binary.BigEndian.Uint16(d[26:28]))
+	}
+	if c, ok := sampleCodecs[e.typ]; ok {
+		return c, w, h, nil
+	}
+	if e.typ != "mp4a" {
+		return "", 0, 0, errMP4Unsupported
+	}
+	// An ISO audio sample entry (version 0) has 28 bytes before its boxes.
+	var ver [2]byte
+	if e.size < 28 {
+		return "", 0, 0, errMP4Unsupported
+	}
+	if _, err := p.r.ReadAt(ver[:], e.off+8); err != nil || ver != [2]byte{} {
+		return "", 0, 0, errMP4Unsupported
+	}
+	kids, err := p.boxes(e.off+28, e.off+e.size)
+	if err != nil {
+		return "", 0, 0, errMP4Unsupported
+	}
+	for _, k := range kids {
+		if k.typ != "esds" {
+			continue
+		}
+		d, err := p.read(k, 1<<16)
+		if err != nil {
+			return "", 0, 0, errMP4Unsupported
+		}
+		switch esdsObjectType(d) {
+		case 0x40, 0x66, 0x67, 0x68:
+			return "aac", 0, 0, nil
+		case 0x69, 0x6B:
+			return "mp3", 0, 0, nil
+		}
+	}
+	return "", 0, 0, errMP4Unsupported
+}
+
+// esdsObjectType is the objectTypeIndication of an esds box's decoder
+// config (ISO 14496-1), 0 when it cannot be read.
+func esdsObjectType(d []byte) byte {
+	i := 4 // version and flags
+	// descriptor reads a tag and its length, returning the payload start.
+	descriptor := func(tag byte) bool {
+		if i >= len(d) || d[i] != tag {
+			return false
+		}
+		i++
+		for n := 0; n < 4 && i < len(d); n++ {
+			c := d[i]
+			i++
+			if c&0x80 == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if !descriptor(0x03) || i+3 > len(d) {
+		return 0
+	}
+	flags := d[i+2]
+	i += 3
+	if flags&0x80 != 0 {
+		i += 2
+	}
+	if flags&0x40 != 0 {
+		if i >= len(d) {
+			return 0
+		}
+		i += 1 + int(d[i])
+	}
+	if flags&0x20 != 0 {
+		i += 2
+	}
+	if !descriptor(0x04) || i >= len(d) {
+		return 0
+	}
+	return d[i]
 }

@@ -26,6 +26,7 @@ type options struct {
 	concurrency              []int
 	fragSeconds              int
 	fragConcurrency          []int
+	transcodeSeconds         int
 	partSizeMB               int64
 	s3Concurrency            int
 	out                      string
@@ -49,7 +50,8 @@ func main() {
 	var frag string
 	flag.IntVar(&o.fragSeconds, "frag-seconds", 120, "length of the HLS stream in the fragments run (half-second fragments)")
 	flag.StringVar(&frag, "fragments", "1,4,8", "RIPTIDE_YTDLP_CONCURRENT_FRAGMENTS values in the fragments run")
-	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments", "sections to run")
+	flag.IntVar(&o.transcodeSeconds, "transcode-seconds", 20, "length of the 1280x720 clip of the transcode run")
+	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments,transcode", "sections to run")
 	flag.Parse()
 	o.fragConcurrency = counts("fragments", frag)
 	o.concurrency = counts("concurrency", conc)
@@ -92,6 +94,7 @@ func run(ctx context.Context, o options) error {
 		{"orchestration", benchOrchestration},
 		{"concurrency", benchConcurrency},
 		{"fragments", benchFragments},
+		{"transcode", benchTranscode},
 	}
 	for _, s := range steps {
 		if !o.only[s.name] {

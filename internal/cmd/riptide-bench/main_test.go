@@ -41,7 +41,8 @@ func TestBenchRunsEverySection(t *testing.T) {
 	o := options{
 		sizeMB: 8, memoryMB: 8, concMB: 8, jobs: 4, submitters: 2, tinyConcurrency: 2, workerConcurrency: 2,
 		concurrency: []int{1, 2}, partSizeMB: 5, s3Concurrency: 2, fragSeconds: 3, fragConcurrency: []int{2},
-		out: out, only: map[string]bool{"datapath": true, "memory": true, "orchestration": true, "concurrency": true, "fragments": true},
+		transcodeSeconds: 2, out: out,
+		only: map[string]bool{"datapath": true, "memory": true, "orchestration": true, "concurrency": true, "fragments": true, "transcode": true},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -57,6 +58,7 @@ func TestBenchRunsEverySection(t *testing.T) {
 		`\| · · Temporal server \| [0-9]+ ms \| [0-9]+ ms \|`,
 		`\| 2 concurrent 8 MiB jobs, worker concurrency 2 \| [0-9.]+ jobs/min`,
 		`\| HLS via yt-dlp, [0-9]+ fragments .*2 at once \| [0-9.]+ s download \|`,
+		`\| transcode to H.264 .*2 s of 1280x720 at 30 fps: mux stage \| [0-9]+ fps .*\| \*\*[0-9.]+\*\* \|`,
 	} {
 		require.Regexp(t, regexp.MustCompile(row), md)
 	}

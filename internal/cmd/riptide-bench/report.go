@@ -43,6 +43,7 @@ type report struct {
 	concurrency   []concurrencyResult
 	concPeakRSS   int64
 	fragments     *fragmentResult
+	transcode     *transcodeResult
 }
 
 // tuningMarker starts the hand-written part of RESULTS.md, which a new run
@@ -112,6 +113,9 @@ func (r *report) markdown() string {
 	}
 	if r.fragments != nil {
 		r.fragments.markdown(&b)
+	}
+	if r.transcode != nil {
+		r.transcode.markdown(&b)
 	}
 	b.WriteString("\nRatios are baseline time / riptide time (1.00 = as fast as the baseline). Stage times are " +
 		"activity execution times from the workflow history; ffmpeg and S3 server memory are not in the worker's RSS.\n")

@@ -110,6 +110,21 @@ async function checkResponses(jobs) {
     expect('GET /jobs/{plain}', plain, f, t);
   }
   if (plain.finished_at < plain.created_at) problems.push('GET /jobs/{plain}: finished before created');
+  // Codecs and qualities.
+  for (const [f, t] of [['native_video_codec', 'string|null'], ['native_audio_codec', 'string|null'],
+    ['requested_quality', 'string|null'], ['actual_quality', 'string|null']]) {
+    expect('GET /jobs/{plain}', plain, f, t);
+  }
+
+  // The reference's "Custom Encoding" request: re-encoded, and the view
+  // names the source's codecs and the qualities.
+  const encoded = await call('GET', `/jobs/${jobs.encoded.job_id}`);
+  views.encoded = encoded;
+  checkJob('GET /jobs/{encoded}', encoded, { status: 'Completed', requested_quality: 'best' });
+  for (const f of ['native_video_codec', 'native_audio_codec', 'requested_quality', 'actual_quality']) {
+    expect('GET /jobs/{encoded}', encoded, f, 'string');
+  }
+  if (!/^\d+p$/.test(encoded.actual_quality)) problems.push(`GET /jobs/{encoded}: actual_quality ${encoded.actual_quality}`);
 
   const failing = await call('GET', `/jobs/${jobs.failing.job_id}`);
   checkJob('GET /jobs/{failing}', failing, { status: 'Failed', error_type: 'error' });
@@ -200,7 +215,9 @@ server.listen(0, '127.0.0.1', async () => {
     const progress = await createJob({ url: MEDIA_URL, webhook_url, enable_progress_webhook: true });
     const failing = await createJob({ url: MISSING_URL, webhook_url });
     const batch = await createJob({ url: FEED_URL, webhook_url, folder: 'my-podcast-2024' });
-    jobs = { plain, progress, failing, batch };
+    const encoded = await createJob({ url: MEDIA_URL, webhook_url, format: 'mkv', video_codec: 'h265',
+      audio_codec: 'opus', audio_bitrate: '192k', video_quality: 28, filename: 'encoded' });
+    jobs = { plain, progress, failing, batch, encoded };
   } catch (e) {
     process.stdout.write(JSON.stringify({ why: `error: ${e.message}` }) + '\n');
     process.exit(1);
@@ -209,7 +226,7 @@ server.listen(0, '127.0.0.1', async () => {
   let retryID;
   const poll = setInterval(async () => {
     const done = seen.completed[jobs.plain.job_id] && seen.completed[jobs.progress.job_id] &&
-      seen.failed[jobs.failing.job_id] && seen.batches[jobs.batch.batch_id];
+      seen.failed[jobs.failing.job_id] && seen.batches[jobs.batch.batch_id] && seen.completed[jobs.encoded.job_id];
     if (done && !checking) {
       checking = true;
       try {
