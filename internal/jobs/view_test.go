@@ -261,7 +261,7 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 		"thumbnail_url", "folder", "batch_id", "error", "error_type", "retry_of", "created_at", "created_at_iso",
 		"finished_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status",
 		"download_duration_ms", "mux_duration_ms", "upload_duration_ms", "total_duration_ms", "queue_wait_ms",
-		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps"}
+		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps", "file_deleted", "file_deleted_at"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)
