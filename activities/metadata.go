@@ -117,6 +117,11 @@ func ytdlpMetadata(sourceURL string, raw []byte) (*workflows.Metadata, error) {
 		return nil, permanent(workflows.ErrTypeUnsupported,
 			"%s is a playlist or feed, not a single video: POST /jobs or POST /batches downloads its episodes, and POST /metadata answers for each episode's URL", sourceURL)
 	}
+	if info.Extractor == "html5" {
+		// As a download's title (ytdlp.Info.MediaTitle): the HTML5
+		// extractor numbers a page's videos, and riptide takes one.
+		info.Title = strings.TrimSuffix(info.Title, " (1)")
+	}
 	md := &workflows.Metadata{
 		Title:       ptr(info.Title),
 		Duration:    positive(info.Duration),

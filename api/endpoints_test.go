@@ -84,7 +84,9 @@ func TestMetadataAnswersTheWorkflowsResult(t *testing.T) {
 	require.Equal(t, 4.5, m["duration"])
 	require.EqualValues(t, 320, m["width"])
 	require.Nil(t, m["uploader"])
-	require.Equal(t, schemaKeys(t, "Metadata"), jsonKeys(t, workflows.Metadata{}))
+	require.Equal(t, schemaKeys(t, "Metadata"), jsonKeys(t, metadataAnswer{Metadata: &workflows.Metadata{}}))
+	require.Equal(t, m["workflow_id"], rec.Header().Get(workflowIDHeader))
+	require.Regexp(t, `^metadata-[0-9a-f-]{36}$`, m["workflow_id"])
 }
 
 func TestMetadataFailuresAreClientErrors(t *testing.T) {

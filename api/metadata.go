@@ -17,6 +17,17 @@ type metadataRequest struct {
 	URL string `json:"url"`
 }
 
+// metadataAnswer is POST /metadata's body: the lookup's result and, as
+// riptide's addition, the workflow that made it.
+type metadataAnswer struct {
+	*workflows.Metadata
+	WorkflowID string `json:"workflow_id"`
+}
+
+// workflowIDHeader names the workflow that answered a request, on error
+// answers too.
+const workflowIDHeader = "X-Riptide-Workflow-Id"
+
 // metadataWait bounds how long POST /metadata waits for its lookup.
 var metadataWait = workflows.MetadataWait
 
@@ -44,11 +55,15 @@ func (s *server) getMetadata(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), metadataWait+temporalTimeout)
 	defer cancel()
-	md, err := jobs.Metadata(ctx, s.Temporal, s.TaskQueue, req.URL, metadataWait)
+	md, wfID, err := jobs.Metadata(ctx, s.Temporal, s.TaskQueue, req.URL, metadataWait)
+	if wfID != "" {
+		// Where the lookup can be seen (and its history replayed).
+		c.Header(workflowIDHeader, wfID)
+	}
 	var srcErr *jobs.SourceError
 	switch {
 	case err == nil:
-		c.JSON(http.StatusOK, md)
+		c.JSON(http.StatusOK, metadataAnswer{Metadata: md, WorkflowID: wfID})
 	case errors.As(err, &srcErr) && slices.Contains(clientErrorTypes, srcErr.Type):
 		abort(c, fieldError(codeInvalidField, "url", "%s", srcErr.Message))
 	case errors.As(err, &srcErr):

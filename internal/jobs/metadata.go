@@ -28,31 +28,32 @@ func (e *SourceError) Error() string { return e.Message }
 // Metadata looks up url's metadata without downloading it: a Metadata
 // workflow (ID metadata-<uuid>) whose one activity runs yt-dlp or ffprobe
 // on a worker, waited for at most wait. A failure of the source is a
-// *SourceError; a lookup past wait, ErrMetadataTimeout.
-func Metadata(ctx context.Context, c client.Client, taskQueue, url string, wait time.Duration) (*workflows.Metadata, error) {
+// *SourceError; a lookup past wait, ErrMetadataTimeout. workflowID names
+// the lookup's workflow whatever the outcome, once it was started.
+func Metadata(ctx context.Context, c client.Client, taskQueue, url string, wait time.Duration) (md *workflows.Metadata, workflowID string, err error) {
 	id, err := uuid.NewRandom()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	run, err := c.ExecuteWorkflow(ctx, workflows.MetadataStartOptions(taskQueue, id.String()),
-		workflows.MetadataWorkflowType, workflows.MetadataInput{URL: url})
+	opts := workflows.MetadataStartOptions(taskQueue, id.String())
+	run, err := c.ExecuteWorkflow(ctx, opts, workflows.MetadataWorkflowType, workflows.MetadataInput{URL: url})
 	if err != nil {
-		return nil, fmt.Errorf("start metadata lookup: %w", err)
+		return nil, "", fmt.Errorf("start metadata lookup: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	var md workflows.Metadata
-	err = run.Get(wctx, &md)
+	var res workflows.Metadata
+	err = run.Get(wctx, &res)
 	var appErr *temporal.ApplicationError
 	var timeoutErr *temporal.TimeoutError
 	switch {
 	case err == nil:
-		return &md, nil
+		return &res, opts.ID, nil
 	case errors.As(err, &appErr):
-		return nil, &SourceError{Type: appErr.Type(), Message: appErr.Message()}
+		return nil, opts.ID, &SourceError{Type: appErr.Type(), Message: appErr.Message()}
 	case errors.As(err, &timeoutErr), wctx.Err() != nil && ctx.Err() == nil:
-		return nil, ErrMetadataTimeout
+		return nil, opts.ID, ErrMetadataTimeout
 	default:
-		return nil, fmt.Errorf("metadata lookup %s: %w", run.GetID(), err)
+		return nil, opts.ID, fmt.Errorf("metadata lookup %s: %w", opts.ID, err)
 	}
 }
