@@ -9,9 +9,10 @@ import (
 	"github.com/riptide-dev/riptide/workflows"
 )
 
-// MaxMetadataBytes bounds the info JSON Metadata reads: a long video's is
-// a few hundred KiB to a few MiB (every format and fragment is listed).
-const MaxMetadataBytes = 32 << 20
+// MaxMetadataBytes bounds the info JSON Metadata reads (a variable for
+// tests): a long video's is a few hundred KiB to a few MiB (every format
+// and fragment is listed).
+var MaxMetadataBytes = 32 << 20
 
 // Metadata returns url's info JSON without downloading anything: one
 // item, never a playlist's entries (a playlist URL answers the playlist's
