@@ -42,7 +42,10 @@ func DeleteFile(ctx context.Context, c client.Client, taskQueue, jobID string, w
 	if err != nil {
 		return nil, err
 	}
-	if !v.Done() || v.Status != workflows.StatusCompleted || v.Key == nil {
+	// Completed is recorded once the upload has ended; the workflow may
+	// still be delivering its last webhook, which the deletion does not
+	// wait for.
+	if v.Status != workflows.StatusCompleted || v.Key == nil {
 		return nil, ErrNotCompleted
 	}
 	if err := AddFileDeletion(ctx, c, v); err != nil {
