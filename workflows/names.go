@@ -84,6 +84,15 @@ func ParseJobWorkflowID(workflowID string) (jobID string, ok bool) {
 // (DeleteJobFile): "<job workflow ID>/file-deleted".
 func FileDeletedWorkflowID(jobID string) string { return JobWorkflowID(jobID) + fileDeletedSuffix }
 
+// ParseFileDeletedWorkflowID is the job ID of a FileDeletedWorkflowID.
+func ParseFileDeletedWorkflowID(workflowID string) (jobID string, ok bool) {
+	jobWorkflowID, ok := strings.CutSuffix(workflowID, fileDeletedSuffix)
+	if !ok {
+		return "", false
+	}
+	return ParseJobWorkflowID(jobWorkflowID)
+}
+
 // MetadataWorkflowID is the workflow ID of one POST /metadata lookup.
 func MetadataWorkflowID(id string) string { return metadataWorkflowIDPrefix + id }
 
