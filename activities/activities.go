@@ -34,6 +34,8 @@ type Store interface {
 	Upload(ctx context.Context, key, path, contentType string, onProgress func(sent int64)) (size int64, err error)
 	// PresignGet returns a time-limited GET URL for key.
 	PresignGet(ctx context.Context, key string) (string, error)
+	// Delete removes the object at key; a key with no object is no error.
+	Delete(ctx context.Context, key string) error
 }
 
 // Activities carries the dependencies of every activity.

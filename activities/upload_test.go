@@ -35,6 +35,15 @@ func (m *memStore) Upload(_ context.Context, key, path, contentType string, onPr
 	return int64(len(b)), nil
 }
 
+func (m *memStore) Delete(_ context.Context, key string) error {
+	if key == m.failKey {
+		return errors.New("connection reset by peer")
+	}
+	delete(m.objects, key)
+	delete(m.types, key)
+	return nil
+}
+
 func (m *memStore) PresignGet(_ context.Context, key string) (string, error) {
 	return "https://s3.test/" + key + "?sig=1", nil
 }

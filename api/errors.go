@@ -30,6 +30,8 @@ const (
 	codeRateLimited         = "rate_limited"
 	codeTemporalUnavailable = "temporal_unavailable"
 	codeInternal            = "internal_error"
+	codeTimeout             = "timeout"
+	codeStorageError        = "storage_error"
 )
 
 // apiError is the body of every error response, the hosted service's

@@ -162,6 +162,13 @@ func (s *server) getJob(c *gin.Context) {
 		// The per-stage figures stay null; the rest is still worth it.
 		s.Logger.WarnContext(ctx, "Reading the job's history failed", "job_id", v.ID, "error", err)
 	}
+	if v.Status == workflows.StatusCompleted {
+		if err := jobs.AddFileDeletion(ctx, s.Temporal, v); err != nil {
+			s.Logger.ErrorContext(ctx, "Reading the job's file deletion failed", "job_id", v.ID, "error", err)
+			abort(c, temporalError(err))
+			return
+		}
+	}
 	s.decorate(ctx, v)
 	c.JSON(http.StatusOK, v)
 }

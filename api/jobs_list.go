@@ -54,6 +54,10 @@ func (s *server) listJobs(c *gin.Context) {
 		abort(c, temporalError(err))
 		return
 	}
+	if err := jobs.AddFileDeletions(ctx, s.Temporal, page.Jobs); err != nil {
+		// The URLs of a deleted file are then dead, not wrong otherwise.
+		s.Logger.WarnContext(ctx, "Reading file deletions failed", "error", err)
+	}
 	for _, v := range page.Jobs {
 		s.decorate(ctx, v)
 	}
@@ -117,7 +121,7 @@ func (s *server) decorate(ctx context.Context, v *jobs.View) {
 		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
 		v.TemporalUIURL = &u
 	}
-	if s.Store == nil {
+	if s.Store == nil || v.FileDeleted {
 		return
 	}
 	for _, f := range []struct{ key, url **string }{

@@ -123,6 +123,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/jobs/:id", s.getJob)
 	r.DELETE("/jobs/:id", s.cancelJob)
 	r.POST("/jobs/:id/retry", s.retryJob)
+	r.DELETE("/jobs/:id/file", s.deleteJobFile)
+	r.POST("/metadata", s.getMetadata)
 	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
 	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
 	r.POST("/batches", s.createBatch)

@@ -97,9 +97,18 @@ func newHarness(t *testing.T, tools map[string]string) *harness {
 	// tests that do not look at them get an empty one.
 	h.tc.On("GetWorkflowHistory", mock.Anything, mock.Anything, mock.Anything, false,
 		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(&historyIterator{}).Maybe()
+	// Nor has any job's file been deleted (DELETE /jobs/{id}/file), unless
+	// a test says so: its own expectations come after these.
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, mock.MatchedBy(isFileDeletion), "").
+		Return(nil, serviceerror.NewNotFound("no deletion")).Maybe()
+	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return strings.Contains(r.GetQuery(), workflows.DeleteFileWorkflowType)
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{}, nil).Maybe()
 	t.Cleanup(func() { h.tc.AssertExpectations(t) })
 	return h
 }
+
+func isFileDeletion(id string) bool { return strings.HasSuffix(id, "/file-deleted") }
 
 // ownHistory drops the harness's empty history, for a test that
 // expects its own reads of it.

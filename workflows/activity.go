@@ -46,6 +46,8 @@ const (
 	ResolveBatch    Activity[ResolveBatchInput, *ResolveBatchResult] = "ResolveBatch"
 	BatchEpisodes   Activity[BatchEpisodesInput, []Episode]          = "BatchEpisodes"
 	ClosedWorkflows Activity[[]string, []ClosedWorkflow]             = "ClosedWorkflows"
+	FetchMetadata   Activity[MetadataInput, *Metadata]               = "FetchMetadata"
+	DeleteObjects   Activity[DeleteObjectsInput, struct{}]           = "DeleteObjects"
 )
 
 // ActivityHandle is what every Activity is, whatever its types.
@@ -55,4 +57,5 @@ type ActivityHandle interface {
 }
 
 // Activities lists every activity the workflows call.
-var Activities = []ActivityHandle{Download, Mux, Upload, Cleanup, DeliverWebhook, ResolveBatch, BatchEpisodes, ClosedWorkflows}
+var Activities = []ActivityHandle{Download, Mux, Upload, Cleanup, DeliverWebhook, ResolveBatch, BatchEpisodes, ClosedWorkflows,
+	FetchMetadata, DeleteObjects}

@@ -52,9 +52,11 @@ func NewHostQueue(taskQueue string) string {
 // Workflow type names, as registered (Register) and as visibility queries
 // name them.
 const (
-	JobWorkflowType       = "Job"
-	BatchWorkflowType     = "Batch"
-	RedeliverWorkflowType = "RedeliverWebhook"
+	JobWorkflowType        = "Job"
+	BatchWorkflowType      = "Batch"
+	RedeliverWorkflowType  = "RedeliverWebhook"
+	MetadataWorkflowType   = "Metadata"
+	DeleteFileWorkflowType = "DeleteJobFile"
 )
 
 // Workflow IDs.
@@ -62,6 +64,11 @@ const (
 	jobWorkflowIDPrefix       = "job-"
 	batchWorkflowIDPrefix     = "batch-"
 	redeliverWorkflowIDPrefix = "redeliver-"
+	metadataWorkflowIDPrefix  = "metadata-"
+	// fileDeletedSuffix follows a job's workflow ID in the ID of its file's
+	// deletion. A "/" never occurs in a job ID, so ParseJobWorkflowID
+	// refuses it.
+	fileDeletedSuffix = "/file-deleted"
 )
 
 // JobWorkflowID is the workflow ID of the job with the given ID.
@@ -70,8 +77,24 @@ func JobWorkflowID(jobID string) string { return jobWorkflowIDPrefix + jobID }
 // ParseJobWorkflowID is the job ID of a job workflow ID.
 func ParseJobWorkflowID(workflowID string) (jobID string, ok bool) {
 	jobID, ok = strings.CutPrefix(workflowID, jobWorkflowIDPrefix)
-	return jobID, ok && jobID != ""
+	return jobID, ok && jobID != "" && !strings.Contains(jobID, "/")
 }
+
+// FileDeletedWorkflowID is the workflow ID of the deletion of a job's file
+// (DeleteJobFile): "<job workflow ID>/file-deleted".
+func FileDeletedWorkflowID(jobID string) string { return JobWorkflowID(jobID) + fileDeletedSuffix }
+
+// ParseFileDeletedWorkflowID is the job ID of a FileDeletedWorkflowID.
+func ParseFileDeletedWorkflowID(workflowID string) (jobID string, ok bool) {
+	jobWorkflowID, ok := strings.CutSuffix(workflowID, fileDeletedSuffix)
+	if !ok {
+		return "", false
+	}
+	return ParseJobWorkflowID(jobWorkflowID)
+}
+
+// MetadataWorkflowID is the workflow ID of one POST /metadata lookup.
+func MetadataWorkflowID(id string) string { return metadataWorkflowIDPrefix + id }
 
 // BatchWorkflowID is the workflow ID of the batch with the given ID.
 func BatchWorkflowID(batchID string) string { return batchWorkflowIDPrefix + batchID }

@@ -12,4 +12,6 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Job, workflow.RegisterOptions{Name: JobWorkflowType})
 	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: BatchWorkflowType})
 	r.RegisterWorkflowWithOptions(RedeliverWebhook, workflow.RegisterOptions{Name: RedeliverWorkflowType})
+	r.RegisterWorkflowWithOptions(MetadataWorkflow, workflow.RegisterOptions{Name: MetadataWorkflowType})
+	r.RegisterWorkflowWithOptions(DeleteJobFile, workflow.RegisterOptions{Name: DeleteFileWorkflowType})
 }

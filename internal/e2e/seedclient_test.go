@@ -116,4 +116,26 @@ func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
 	require.Zero(t, b.Failed)
 	require.Equal(t, "my-podcast-2024", b.Folder)
 	require.Empty(t, rep.Seen.Other, "only documented webhook types")
+
+	// The episode whose file the client deleted is gone from the bucket.
+	var views struct {
+		Deleted struct {
+			Episode    string `json:"episode"`
+			DeletedKey string `json:"deleted_key"`
+		} `json:"deleted"`
+	}
+	require.NoError(t, json.Unmarshal(viewsOf(t, out), &views))
+	require.NotEmpty(t, views.Deleted.DeletedKey, "%s", out)
+	_, err = stack.store.GetObject(t.Context(), views.Deleted.DeletedKey)
+	require.Error(t, err, "object %s deleted", views.Deleted.DeletedKey)
+}
+
+// viewsOf is the "views" part of the seed client's report.
+func viewsOf(t *testing.T, out []byte) []byte {
+	t.Helper()
+	var rep struct {
+		Views json.RawMessage `json:"views"`
+	}
+	require.NoError(t, json.Unmarshal(out, &rep))
+	return rep.Views
 }

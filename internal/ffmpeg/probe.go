@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -182,4 +183,60 @@ func probeFile(ctx context.Context, ffprobe, file string, args ...string) (out [
 	cmd.Stderr = &tail
 	out, err = cmd.Output()
 	return out, tail.String(), err
+}
+
+// URLMedia is what a probe of a media URL's headers says; zeros are
+// unknown.
+type URLMedia struct {
+	Duration      float64
+	Width, Height int64
+	// Size is the file's length in bytes, as the server announced it.
+	Size  int64
+	Title string
+	// Description and Date (RFC 3339) come from the container's tags.
+	Description, Date string
+}
+
+// ProbeURL describes the media file at u from its headers, read through
+// proxy with the protocols and formats of URLDuration. An error means
+// ffprobe could not tell (the caller may ask yt-dlp instead).
+func ProbeURL(ctx context.Context, ffprobe, proxy, u string) (*URLMedia, error) {
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	args := append([]string{"-v", "error", "-print_format", "json",
+		"-show_entries", "format=format_name,duration,size:format_tags:stream=codec_type,codec_name,width,height"},
+		append(urlInput(proxy), "--", u)...)
+	var tail textcut.Tail
+	cmd := childproc.CommandContext(ctx, ffprobe, args...)
+	cmd.Stderr = &tail
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, failure.Technical(err, "ffprobe %v: %s", err, textcut.LastLine(tail.String()))
+	}
+	var p ffprobeOutput
+	var sized struct {
+		Format struct {
+			Size string `json:"size"`
+		} `json:"format"`
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+			Width     int64  `json:"width"`
+			Height    int64  `json:"height"`
+		} `json:"streams"`
+	}
+	if err := errors.Join(json.Unmarshal(out, &p), json.Unmarshal(out, &sized)); err != nil {
+		return nil, failure.Technical(err, "parsing ffprobe's output: %v", err)
+	}
+	mi := p.mediaInfo("")
+	m := &URLMedia{Duration: mi.Duration, Title: mi.Title, Description: mi.Description, Date: mi.ReleaseDate}
+	if n, err := strconv.ParseInt(sized.Format.Size, 10, 64); err == nil && n > 0 {
+		m.Size = n
+	}
+	for _, s := range sized.Streams {
+		if s.CodecType == "video" && s.Width > 0 && s.Height > 0 {
+			m.Width, m.Height = s.Width, s.Height
+			break
+		}
+	}
+	return m, nil
 }

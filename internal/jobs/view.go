@@ -89,6 +89,11 @@ type View struct {
 	// WebhookStatus sums up the deliveries; null when the job has no
 	// webhook or sent nothing yet.
 	WebhookStatus *WebhookStatus `json:"webhook_status"`
+	// FileDeleted: DELETE /jobs/{id}/file removed the job's objects (or
+	// is removing them); the URLs are then null. FileDeletedAtMS is when
+	// the deletion ended, in milliseconds since the epoch.
+	FileDeleted     bool   `json:"file_deleted"`
+	FileDeletedAtMS *int64 `json:"file_deleted_at"`
 	// Stages are the per-stage figures; only AddStages (GET /jobs/{id})
 	// fills them, lists and batch pages leave them null.
 	Stages

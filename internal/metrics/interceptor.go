@@ -170,11 +170,14 @@ func (o *activityOutbound) GetLogger(ctx context.Context) log.Logger {
 }
 
 // jobFields are the log fields naming the job a workflow or activity
-// belongs to. A job's ID is its workflow ID without the "job-" prefix; a
+// belongs to. A job's ID is its workflow ID without the "job-" prefix (and,
+// for the deletion of its file, without the "/file-deleted" suffix); a
 // job started by a batch also names the batch's workflow.
 func jobFields(workflowID, runID string, parent *workflow.Execution) []any {
 	fields := []any{"workflow_id", workflowID, "run_id", runID}
 	if id, ok := workflows.ParseJobWorkflowID(workflowID); ok {
+		fields = append(fields, "job_id", id)
+	} else if id, ok := workflows.ParseFileDeletedWorkflowID(workflowID); ok {
 		fields = append(fields, "job_id", id)
 	}
 	if parent != nil && parent.ID != "" {

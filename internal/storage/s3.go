@@ -120,6 +120,15 @@ func (s *Store) PresignGet(ctx context.Context, key string) (string, error) {
 	return req.URL, nil
 }
 
+// Delete removes the object at key. S3 answers a key without an object as
+// it answers a deleted one, so deleting twice is no error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}); err != nil {
+		return fmt.Errorf("delete s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
 // Ping checks that the bucket is reachable with the configured credentials.
 func (s *Store) Ping(ctx context.Context) error {
 	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})

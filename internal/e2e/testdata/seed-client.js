@@ -173,6 +173,25 @@ async function checkResponses(jobs) {
   expect('POST /jobs/bulk', bulk, 'job_ids', 'array');
   if (bulk.total_jobs !== 2 || !(bulk.job_ids && bulk.job_ids.length === 2)) problems.push(`POST /jobs/bulk: ${JSON.stringify(bulk)}`);
 
+  // POST /metadata of the clip: every documented field, of its type or null.
+  const md = await call('POST', '/metadata', { url: MEDIA_URL });
+  for (const [f, t] of [['title', 'string|null'], ['duration', 'number|null'], ['width', 'integer|null'],
+    ['height', 'integer|null'], ['extractor', 'string|null'], ['uploader', 'string|null'],
+    ['thumbnail', 'string|null'], ['description', 'string|null'], ['view_count', 'integer|null'],
+    ['like_count', 'integer|null'], ['upload_date', 'string|null'], ['filesize_approx', 'integer|null']]) {
+    expect('POST /metadata', md, f, t);
+  }
+  if (!(md.duration > 0)) problems.push(`POST /metadata: duration ${md.duration} of a media file`);
+
+  // DELETE /jobs/{id}/file of a completed episode; its job then has no s3_url.
+  const episode = (created.episode_jobs || [])[0];
+  const del = await call('DELETE', `/jobs/${episode}/file`);
+  for (const f of ['message', 'job_id', 'deleted_key']) expect('DELETE /jobs/{id}/file', del, f, 'string');
+  if (del.job_id !== episode) problems.push(`DELETE /jobs/{id}/file: job_id ${del.job_id}, want ${episode}`);
+  const afterDelete = await call('GET', `/jobs/${episode}`);
+  checkJob('GET /jobs/{id} after DELETE /jobs/{id}/file', afterDelete, { status: 'Completed', s3_url: null });
+  views.deleted = { episode, deleted_key: del.deleted_key };
+
   // POST /jobs/{id}/retry of the failed job.
   const retried = await call('POST', `/jobs/${jobs.failing.job_id}/retry`);
   for (const f of ['job_id', 'original_job_id', 'message']) expect('POST /jobs/{id}/retry', retried, f, 'string');
