@@ -55,4 +55,4 @@ type ActivityHandle interface {
 }
 
 // Activities lists every activity the workflows call.
-var Activities = []ActivityHandle{Download, Mux, Upload, Cleanup, DeliverWebhook, ResolveBatch, BatchEpisodes, ClosedWorkflows}
+var Activities = []ActivityHandle{Download, Mux, Upload, Cleanup, DeliverWebhook, ResolveBatch, BatchEpisodes, ClosedWorkflows, RenameEpisodes}

@@ -116,6 +116,11 @@ type BatchInput struct {
 	// ReconcileEvery is how often the batch asks Temporal whether episodes
 	// it counts as running have closed without reporting.
 	ReconcileEvery time.Duration `json:",omitempty"`
+	// Paused: list the episodes, then start none until StartBatchUpdate
+	// (which clears it). Renames counts the rewrites of the manifest by
+	// RenameEpisodesUpdate (ManifestKey is the latest).
+	Paused  bool `json:",omitempty"`
+	Renames int  `json:",omitempty"`
 
 	ManifestKey string   `json:",omitempty"`
 	Total       int      `json:",omitempty"`
@@ -133,6 +138,8 @@ type BatchState struct {
 	ShowURL   string `json:"show_url"`
 	Folder    string `json:"folder,omitempty"`
 	Status    string `json:"status"`
+	Paused    bool   `json:"paused,omitempty"`
+	Format    string `json:"format,omitempty"`
 	Resolved  bool   `json:"resolved"`
 	Total     int    `json:"total_episodes"`
 	Started   int    `json:"started_episodes"`
