@@ -81,7 +81,7 @@ unit: ## run the unit and replay tests: no server is started (tests needing ffmp
 
 # The scenarios whose histories workflows/testdata holds, by the e2e test
 # that runs each (internal/e2e: recordHistory).
-RECORD_TESTS := TestDASHJobMergesStreamsAndSendsEveryWebhook|TestDirectMediaURLUsesNativeDownload|TestMissingSourceFailsWithJobFailed|TestWebhooksVerifiedByStandardWebhooksLibrary|TestMaxResolutionPicksRenditionAndFilenameNamesObject|TestCancelRunningDownload|TestRetryFailedJobRunsUnderANewID|TestWorkerCrashAfterDownload|TestCancelDuringMultipartUpload|TestBatchSurvives|TestCreateBatchAnswers|TestBatchCountsTerminatedEpisodeFailed
+RECORD_TESTS := TestDASHJobMergesStreamsAndSendsEveryWebhook|TestDirectMediaURLUsesNativeDownload|TestMissingSourceFailsWithJobFailed|TestWebhooksVerifiedByStandardWebhooksLibrary|TestMaxResolutionPicksRenditionAndFilenameNamesObject|TestCancelRunningDownload|TestRetryFailedJobRunsUnderANewID|TestWorkerCrashAfterDownload|TestCancelDuringMultipartUpload|TestBatchSurvives|TestCreateBatchAnswers|TestBatchCountsTerminatedEpisodeFailed|TestPausedBatchRenamedAndStarted
 .PHONY: record-histories
 record-histories: test-tools ## record workflows/testdata from real runs (after a versioned workflow change), then replay them
 	rm -f workflows/testdata/*.json
