@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/internal/batches"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -17,6 +18,9 @@ import (
 // codeNotPaused: a start or rename of a batch that is not paused. The
 // hosted service answers these with a plain error, so the status is 400.
 const codeNotPaused = "not_paused"
+
+// codeStorageUnavailable: the rename could not be written to the bucket.
+const codeStorageUnavailable = "storage_unavailable"
 
 // decodeJobRequestPaused is decodeJobRequest for POST /jobs, which also
 // takes paused: true creates a show's batch paused.
@@ -204,6 +208,11 @@ func (s *server) batchUpdateOK(ctx context.Context, c *gin.Context, id string, e
 		return false
 	}
 	s.Logger.ErrorContext(ctx, "Updating batch failed", "batch_id", id, "error", err)
+	if _, ok := errors.AsType[*temporal.ActivityError](err); ok {
+		abort(c, newError(http.StatusServiceUnavailable, codeStorageUnavailable,
+			"the batch's episode list could not be rewritten in the bucket; retry later"))
+		return false
+	}
 	abort(c, temporalError(err))
 	return false
 }

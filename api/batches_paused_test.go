@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
@@ -179,6 +180,23 @@ func TestBatchNotPausedIsRefused(t *testing.T) {
 		temporal.NewNonRetryableApplicationError("batch is not paused (current status: running): only a batch created paused can be started, once", workflows.ErrTypeBatchState, nil))
 	m := requireError(t, h.do(http.MethodPost, "/batch/"+testBatchID+"/start", "", testKey), http.StatusBadRequest, codeNotPaused, "")
 	require.Equal(t, "Batch is not paused (current status: running): only a batch created paused can be started, once", m["error"])
+}
+
+// TestRenameBatchJobsStoreDown: a rename whose manifest cannot be written
+// is a 503 saying so.
+func TestRenameBatchJobsStoreDown(t *testing.T) {
+	h := newBatchHarness(t)
+	pausedBatch(t, h, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, pausedState())
+	// What the client makes of the failure the update handler returns.
+	activityFailed := temporal.GetDefaultFailureConverter().FailureToError(&failurepb.Failure{
+		Message:     "activity error",
+		FailureInfo: &failurepb.Failure_ActivityFailureInfo{ActivityFailureInfo: &failurepb.ActivityFailureInfo{}},
+		Cause: &failurepb.Failure{Message: "storing manifest: 503", FailureInfo: &failurepb.Failure_ApplicationFailureInfo{
+			ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: workflows.ErrTypeTechnical}}},
+	})
+	expectUpdate(h, workflows.RenameEpisodesUpdate, nil, nil, activityFailed)
+	rename := `{"renames":[{"job_id":"` + workflows.EpisodeJobID(testBatchID, 0) + `","filename":"x"}]}`
+	requireError(t, h.do(http.MethodPatch, "/batch/"+testBatchID+"/jobs", rename, testKey), http.StatusServiceUnavailable, codeStorageUnavailable, "")
 }
 
 // TestStartPausedBatch: the start answers the hosted service's shape,

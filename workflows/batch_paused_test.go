@@ -171,3 +171,37 @@ func TestCancelWhilePaused(t *testing.T) {
 	require.Len(t, done, 1)
 	require.Equal(t, float64(4), done[0]["failed_episodes"])
 }
+
+// TestPausedBatchCarriedAcrossContinueAsNew: a run that a paused batch
+// continued as new (its list known, renames written, still paused) waits
+// again without listing, writes the next manifest revision, and runs from
+// the latest manifest once started.
+func TestPausedBatchCarriedAcrossContinueAsNew(t *testing.T) {
+	var pages []BatchEpisodesInput
+	f := fakeManifest{n: 2, names: map[int]string{0: "kept.mp4"}, pages: &pages}
+	be := newBatchEnv(t, f)
+	var renameCalls []RenameEpisodesInput
+	mockRenames(be, f, &renameCalls)
+	in := batchInput()
+	in.Paused, in.Renames, in.Total = true, 2, 2
+	in.ManifestKey = ManifestRevisionKey(testBatchID, 2)
+	var rename answer[RenameEpisodesResult]
+	var start answer[StartBatchResult]
+	var st BatchState
+	be.env.RegisterDelayedCallback(func() {
+		st = be.queryState(t)
+		be.env.UpdateWorkflow(RenameEpisodesUpdate, "r", rename.callbacks(), []EpisodeRename{{JobID: EpisodeJobID(testBatchID, 1), Filename: "two.mp4"}})
+	}, time.Hour)
+	be.env.RegisterDelayedCallback(func() { be.env.UpdateWorkflow(StartBatchUpdate, "s", start.callbacks()) }, 2*time.Hour)
+	be.env.ExecuteWorkflow(Batch, in)
+	require.NoError(t, be.env.GetWorkflowError())
+	require.Equal(t, BatchPaused, st.Status)
+	require.NoError(t, rename.err)
+	require.Len(t, renameCalls, 1)
+	require.Equal(t, ManifestRevisionKey(testBatchID, 2), renameCalls[0].ManifestKey)
+	require.Equal(t, ManifestRevisionKey(testBatchID, 3), renameCalls[0].NewKey)
+	require.NoError(t, start.err)
+	require.NotEmpty(t, pages)
+	require.Equal(t, ManifestRevisionKey(testBatchID, 3), pages[0].ManifestKey, "episodes come from the latest manifest")
+	require.ElementsMatch(t, []string{"show/kept.mp4", "show/two.mp4"}, be.uploaded)
+}

@@ -25,13 +25,18 @@ const testBatchID = "7d0e4a52-9a3c-4c1e-8f57-2b6a1d3c9e10"
 type fakeManifest struct {
 	n   int
 	bad map[int]bool
-	// names are the episodes' filenames, as renames set them.
+	// names are the episodes' filenames, as renames set them; pages, when
+	// set, records the page requests.
 	names map[int]string
+	pages *[]BatchEpisodesInput
 }
 
 func (f fakeManifest) url(i int) string { return fmt.Sprintf("https://feed.example/ep%d.mp3", i) }
 
 func (f fakeManifest) page(_ context.Context, in BatchEpisodesInput) ([]Episode, error) {
+	if f.pages != nil {
+		*f.pages = append(*f.pages, in)
+	}
 	var out []Episode
 	for i := in.Offset; i < min(in.Offset+in.Limit, f.n); i++ {
 		out = append(out, Episode{URL: f.url(i), Title: fmt.Sprintf("Episode %d", i),
