@@ -90,10 +90,15 @@ func batchStateError(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeBatchState, nil)
 }
 
-// start handles StartBatchUpdate: once no rename is being written, the
-// batch is no longer paused and its loop starts the episodes.
+// start handles StartBatchUpdate: once the episodes are listed and no
+// rename is being written, the batch is no longer paused and its loop
+// starts the episodes.
 func (b *batch) start(ctx workflow.Context) (StartBatchResult, error) {
-	_ = workflow.Await(ctx, func() bool { return !b.renaming })
+	// Started while still listing: answer with the episode count.
+	_ = workflow.Await(ctx, func() bool { return (b.in.ManifestKey != "" || b.err != "") && !b.renaming })
+	if b.err != "" {
+		return StartBatchResult{}, batchStateError("the batch's episode list could not be read: %s", b.err)
+	}
 	if err := b.checkPaused("started"); err != nil {
 		return StartBatchResult{}, err
 	}

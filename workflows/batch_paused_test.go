@@ -205,3 +205,31 @@ func TestPausedBatchCarriedAcrossContinueAsNew(t *testing.T) {
 	require.Equal(t, ManifestRevisionKey(testBatchID, 3), pages[0].ManifestKey, "episodes come from the latest manifest")
 	require.ElementsMatch(t, []string{"show/kept.mp4", "show/two.mp4"}, be.uploaded)
 }
+
+// TestPausedBatchStartedWhileListing: a start that arrives before the
+// episodes are listed answers once they are, with their count, and runs
+// them.
+func TestPausedBatchStartedWhileListing(t *testing.T) {
+	be := newBatchEnv(t, fakeManifest{n: 2})
+	in := batchInput()
+	in.Paused, in.ShowURL = true, "https://feed.example/slow.rss"
+	be.env.OnActivity(ResolveBatch.Name(), mock.Anything, ResolveBatchInput{BatchID: testBatchID, ShowURL: in.ShowURL}).
+		After(time.Hour).Return(&ResolveBatchResult{ManifestKey: ManifestKey(testBatchID), Total: 2, Source: "feed"}, nil)
+	var start answer[StartBatchResult]
+	var listing BatchState
+	be.env.RegisterDelayedCallback(func() {
+		listing = be.queryState(t)
+		be.env.UpdateWorkflow(StartBatchUpdate, "s", start.callbacks())
+	}, time.Minute)
+	be.env.ExecuteWorkflow(Batch, in)
+	require.NoError(t, be.env.GetWorkflowError())
+	require.Equal(t, BatchResolving, listing.Status, "the start came while listing")
+	require.True(t, start.done)
+	require.NoError(t, start.rejected)
+	require.NoError(t, start.err)
+	require.Equal(t, 2, start.v.StartedJobs)
+	var st BatchState
+	require.NoError(t, be.env.GetWorkflowResult(&st))
+	require.Equal(t, BatchCompleted, st.Status)
+	require.Len(t, be.downloaded, 2)
+}
