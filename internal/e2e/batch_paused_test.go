@@ -108,3 +108,38 @@ func TestPausedBatchRenamedAndStarted(t *testing.T) {
 	require.Equal(t, clip, stored(t, folder+"/Second.mp4"))
 	recordHistory(t, stack.temporal, "batch_paused_renamed_started", workflows.BatchWorkflowID(batchID), "")
 }
+
+// TestPausedBatchCancelled: DELETE /batch/{id} ends a paused batch with
+// every episode counted failed and none started; a start afterwards is a
+// 400.
+func TestPausedBatchCancelled(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	feed := serveClipFeed(clip, "Cancelled", 2, 0)
+	defer feed.Close()
+	status, out := call(t, http.MethodPost, "/batches", map[string]any{"show_url": feed.URL + "/feed.xml", "paused": true})
+	require.Equal(t, http.StatusCreated, status, "%v", out)
+	batchID := out["batch_id"].(string)
+	status, out = call(t, http.MethodDelete, "/batch/"+batchID, nil)
+	require.Equal(t, http.StatusAccepted, status, "%v", out)
+	var got map[string]any
+	require.Eventually(t, func() bool {
+		_, got = call(t, http.MethodGet, "/batch/"+batchID, nil)
+		return got["completed_at"] != nil
+	}, time.Minute, 200*time.Millisecond, "batch never ended: %v", got)
+	require.Equal(t, "finished", got["status"])
+	require.Equal(t, true, got["cancelled"])
+	require.Equal(t, false, got["paused"])
+	require.Equal(t, float64(2), got["failed_episodes"])
+	for i := range 2 {
+		//lint:ignore SA1019 DescribeWorkflow(...).RawResponse is this same call.
+		_, err := stack.temporal.DescribeWorkflowExecution(t.Context(), workflows.JobWorkflowID(workflows.EpisodeJobID(batchID, i)), "")
+		var nf *serviceerror.NotFound
+		require.True(t, errors.As(err, &nf), "episode %d started: %v", i, err)
+	}
+	status, out = call(t, http.MethodPost, "/batch/"+batchID+"/start", nil)
+	require.Equal(t, http.StatusBadRequest, status, "%v", out)
+	require.Equal(t, "not_paused", out["code"])
+}
