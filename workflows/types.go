@@ -117,10 +117,8 @@ type BatchInput struct {
 	// it counts as running have closed without reporting.
 	ReconcileEvery time.Duration `json:",omitempty"`
 	// Paused: list the episodes, then start none until StartBatchUpdate
-	// (which clears it). Renames counts the rewrites of the manifest by
-	// RenameEpisodesUpdate (ManifestKey is the latest).
-	Paused  bool `json:",omitempty"`
-	Renames int  `json:",omitempty"`
+	// (which clears it).
+	Paused bool `json:",omitempty"`
 
 	ManifestKey string   `json:",omitempty"`
 	Total       int      `json:",omitempty"`
@@ -130,6 +128,9 @@ type BatchInput struct {
 	Running     []string `json:",omitempty"`
 	Cancelled   bool     `json:",omitempty"`
 	StartedAt   time.Time
+	// Renames counts the rewrites of the manifest by RenameEpisodesUpdate
+	// (ManifestKey is the latest).
+	Renames int `json:",omitempty"`
 }
 
 // BatchState is a batch as clients see it.
