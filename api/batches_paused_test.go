@@ -227,3 +227,24 @@ func TestGetPausedBatch(t *testing.T) {
 	require.Equal(t, "paused", m["riptide_status"])
 	require.Equal(t, "Pending", m["episodes"].([]any)[0].(map[string]any)["status"])
 }
+
+// TestBulkRefusesPaused: bulk items are single jobs; paused true is
+// refused, never ignored.
+func TestBulkRefusesPaused(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, body := range []string{
+		`{"jobs":[{"url":"https://example.com/a.mp4"}],"paused":true}`,
+		`{"jobs":[{"url":"https://example.com/a.mp4","paused":true}]}`,
+	} {
+		rec := h.do(http.MethodPost, "/jobs/bulk", body, testKey)
+		// A shared option fails the request; an item's fails the item.
+		if rec.Code == http.StatusOK {
+			require.Equal(t, float64(0), decodeBody(t, rec)["total_jobs"], body)
+		} else {
+			requireError(t, rec, http.StatusBadRequest, codeNotSupported, "paused")
+		}
+		require.Contains(t, rec.Body.String(), `"code":"not_supported","field":"paused"`, body)
+		require.Contains(t, rec.Body.String(), "pausing bulk jobs", body)
+	}
+	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)
+}

@@ -283,7 +283,9 @@ func (f *referenceOnlyFields) check() *apiError {
 		{"live_recording", "live recording", f.LiveRecording},
 		{"live_from_start", "live recording", f.LiveFromStart},
 		{"wait_for_video", "waiting for scheduled streams", f.WaitForVideo},
-		{"paused", "paused batches", f.Paused},
+		// POST /jobs and /batches take paused off first (takePaused): what
+		// is left is a bulk item, a single job with nothing to pause.
+		{"paused", "pausing bulk jobs", f.Paused},
 	} {
 		if e := checkFalseOnly(b.field, b.what, b.raw); e != nil {
 			return e
