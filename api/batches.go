@@ -99,7 +99,7 @@ func (s *server) createdEpisodes(ctx context.Context, batchID string, ids []stri
 
 // createBatch handles POST /batches.
 func (s *server) createBatch(c *gin.Context) {
-	in, e := decodeBatchRequest(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), s.Guard)
+	in, paused, e := decodeBatchRequest(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), s.Guard)
 	if e != nil {
 		abort(c, e)
 		return
@@ -108,12 +108,14 @@ func (s *server) createBatch(c *gin.Context) {
 		abort(c, e)
 		return
 	}
-	s.startBatch(c, in, "show_url")
+	s.startBatch(c, in, "show_url", paused)
 }
 
 // startBatch starts a batch for in (in.URL is the show URL) and waits
 // briefly for its episode list, so most clients get every job ID at once.
-func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField string) {
+// A paused batch lists its episodes and starts none until POST
+// /batch/{id}/start.
+func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField string, paused bool) {
 	id, err := uuid.NewRandom()
 	if err != nil {
 		abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
@@ -123,6 +125,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 		BatchID: id.String(), ShowURL: in.URL, WebhookURL: in.WebhookURL, Folder: in.Folder,
 		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
 		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize, ReconcileEvery: s.BatchReconcileEvery,
+		Paused: paused,
 	}
 	wait := s.BatchListWait
 	if wait == 0 {
@@ -140,7 +143,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 	c.Header("Location", "/batches/"+bin.BatchID)
 
 	resp := batchResponse{BatchID: bin.BatchID, Status: batches.ReferenceStatus(workflows.BatchResolving),
-		RiptideStatus: workflows.BatchResolving}
+		RiptideStatus: workflows.BatchResolving, Paused: paused}
 	switch {
 	case v == nil:
 		// The batch runs; its list is not known yet.

@@ -20,7 +20,7 @@ import (
 // createJob handles POST /jobs: validate, start the Job workflow, answer
 // with its id. Nothing is started unless the whole request is valid.
 func (s *server) createJob(c *gin.Context) {
-	in, e := decodeJobRequest(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), s.Guard)
+	in, paused, e := decodeJobRequestPaused(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), s.Guard)
 	if e != nil {
 		abort(c, e)
 		return
@@ -30,7 +30,11 @@ func (s *server) createJob(c *gin.Context) {
 		return
 	}
 	if s.isShowURL(c.Request.Context(), in.URL) {
-		s.startBatch(c, in, "url")
+		s.startBatch(c, in, "url", paused)
+		return
+	}
+	if paused {
+		abort(c, pausedNotShow())
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)

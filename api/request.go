@@ -78,14 +78,19 @@ type createBatchRequest struct {
 }
 
 // decodeBatchRequest reads and validates a POST /batches body. The
-// returned input's URL is the show URL.
-func decodeBatchRequest(body io.Reader, guard *netguard.Guard) (workflows.JobInput, *apiError) {
+// returned input's URL is the show URL; paused tells whether the batch is
+// created paused.
+func decodeBatchRequest(body io.Reader, guard *netguard.Guard) (in workflows.JobInput, paused bool, e *apiError) {
 	var req createBatchRequest
 	if e := decodeObject(body, &req); e != nil {
-		return workflows.JobInput{}, e
+		return workflows.JobInput{}, false, e
 	}
 	job := createJobRequest{URL: req.ShowURL, jobOptionsRequest: req.jobOptionsRequest}
-	return job.validate("show_url", guard)
+	if paused, e = job.takePaused(); e != nil {
+		return workflows.JobInput{}, false, e
+	}
+	in, e = job.validate("show_url", guard)
+	return in, paused, e
 }
 
 // decodeObject reads exactly one JSON object from body into dst, refusing

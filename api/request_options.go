@@ -275,7 +275,9 @@ func (f *referenceOnlyFields) check() *apiError {
 		field, what string
 		raw         json.RawMessage
 	}{
-		{"paused", "paused batches", f.Paused},
+		// POST /jobs and /batches take paused off first (takePaused): what
+		// is left is a bulk item, a single job with nothing to pause.
+		{"paused", "pausing bulk jobs", f.Paused},
 	} {
 		if e := checkFalseOnly(b.field, b.what, b.raw); e != nil {
 			return e

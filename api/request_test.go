@@ -244,7 +244,7 @@ func TestCreateJobRejectsBadRequests(t *testing.T) {
 		{name: "storage", body: `{` + okURL + `,"storage":{"provider":"s3","bucket":"b"}}`, status: 400, code: codeNotSupported, field: "storage", msg: "per-request storage"},
 		{name: "live_from_start string", body: `{` + okURL + `,"live_from_start":"yes"}`, status: 400, code: codeInvalidType, field: "live_from_start"},
 		{name: "wait_for_video number", body: `{` + okURL + `,"wait_for_video":1}`, status: 400, code: codeInvalidType, field: "wait_for_video"},
-		{name: "paused true", body: `{` + okURL + `,"paused":true}`, status: 400, code: codeNotSupported, field: "paused", msg: "paused batches"},
+		{name: "paused true on a single media", body: `{` + okURL + `,"paused":true}`, status: 400, code: codeInvalidField, field: "paused", msg: "applies to a show"},
 		{name: "paused string", body: `{` + okURL + `,"paused":"false"}`, status: 400, code: codeInvalidType, field: "paused"},
 		{name: "live_recording number", body: `{` + okURL + `,"live_recording":0}`, status: 400, code: codeInvalidType, field: "live_recording"},
 		// Size.
@@ -383,25 +383,30 @@ func TestJobOptionsBecomeTheJobInput(t *testing.T) {
 // TestBatchTakesJobOptions: POST /batches validates the same options.
 func TestBatchTakesJobOptions(t *testing.T) {
 	g := netguard.New(nil)
-	in, e := decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","audio_only":true,`+
+	in, paused, e := decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","audio_only":true,`+
 		`"filename":"show","max_duration":3600,"download_thumbnail":true,"clip_end":"00:10:00","max_resolution":"480p"}`), g)
 	require.Nil(t, e)
+	require.False(t, paused)
 	require.Equal(t, "m4a", in.Format)
 	require.Equal(t, workflows.JobOptions{Filename: "show.m4a", MaxDuration: 3600, Thumbnail: true, ClipEnd: 600, MaxHeight: 480}, in.JobOptions)
-	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","clip_start":5,"clip_end":5}`), g)
+	_, _, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","clip_start":5,"clip_end":5}`), g)
 	require.NotNil(t, e)
 	require.Equal(t, "clip_end", e.Field)
-	// A paused batch is documented but not implemented: refused, not started.
-	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":true}`), g)
-	require.NotNil(t, e)
-	require.Equal(t, codeNotSupported, e.Code)
-	require.Equal(t, "paused", e.Field)
-	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":false,"video_codec":"copy"}`), g)
+	// paused is a boolean; true creates the batch paused.
+	_, paused, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":true}`), g)
 	require.Nil(t, e)
-	in, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","format":"webm","video_codec":"vp9","audio_bitrate":"192k"}`), g)
+	in, _, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","format":"webm","video_codec":"vp9","audio_bitrate":"192k"}`), g)
 	require.Nil(t, e)
 	require.Equal(t, &workflows.Transcode{VideoCodec: "vp9", CRF: 23, AudioBitrate: 192}, in.Transcode)
-	_, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","format":"webm","video_codec":"h264"}`), g)
+	_, _, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","format":"webm","video_codec":"h264"}`), g)
 	require.NotNil(t, e)
 	require.Equal(t, "video_codec", e.Field)
+	require.True(t, paused)
+	_, _, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","paused":"yes"}`), g)
+	require.NotNil(t, e)
+	require.Equal(t, codeInvalidType, e.Code)
+	require.Equal(t, "paused", e.Field)
+	_, paused, e = decodeBatchRequest(strings.NewReader(`{"show_url":"https://example.com/feed.rss","video_codec":"copy"}`), g)
+	require.Nil(t, e)
+	require.False(t, paused)
 }

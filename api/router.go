@@ -131,6 +131,8 @@ func NewRouter(d Deps) *gin.Engine {
 	for _, p := range []string{"/batch/:id", "/batches/:id"} {
 		r.GET(p, s.getBatch)
 		r.DELETE(p, s.cancelBatch)
+		r.PATCH(p+"/jobs", s.renameBatchJobs)
+		r.POST(p+"/start", s.startPausedBatch)
 	}
 	dash := newDashboard(s)
 	r.GET("/dashboard/stats", dash.stats)

@@ -58,4 +58,4 @@ type ActivityHandle interface {
 
 // Activities lists every activity the workflows call.
 var Activities = []ActivityHandle{Download, Mux, Upload, Cleanup, DeliverWebhook, ResolveBatch, BatchEpisodes, ClosedWorkflows,
-	FetchMetadata, DeleteObjects}
+	FetchMetadata, DeleteObjects, RenameEpisodes}

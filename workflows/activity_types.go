@@ -180,6 +180,51 @@ type Episode struct {
 	Description string `json:"description,omitempty"`
 	// ReleaseDate is RFC 3339, empty when unknown.
 	ReleaseDate string `json:"release_date,omitempty"`
+	// Filename, set by a rename while the batch was paused, is the
+	// episode job's JobOptions.Filename (with the format's extension).
+	Filename string `json:"filename,omitempty"`
+}
+
+// EpisodeRename is one item of RenameEpisodesUpdate: an episode's job and
+// its new filename, with the format's extension (the API adds it).
+type EpisodeRename struct {
+	JobID    string `json:"job_id"`
+	Filename string `json:"filename"`
+}
+
+// RenameEpisodesInput asks RenameEpisodes to write the manifest at
+// ManifestKey to NewKey with the episodes at Index renamed.
+type RenameEpisodesInput struct {
+	ManifestKey string
+	NewKey      string
+	Renames     []IndexedRename
+}
+
+// IndexedRename is an EpisodeRename with the episode's manifest index.
+type IndexedRename struct {
+	Index int
+	EpisodeRename
+}
+
+// RenameEpisodesResult says which renames were applied: Updated of them,
+// the others each with its reason in Errors. ManifestKey is the manifest
+// to read from now on.
+type RenameEpisodesResult struct {
+	ManifestKey string        `json:"manifest_key"`
+	Updated     int           `json:"updated"`
+	Errors      []RenameError `json:"errors"`
+}
+
+// RenameError is why one rename was not applied.
+type RenameError struct {
+	JobID string `json:"job_id"`
+	Error string `json:"error"`
+}
+
+// StartBatchResult answers StartBatchUpdate: how many episode jobs the
+// batch now starts (through its window).
+type StartBatchResult struct {
+	StartedJobs int `json:"started_jobs"`
 }
 
 // ResolveBatchInput is the input of ResolveBatch.

@@ -44,6 +44,10 @@ type batch struct {
 	// cancelSent is set once the running episodes were asked to stop.
 	cancelSent bool
 	now        time.Time
+	// renaming is set while a rename rewrites the manifest; index maps
+	// episode job IDs to manifest indexes (batch_paused.go).
+	renaming bool
+	index    map[string]int
 }
 
 func newBatch(ctx workflow.Context, in BatchInput) (*batch, error) {
@@ -78,18 +82,27 @@ func newBatch(ctx workflow.Context, in BatchInput) (*batch, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := b.registerPauseHandlers(ctx); err != nil {
+		return nil, err
+	}
 	workflow.Go(ctx, b.pumpSignals)
 	workflow.Go(ctx, b.reconcile)
 	return b, nil
 }
 
 func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
+	b.pausedVersion(ctx)
 	if b.in.ManifestKey == "" {
 		if err := b.resolve(ctx); err != nil {
 			return nil, err
 		}
 	}
 	b.saveState(ctx)
+	if b.in.Paused {
+		if err := b.waitStarted(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	startedThisRun := 0
 	var page []Episode
@@ -183,7 +196,8 @@ func (b *batch) finish(ctx workflow.Context) (*BatchState, error) {
 func (b *batch) state() BatchState {
 	st := BatchState{
 		BatchID: b.in.BatchID, ShowURL: b.in.ShowURL, Folder: b.in.Folder,
-		Status: BatchRunning, Resolved: b.in.ManifestKey != "", Total: b.in.Total,
+		Status: BatchRunning, Resolved: b.in.ManifestKey != "", Total: b.in.Total, Format: b.in.Format,
+		Paused:  b.in.Paused && !b.in.Cancelled && b.final == "",
 		Started: b.in.Offset, Completed: b.in.Completed, Failed: b.in.Failed, Running: len(b.running),
 		Cancelled: b.in.Cancelled, Error: b.err, ManifestKey: b.in.ManifestKey, UpdatedAt: b.now,
 	}
@@ -192,6 +206,8 @@ func (b *batch) state() BatchState {
 		st.Status = b.final
 	case !st.Resolved:
 		st.Status = BatchResolving
+	case st.Paused:
+		st.Status = BatchPaused
 	}
 	return st
 }

@@ -18,6 +18,10 @@ func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 		JobOptions: b.in.JobOptions,
 	}
 	in.Filename = EpisodeFilename(in.Filename, jobID)
+	if ep.Filename != "" {
+		// Renamed while the batch was paused: exactly the client's name.
+		in.Filename = ep.Filename
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: JobWorkflowID(jobID),
 		// Children outlive the run that started them (continue-as-new)

@@ -25,15 +25,22 @@ const testBatchID = "7d0e4a52-9a3c-4c1e-8f57-2b6a1d3c9e10"
 type fakeManifest struct {
 	n   int
 	bad map[int]bool
+	// names are the episodes' filenames, as renames set them; pages, when
+	// set, records the page requests.
+	names map[int]string
+	pages *[]BatchEpisodesInput
 }
 
 func (f fakeManifest) url(i int) string { return fmt.Sprintf("https://feed.example/ep%d.mp3", i) }
 
 func (f fakeManifest) page(_ context.Context, in BatchEpisodesInput) ([]Episode, error) {
+	if f.pages != nil {
+		*f.pages = append(*f.pages, in)
+	}
 	var out []Episode
 	for i := in.Offset; i < min(in.Offset+in.Limit, f.n); i++ {
 		out = append(out, Episode{URL: f.url(i), Title: fmt.Sprintf("Episode %d", i),
-			Description: "desc", ReleaseDate: "2026-01-19T06:00:00Z"})
+			Description: "desc", ReleaseDate: "2026-01-19T06:00:00Z", Filename: f.names[i]})
 	}
 	return out, nil
 }
@@ -48,6 +55,7 @@ type batchEnv struct {
 	active     int
 	maxActive  int
 	downloaded []string
+	uploaded   []string
 }
 
 func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
@@ -96,6 +104,7 @@ func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
 	env.OnActivity(Upload.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in UploadInput) (*UploadResult, error) {
 		be.mu.Lock()
 		be.active--
+		be.uploaded = append(be.uploaded, in.Key)
 		be.mu.Unlock()
 		return &UploadResult{Key: in.Key, URL: "https://s3.local/" + in.Key, Bytes: 10}, nil
 	}).Maybe()

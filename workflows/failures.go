@@ -26,6 +26,9 @@ const (
 	// ErrTypeFilesGone: the worker asked to mux or upload no longer holds
 	// the job's files; the chain starts again from the download.
 	ErrTypeFilesGone = "FilesGone"
+	// ErrTypeBatchState: a batch update that its state does not allow
+	// (starting or renaming a batch that is not paused).
+	ErrTypeBatchState = "BatchState"
 )
 
 // PermanentErrorTypes are never worth retrying.

@@ -174,6 +174,13 @@ const (
 	EpisodeDoneSignal = "episode-done"
 	// CancelBatchSignal asks a batch to cancel its unfinished episodes.
 	CancelBatchSignal = "cancel"
+	// StartBatchUpdate starts the episodes of a batch created paused
+	// (BatchInput.Paused) and answers a StartBatchResult; refused
+	// (ErrTypeBatchState) unless the batch is paused.
+	StartBatchUpdate = "start"
+	// RenameEpisodesUpdate renames episodes of a paused batch: its payload
+	// is a []EpisodeRename, its answer a RenameEpisodesResult.
+	RenameEpisodesUpdate = "rename-episodes"
 )
 
 // Memo keys. The API reads state from the memo through
@@ -229,6 +236,9 @@ const (
 const (
 	BatchResolving = "resolving"
 	BatchRunning   = "running"
+	// BatchPaused: created paused, episodes listed, none started until
+	// StartBatchUpdate.
+	BatchPaused = "paused"
 	// BatchCompleted and BatchFinished are the hosted service's final
 	// statuses: every episode succeeded, or some failed or were skipped.
 	BatchCompleted = "completed"
@@ -301,6 +311,13 @@ const DefaultFormat = "mp4"
 // ManifestKey is the object key of a batch's episode list in the bucket.
 func ManifestKey(batchID string) string {
 	return fmt.Sprintf("%s%s/manifest.json", ManifestPrefix, batchID)
+}
+
+// ManifestRevisionKey is the object key of the rev-th rewrite of a batch's
+// episode list (renames of a paused batch). Each rewrite has a key of its
+// own, so no worker's cached copy of an earlier one is ever stale.
+func ManifestRevisionKey(batchID string, rev int) string {
+	return fmt.Sprintf("%s%s/manifest-%d.json", ManifestPrefix, batchID, rev)
 }
 
 // ManifestPrefix is where batch manifests go in the bucket.

@@ -127,6 +127,9 @@ type BatchInput struct {
 	// ReconcileEvery is how often the batch asks Temporal whether episodes
 	// it counts as running have closed without reporting.
 	ReconcileEvery time.Duration `json:",omitempty"`
+	// Paused: list the episodes, then start none until StartBatchUpdate
+	// (which clears it).
+	Paused bool `json:",omitempty"`
 
 	ManifestKey string   `json:",omitempty"`
 	Total       int      `json:",omitempty"`
@@ -136,6 +139,9 @@ type BatchInput struct {
 	Running     []string `json:",omitempty"`
 	Cancelled   bool     `json:",omitempty"`
 	StartedAt   time.Time
+	// Renames counts the rewrites of the manifest by RenameEpisodesUpdate
+	// (ManifestKey is the latest).
+	Renames int `json:",omitempty"`
 }
 
 // BatchState is a batch as clients see it.
@@ -144,6 +150,8 @@ type BatchState struct {
 	ShowURL   string `json:"show_url"`
 	Folder    string `json:"folder,omitempty"`
 	Status    string `json:"status"`
+	Paused    bool   `json:"paused,omitempty"`
+	Format    string `json:"format,omitempty"`
 	Resolved  bool   `json:"resolved"`
 	Total     int    `json:"total_episodes"`
 	Started   int    `json:"started_episodes"`

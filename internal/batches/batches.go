@@ -59,6 +59,8 @@ type View struct {
 	// tells resolving from running.
 	Status        string `json:"status"`
 	RiptideStatus string `json:"riptide_status"`
+	// Paused: created paused and not started yet (POST /batch/{id}/start).
+	Paused bool `json:"paused"`
 	// TotalEpisodes is null until the episode list is known.
 	TotalEpisodes     *int       `json:"total_episodes"`
 	CompletedEpisodes int        `json:"completed_episodes"`
@@ -74,7 +76,12 @@ type View struct {
 	// started is how many episodes have a job workflow; the rest do not
 	// exist yet.
 	started int
+	// format is the episodes' container (their filenames' extension).
+	format string
 }
+
+// Format is the container the batch's episodes are written in.
+func (v *View) Format() string { return v.format }
 
 // Started is how many episodes have been started (have a job).
 func (v *View) Started() int { return v.started }
@@ -152,7 +159,8 @@ func StartListed(ctx context.Context, c client.Client, taskQueue string, in work
 // listedView is the view of a batch as its listed update answered.
 func listedView(batchID string, st workflows.BatchState) *View {
 	v := &View{ID: batchID, BatchID: batchID, ShowURL: st.ShowURL, Folder: nullable(st.Folder), Status: st.Status,
-		Error: nullable(st.Error), WorkflowID: workflows.BatchWorkflowID(batchID), started: st.Started}
+		Error: nullable(st.Error), WorkflowID: workflows.BatchWorkflowID(batchID), started: st.Started,
+		Paused: st.Paused, format: st.Format}
 	switch {
 	case st.Resolved:
 		total := st.Total
@@ -220,6 +228,7 @@ func Get(ctx context.Context, c client.Client, batchID string) (*View, error) {
 		CompletedEpisodes: st.Completed, FailedEpisodes: st.Failed, RunningEpisodes: st.Running,
 		Cancelled: st.Cancelled, Error: nullable(st.Error), CreatedAt: timeOf(info.GetStartTime()),
 		UpdatedAt: st.UpdatedAt.UTC(), WorkflowID: wid, started: st.Started,
+		Paused: st.Paused, format: st.Format,
 	}
 	if st.Resolved {
 		total := st.Total
@@ -233,6 +242,7 @@ func Get(ctx context.Context, c client.Client, batchID string) (*View, error) {
 		closed := timeOf(info.GetCloseTime())
 		v.CompletedAt = &closed
 		v.RunningEpisodes = 0
+		v.Paused = false
 		switch info.GetStatus() {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 			// The memo holds completed or finished.

@@ -27,6 +27,10 @@ type seedClientReport struct {
 		Batch struct {
 			BatchID string `json:"batch_id"`
 		}
+		Paused struct {
+			BatchID     string   `json:"batch_id"`
+			EpisodeJobs []string `json:"episode_jobs"`
+		}
 	} `json:"jobs"`
 	Seen struct {
 		Completed map[string]struct {
@@ -115,6 +119,14 @@ func TestClientOfTheHostedServiceWorksUnchanged(t *testing.T) {
 	require.Equal(t, episodes, b.Completed)
 	require.Zero(t, b.Failed)
 	require.Equal(t, "my-podcast-2024", b.Folder)
+	// The paused batch ran after its start, its first episode renamed.
+	pb := rep.Seen.Batches[rep.Jobs.Paused.BatchID]
+	require.Equal(t, "completed", pb.Status)
+	require.Equal(t, episodes, pb.Completed)
+	require.Len(t, rep.Jobs.Paused.EpisodeJobs, episodes)
+	first := rep.Seen.Completed[rep.Jobs.Paused.EpisodeJobs[0]]
+	require.Equal(t, "paused-podcast-2024/01 - Introduction.mp4", first.Key)
+	require.Equal(t, clip, stored(t, first.Key))
 	require.Empty(t, rep.Seen.Other, "only documented webhook types")
 
 	// The episode whose file the client deleted is gone from the bucket.

@@ -382,7 +382,7 @@ const (
 	dashBatchProcessing = "processing"
 	dashBatchFailed     = "failed"
 	dashBatchCancelled  = "cancelled"
-	dashBatchPaused     = "paused"
+	dashBatchPaused     = workflows.BatchPaused
 )
 
 // ListRecentBatches returns up to limit batches from the first page of

@@ -199,6 +199,33 @@ async function checkResponses(jobs) {
   return retried.job_id;
 }
 
+// pausedBatchFlow: PATCH /batch/{id}/jobs renames the first episode of a
+// batch created paused, POST /batch/{id}/start starts it; starting a batch
+// that is not paused is an error with a message.
+async function pausedBatchFlow(created, running) {
+  expect('POST /jobs (paused show)', created, 'paused', 'boolean');
+  if (created.paused !== true) problems.push(`POST /jobs (paused show): paused ${created.paused}`);
+  expect('POST /jobs (paused show)', created, 'episode_jobs', 'array');
+  const batch = await call('GET', `/batch/${created.batch_id}`);
+  if (batch.status !== 'paused') problems.push(`GET /batch/{paused}: status ${batch.status}`);
+  const renamed = await call('PATCH', `/batch/${created.batch_id}/jobs`, {
+    renames: [{ job_id: created.episode_jobs[0], filename: '01 - Introduction' }],
+  });
+  expect('PATCH /batch/{id}/jobs', renamed, 'updated', 'integer');
+  expect('PATCH /batch/{id}/jobs', renamed, 'errors', 'array');
+  if (renamed.updated !== 1) problems.push(`PATCH /batch/{id}/jobs: ${JSON.stringify(renamed)}`);
+  const started = await call('POST', `/batch/${created.batch_id}/start`);
+  expect('POST /batch/{id}/start', started, 'batch_id', 'string');
+  expect('POST /batch/{id}/start', started, 'started_jobs', 'integer');
+  expect('POST /batch/{id}/start', started, 'status', 'string');
+  if (started.status !== 'processing' || started.started_jobs !== created.episode_jobs.length) {
+    problems.push(`POST /batch/{id}/start: ${JSON.stringify(started)}`);
+  }
+  const res = await fetch(`${BASE_URL}/batch/${running.batch_id}/start`, { method: 'POST', headers: { 'x-api-key': API_KEY } });
+  const refused = await res.json();
+  if (res.ok || typeof refused.error !== 'string') problems.push(`POST /batch/{not paused}/start: ${res.status} ${JSON.stringify(refused)}`);
+}
+
 const server = http.createServer((req, res) => {
   if (req.method !== 'POST' || req.url !== '/webhooks/tornado') {
     res.writeHead(404).end();
@@ -236,7 +263,10 @@ server.listen(0, '127.0.0.1', async () => {
     const batch = await createJob({ url: FEED_URL, webhook_url, folder: 'my-podcast-2024' });
     const encoded = await createJob({ url: MEDIA_URL, webhook_url, format: 'mkv', video_codec: 'h265',
       audio_codec: 'opus', audio_bitrate: '192k', video_quality: 28, filename: 'encoded' });
-    jobs = { plain, progress, failing, batch, encoded };
+    // The paused batch workflow: create paused, rename, start.
+    const paused = await createJob({ url: FEED_URL, webhook_url, folder: 'paused-podcast-2024', paused: true });
+    await pausedBatchFlow(paused, batch);
+    jobs = { plain, progress, failing, batch, encoded, paused };
   } catch (e) {
     process.stdout.write(JSON.stringify({ why: `error: ${e.message}` }) + '\n');
     process.exit(1);
@@ -245,7 +275,8 @@ server.listen(0, '127.0.0.1', async () => {
   let retryID;
   const poll = setInterval(async () => {
     const done = seen.completed[jobs.plain.job_id] && seen.completed[jobs.progress.job_id] &&
-      seen.failed[jobs.failing.job_id] && seen.batches[jobs.batch.batch_id] && seen.completed[jobs.encoded.job_id];
+      seen.failed[jobs.failing.job_id] && seen.batches[jobs.batch.batch_id] && seen.completed[jobs.encoded.job_id] &&
+      seen.batches[jobs.paused.batch_id];
     if (done && !checking) {
       checking = true;
       try {
