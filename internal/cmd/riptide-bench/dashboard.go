@@ -44,8 +44,8 @@ const (
 	dashStarters = 64
 	// dashColdBudget bounds the time of one row's cold samples: a scan
 	// of every completed job can take seconds.
-	dashColdBudget = 10 * time.Second
-	dashMinSamples = 5
+	dashColdBudget = 5 * time.Second
+	dashMinSamples = 3
 	// dashStopSignal ends a running stand-in (never sent: they run until
 	// the dev server stops).
 	dashStopSignal = "bench-stop"
