@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,4 +217,28 @@ func TestDashCacheServesStaleWhileOneRefreshRuns(t *testing.T) {
 	close(release)
 	require.Eventually(t, func() bool { v, _ := c.getStale(now, time.Second, compute); return v == 2 }, time.Second, time.Millisecond)
 	require.Equal(t, int32(2), calls.Load(), "one refresh for all the stale reads")
+}
+
+// TestDashCacheRefreshesSlowFiguresLessOften: a value that took 3 s to
+// compute is not refreshed before dashLoadFactor × 3 s, whatever its ttl.
+func TestDashCacheRefreshesSlowFiguresLessOften(t *testing.T) {
+	var c dashCache[int]
+	var mu sync.Mutex
+	clock := time.Unix(0, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	var calls atomic.Int32
+	compute := func(context.Context) (int, error) {
+		advance(3 * time.Second)
+		return int(calls.Add(1)), nil
+	}
+	_, err := c.getStale(now, time.Second, compute)
+	require.NoError(t, err)
+	advance(dashLoadFactor*3*time.Second - time.Second)
+	v, _ := c.getStale(now, time.Second, compute)
+	require.Equal(t, 1, v)
+	require.Equal(t, int32(1), calls.Load(), "past its ttl but not past %d× its computation: no refresh", dashLoadFactor)
+	advance(time.Second)
+	_, _ = c.getStale(now, time.Second, compute)
+	require.Eventually(t, func() bool { return calls.Load() == 2 }, time.Second, time.Millisecond)
 }

@@ -224,6 +224,31 @@ func TestThumbnailFromSourceAndClip(t *testing.T) {
 	require.Equal(t, fetch(t, base+"/"+optPoster), stored(t, thumbKey), "the page's poster is the thumbnail")
 }
 
+// TestClipTimesAsStrings: the clip-time spellings of the reference beside
+// the numbers and HH:MM:SS(.mmm) of the tests above: seconds as a string
+// ("1") and MM:SS ("00:01"), each cutting 1 s to 3 s of the 4 s clip.
+func TestClipTimesAsStrings(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	url := optionsMedia(t) + "/" + optClip
+	for _, tt := range []struct {
+		name       string
+		start, end string
+	}{
+		{"seconds", "1", "3"},
+		{"mm-ss", "00:01", "00:03"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := completed(t, map[string]any{"url": url, "folder": "e2e/clip-" + tt.name,
+				"clip_start": tt.start, "clip_end": tt.end})
+			p := probeObject(t, b["key"].(string))
+			// Stream copy: the cut falls on keyframes, one a second here.
+			require.InDelta(t, 2, duration(t, p), 0.4, "%v", p)
+		})
+	}
+}
+
 func TestMaxDurationFailsLongerMedia(t *testing.T) {
 	requireStack(t)
 	t.Parallel()

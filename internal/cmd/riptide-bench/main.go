@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +32,9 @@ type options struct {
 	s3Concurrency            int
 	out                      string
 	only                     map[string]bool
+	// The dashboard section: jobs in the namespace, cold requests and
+	// warm polling rounds (seconds) per endpoint.
+	dashJobs, dashCold, dashWarm int
 }
 
 func main() {
@@ -51,7 +55,10 @@ func main() {
 	flag.IntVar(&o.fragSeconds, "frag-seconds", 120, "length of the HLS stream in the fragments run (half-second fragments)")
 	flag.StringVar(&frag, "fragments", "1,4,8", "RIPTIDE_YTDLP_CONCURRENT_FRAGMENTS values in the fragments run")
 	flag.IntVar(&o.transcodeSeconds, "transcode-seconds", 20, "length of the 1280x720 clip of the transcode run")
-	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments,transcode", "sections to run")
+	flag.IntVar(&o.dashJobs, "dash-jobs", 10000, "jobs in the namespace in the dashboard run")
+	flag.IntVar(&o.dashCold, "dash-cold", 100, "cold requests per dashboard endpoint (and calls per baseline)")
+	flag.IntVar(&o.dashWarm, "dash-warm", 60, "seconds of once-a-second polling of the dashboard endpoints")
+	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments,transcode,dashboard", "sections to run")
 	flag.Parse()
 	o.fragConcurrency = counts("fragments", frag)
 	o.concurrency = counts("concurrency", conc)
@@ -95,6 +102,8 @@ func run(ctx context.Context, o options) error {
 		{"concurrency", benchConcurrency},
 		{"fragments", benchFragments},
 		{"transcode", benchTranscode},
+		// Last: its processing jobs stay running.
+		{"dashboard", benchDashboard},
 	}
 	for _, s := range steps {
 		if !o.only[s.name] {
@@ -116,7 +125,14 @@ func run(ctx context.Context, o options) error {
 // checkDisk refuses to start when the largest section would not fit: its
 // source, the worker's download and muxed copy, and the S3 object.
 func checkDisk(dir string, o options) error {
-	need := 4 * max(o.sizeMB, o.memoryMB, o.concMB*int64(max(1, maxInt(o.concurrency)))) << 20
+	var sizes []int64
+	for name, mb := range map[string]int64{"datapath": o.sizeMB, "memory": o.memoryMB,
+		"concurrency": o.concMB * int64(max(1, maxInt(o.concurrency)))} {
+		if o.only[name] {
+			sizes = append(sizes, mb)
+		}
+	}
+	need := 4 * slices.Max(append(sizes, 0)) << 20
 	free, err := freeBytes(dir)
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ type report struct {
 	concPeakRSS   int64
 	fragments     *fragmentResult
 	transcode     *transcodeResult
+	dashboard     *dashResult
 }
 
 // tuningMarker starts the hand-written part of RESULTS.md, which a new run
@@ -119,6 +120,9 @@ func (r *report) markdown() string {
 	}
 	b.WriteString("\nRatios are baseline time / riptide time (1.00 = as fast as the baseline). Stage times are " +
 		"activity execution times from the workflow history; ffmpeg and S3 server memory are not in the worker's RSS.\n")
+	if r.dashboard != nil {
+		r.dashboard.markdown(&b)
+	}
 	return b.String()
 }
 
