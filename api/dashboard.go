@@ -125,6 +125,14 @@ type dashboard struct {
 
 func newDashboard(s *server) *dashboard { return &dashboard{s: s} }
 
+// warm fills the caches of the figures that take long to compute. A
+// failure is only logged: the first request computes them again.
+func (d *dashboard) warm() {
+	if _, err := d.completed(); err != nil {
+		d.s.Logger.Warn("Warming the dashboard failed", "error", err)
+	}
+}
+
 func (d *dashboard) now() time.Time {
 	if d.s.Now != nil {
 		return d.s.Now()

@@ -242,3 +242,28 @@ func TestDashCacheRefreshesSlowFiguresLessOften(t *testing.T) {
 	_, _ = c.getStale(now, time.Second, compute)
 	require.Eventually(t, func() bool { return calls.Load() == 2 }, time.Second, time.Millisecond)
 }
+
+// The API computes the slow storage sum as it starts, so the first
+// dashboard request does not wait for every completed job's memo.
+func TestDashboardWarmsItsSlowFiguresAtStart(t *testing.T) {
+	h := newHarness(t, nil)
+	dashCounts(h)
+	listed := make(chan struct{})
+	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return strings.Contains(r.GetQuery(), "RiptideStatus = 'Completed'")
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{
+		dashInfo(t, "a", workflows.JobState{Status: workflows.StatusCompleted, FileSizeBytes: 1 << 30},
+			enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)),
+	}}, nil).Once().Run(func(mock.Arguments) { close(listed) })
+	h.router = NewRouter(Deps{Temporal: h.tc, TaskQueue: testQueue, Store: h.store, Keys: []string{testKey},
+		MaxBodyBytes: testMaxBytes, WarmDashboard: true})
+	select {
+	case <-listed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the router did not compute the storage sum before any request")
+	}
+	// The request finds the sum computed (the list is expected once).
+	rec := h.do(http.MethodGet, "/dashboard/stats", "", testKey)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, float64(1<<30), decodeBody(t, rec)["storage_used_bytes"])
+}

@@ -54,6 +54,11 @@ type Deps struct {
 	// FeedProbe, when set, sends a HEAD request for a POST /jobs URL that
 	// names no media file, to recognise feeds by content type.
 	FeedProbe *http.Client
+	// WarmDashboard computes the dashboard's slow figures (every
+	// completed job's memo: seconds at 10,000 jobs) in the background as
+	// the router is built, so the first GET /dashboard/stats or /usage
+	// finds them ready instead of waiting for the scan.
+	WarmDashboard bool
 	// Tools maps a program name ("yt-dlp", "ffmpeg") to the path /healthz
 	// reports and asks for its version.
 	Tools map[string]string
@@ -135,6 +140,9 @@ func NewRouter(d Deps) *gin.Engine {
 		r.POST(p+"/start", s.startPausedBatch)
 	}
 	dash := newDashboard(s)
+	if d.WarmDashboard {
+		go dash.warm()
+	}
 	r.GET("/dashboard/stats", dash.stats)
 	r.GET("/dashboard/jobs", dash.jobs)
 	r.GET("/dashboard/batches", dash.listBatches)

@@ -42,7 +42,8 @@ func New(a *app.App) (http.Handler, error) {
 		YtdlpMaxAge: cfg.Media.YtdlpMaxAge,
 		BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
 		BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
-		FeedProbe: feedProbe(cfg.Batch.FeedProbe, a.Guard),
+		FeedProbe:     feedProbe(cfg.Batch.FeedProbe, a.Guard),
+		WarmDashboard: true,
 	})), nil
 }
 
