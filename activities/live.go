@@ -112,7 +112,7 @@ func (a *Activities) downloadHLS(ctx context.Context, dir string, u *url.URL, in
 			return nil, true, livehls.NotStarted(why, wait)
 		}
 		activity.GetLogger(ctx).Info("Waiting for the live stream to start", "why", why, "next_check", pause)
-		if err := sleepCtx(ctx, pause); err != nil {
+		if err := livehls.Sleep(ctx, pause); err != nil {
 			return nil, true, err
 		}
 		pause = min(2*pause, livehls.WaitBackoffMax)
@@ -198,7 +198,7 @@ func (a *Activities) waitYtdlpUpcoming(ctx context.Context, in workflows.Downloa
 		if time.Since(started)+pause > wait {
 			return nil, nil, livehls.NotStarted(why, wait)
 		}
-		if err := sleepCtx(ctx, pause); err != nil {
+		if err := livehls.Sleep(ctx, pause); err != nil {
 			return nil, nil, err
 		}
 		pause = min(2*pause, livehls.WaitBackoffMax)
@@ -300,17 +300,6 @@ func errorType(err error) string {
 		return e.Type()
 	}
 	return ""
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func isParseError(err error) bool {

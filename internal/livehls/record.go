@@ -204,7 +204,7 @@ func (r *Recorder) Record(ctx context.Context) (*Result, error) {
 				return res, nil
 			}
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		next, err := r.loadMedia(ctx)
@@ -252,7 +252,7 @@ func (r *Recorder) firstPlaylist(ctx context.Context) (*MediaPlaylist, error) {
 		if time.Since(started)+pause > r.Wait {
 			return nil, NotStarted(why, r.Wait)
 		}
-		if err := sleep(ctx, pause); err != nil {
+		if err := Sleep(ctx, pause); err != nil {
 			return nil, err
 		}
 		pause = min(2*pause, WaitBackoffMax)
@@ -303,7 +303,7 @@ func (r *Recorder) fetchSegment(ctx context.Context, f *os.File, at int64, s Seg
 		if attempt >= SegmentAttempts {
 			break
 		}
-		if err := sleep(ctx, time.Duration(attempt)*RetryDelay); err != nil {
+		if err := Sleep(ctx, time.Duration(attempt)*RetryDelay); err != nil {
 			return 0, err
 		}
 	}
@@ -412,7 +412,8 @@ func (r *Recorder) warn(msg string, args ...any) {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx is done, whichever comes first.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

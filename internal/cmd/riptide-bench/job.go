@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,25 +17,7 @@ import (
 
 // submit starts a job through the HTTP API, as a client would.
 func (st *stack) submit(ctx context.Context, mediaURL, folder string) (string, error) {
-	body, _ := json.Marshal(map[string]any{"url": mediaURL, "folder": folder})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.apiURL+"/jobs", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("x-api-key", benchAPIKey)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var out struct {
-		JobID string `json:"job_id"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("POST /jobs: %s %v", res.Status, err)
-	}
-	return out.JobID, nil
+	return st.submitBody(ctx, map[string]any{"url": mediaURL, "folder": folder})
 }
 
 // wait blocks until the job's workflow ends and fails unless it completed.
