@@ -138,7 +138,8 @@ func Run(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Logger.Info("Worker starting", "version", version.String(), "task_queue", a.Config.Temporal.TaskQueue,
-		"concurrency", a.Config.Worker.Concurrency, "work_dir", a.Config.Worker.WorkDir)
+		"concurrency", a.Config.Worker.Concurrency, "work_dir", a.Config.Worker.WorkDir,
+		"temporal", a.Config.Temporal.Address, "s3_endpoint", a.Config.S3.Endpoint, "bucket", a.Config.S3.Bucket)
 	return w.Run(ctx.Done())
 }
 
