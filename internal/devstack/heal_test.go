@@ -5,8 +5,10 @@ package devstack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // The children riptide-dev up runs, by the program each one is.
@@ -39,7 +42,8 @@ var devChildren = map[string]string{"temporal": "temporal", "s3": "versitygw", "
 //     the stack's work directory, naming it and the dev worker's PID;
 //     joins the stack (the Temporal address and S3 endpoint it uses come
 //     from the file) given a work directory of its own; refuses to start
-//     with a bucket other than the stack's;
+//     with a bucket other than the stack's; jobs submitted through the API
+//     complete, some of them on the hand-started worker;
 //   - SIGTERM stops riptide-dev and every child.
 func TestDevStackHeals(t *testing.T) {
 	temporalBin, err1 := Tool(TemporalBinEnv, "temporal")
@@ -68,7 +72,7 @@ func TestDevStackHeals(t *testing.T) {
 		return "127.0.0.1:" + strconv.Itoa(p)
 	}
 	data := filepath.Join(t.TempDir(), "data")
-	temporalAddr, s3Addr, apiAddr := port(), port(), port()
+	temporalAddr, s3Addr, apiAddr, samplesAddr := port(), port(), port(), port()
 	const queue = "riptide-heal"
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RIPTIDE_DATA_DIR=" + data}
 	devEnv := append(append([]string{}, base...),
@@ -77,7 +81,7 @@ func TestDevStackHeals(t *testing.T) {
 		"RIPTIDE_TEMPORAL_UI_URL=", // headless
 		"RIPTIDE_S3_ENDPOINT=http://"+s3Addr, "RIPTIDE_API_ADDR="+apiAddr,
 		"RIPTIDE_API_METRICS_ADDR="+port(), "RIPTIDE_WORKER_METRICS_ADDR="+port(),
-		"RIPTIDE_DEV_SAMPLES_ADDR="+port())
+		"RIPTIDE_DEV_SAMPLES_ADDR="+samplesAddr)
 	var out syncBuffer
 	dev := exec.Command(filepath.Join(bin, "riptide-dev"), "up")
 	dev.Env, dev.Stdout, dev.Stderr = devEnv, &out, &out
@@ -244,6 +248,27 @@ func TestDevStackHeals(t *testing.T) {
 			t.Errorf("hand-started worker does not use the dev stack's %s:\n%s", want, joinOut.String())
 		}
 	}
+	// Jobs submitted through the API complete, those the hand-started
+	// worker takes included (it has the stack's loopback allowance for
+	// the sample media and its S3 credentials): rounds of jobs until one
+	// ran there (each lands on either worker).
+	onHand := 0
+	for round := 0; round < 10 && onHand == 0; round++ {
+		var ids []string
+		for range 4 {
+			ids = append(ids, submitJob(t, apiAddr, got["RIPTIDE_API_KEYS"], "http://"+samplesAddr+"/"+SampleMP4))
+		}
+		for _, id := range ids {
+			eventually(t, 2*time.Minute, "job "+id+" completed", func() error { return jobCompleted(t, apiAddr, got["RIPTIDE_API_KEYS"], id) })
+			if ranOn(t, c, id, joined.Process.Pid) {
+				onHand++
+			}
+		}
+	}
+	if onHand == 0 {
+		t.Fatal("no job ran on the hand-started worker in 40")
+	}
+	t.Logf("jobs completed, %d of them on the hand-started worker", onHand)
 	_ = joined.Process.Signal(syscall.SIGTERM)
 	_ = joined.Wait()
 
@@ -264,6 +289,69 @@ func TestDevStackHeals(t *testing.T) {
 			t.Errorf("%s (pid %d) still runs after riptide-dev stopped", name, pid)
 		}
 	}
+}
+
+func submitJob(t *testing.T, apiAddr, key, url string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"url": url, "folder": "heal"})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+apiAddr+"/jobs", bytes.NewReader(body))
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		JobID string `json:"job_id"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 || json.Unmarshal(b, &out) != nil || out.JobID == "" {
+		t.Fatalf("POST /jobs: %s %s", resp.Status, b)
+	}
+	return out.JobID
+}
+
+// jobCompleted is nil once the job is Completed; a failed job fails the
+// test.
+func jobCompleted(t *testing.T, apiAddr, key, id string) error {
+	req, _ := http.NewRequest(http.MethodGet, "http://"+apiAddr+"/jobs/"+id, nil)
+	req.Header.Set("x-api-key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var v struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("GET /jobs/%s: %s %s", id, resp.Status, b)
+	}
+	switch v.Status {
+	case workflows.StatusCompleted:
+		return nil
+	case workflows.StatusFailed:
+		t.Fatalf("job %s failed: %s", id, b)
+	}
+	return fmt.Errorf("job %s is %s", id, v.Status)
+}
+
+// ranOn reports whether a process pid ran one of the job's activities.
+func ranOn(t *testing.T, c client.Client, id string, pid int) bool {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflows.JobWorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.GetActivityTaskStartedEventAttributes(); a != nil && strings.HasPrefix(a.GetIdentity(), strconv.Itoa(pid)+"@") {
+			return true
+		}
+	}
+	return false
 }
 
 // childPids maps each dev child to the PID of the child of parent running
