@@ -100,7 +100,13 @@ func run(ctx context.Context, cmd string) error {
 	switch cmd {
 	case "temporal":
 		services = []devstack.Service{temporal}
-		ready = func() { fmt.Printf("Temporal on %s, UI on %s\n", cfg.Temporal.Address, cfg.Temporal.UIURL) }
+		ready = func() {
+			ui := cfg.Temporal.UIURL
+			if ui == "" {
+				ui = "off (RIPTIDE_TEMPORAL_UI_URL is empty)"
+			}
+			fmt.Printf("Temporal on %s, UI %s\n", cfg.Temporal.Address, ui)
+		}
 	case "s3":
 		services = []devstack.Service{s3}
 		ready = func() { fmt.Printf("S3 on %s, bucket %s\n", cfg.S3.Endpoint, cfg.S3.Bucket) }
