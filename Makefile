@@ -41,17 +41,17 @@ build: ## build the binaries into bin/
 	go build -o $(BIN)/riptide-dev ./internal/cmd/riptide-dev
 
 .PHONY: dev
-dev: tools build ## run Temporal, S3, the worker and the API on this machine (Ctrl-C stops all)
+dev: tools build ## run Temporal, S3, the worker and the API on this machine (restarts one that dies; Ctrl-C stops all)
 	$(BIN)/riptide-dev up
 
 .PHONY: temporal s3 worker api
-temporal: tools build ## run only the Temporal dev server (state in $RIPTIDE_DATA_DIR)
+temporal: tools build ## run only the Temporal dev server (state in $RIPTIDE_DATA_DIR; settings as make dev's)
 	$(BIN)/riptide-dev temporal
 s3: tools build ## run only the local S3 server
 	$(BIN)/riptide-dev s3
-worker: build ## run only the worker (configure with RIPTIDE_* variables)
+worker: build ## run only the worker (RIPTIDE_* variables, then make dev's .riptide/dev.env)
 	$(BIN)/riptide-worker
-api: build ## run only the HTTP API (configure with RIPTIDE_* variables)
+api: build ## run only the HTTP API (RIPTIDE_* variables, then make dev's .riptide/dev.env)
 	$(BIN)/riptide-api
 
 .PHONY: test

@@ -138,7 +138,8 @@ func Run(ctx context.Context, a *app.App) error {
 		return err
 	}
 	a.Logger.Info("Worker starting", "version", version.String(), "task_queue", a.Config.Temporal.TaskQueue,
-		"concurrency", a.Config.Worker.Concurrency, "work_dir", a.Config.Worker.WorkDir)
+		"concurrency", a.Config.Worker.Concurrency, "work_dir", a.Config.Worker.WorkDir,
+		"temporal", a.Config.Temporal.Address, "s3_endpoint", a.Config.S3.Endpoint, "bucket", a.Config.S3.Bucket)
 	return w.Run(ctx.Done())
 }
 
@@ -155,6 +156,8 @@ type Worker struct {
 	fatal   chan error
 	// stopActs closes the activities' yt-dlp proxy (New).
 	stopActs func()
+	// unlock releases the work directory (lockWorkDir).
+	unlock func()
 }
 
 // Sweeping of abandoned job files (activities.SweepWorkDir).
@@ -167,7 +170,9 @@ const (
 )
 
 // NewWorker prepares the work directory and returns a worker with every
-// workflow and activity registered. The work directory is emptied: files
+// workflow and activity registered. It takes the work directory's lock
+// (lockWorkDir), refusing a directory another worker owns, and holds it
+// until Stop. The work directory is then emptied: files
 // left there belong to jobs whose chains died with the previous process and
 // have already restarted elsewhere (the new process has a new queue of its
 // own, so nothing is sent here for them).
@@ -186,12 +191,19 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		// Batches describe their episodes' workflows through it.
 		acts.Workflows = c
 	}
+	// The lock first: emptying a directory another worker uses would
+	// delete its jobs' files.
+	unlock, err := lockWorkDir(acts.WorkDir)
+	if err != nil {
+		return nil, err
+	}
 	if err := resetDir(acts.WorkDir); err != nil {
+		unlock()
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
 	acts.HostQueue = workflows.NewHostQueue(cfg.Temporal.TaskQueue)
 	acts.Holds = activities.NewHolds(cfg.Worker.Concurrency)
-	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1)}
+	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1), unlock: unlock}
 	base := sdkworker.Options{
 		OnFatalError: func(err error) {
 			select {
@@ -269,6 +281,7 @@ func (w *Worker) Stop() {
 	if w.stopActs != nil {
 		w.stopActs()
 	}
+	w.unlock()
 }
 
 // Run starts the worker and stops it when interruptCh delivers or a poller
@@ -313,6 +326,9 @@ func resetDir(dir string) error {
 		return err
 	}
 	for _, e := range entries {
+		if e.Name() == LockFile {
+			continue
+		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}

@@ -97,12 +97,23 @@ func Exit(what string, err error) int {
 }
 
 // Main is a riptide binary's main: -version prints the version; otherwise
-// it loads the settings (exit 2 when they are invalid), refuses those check
+// it loads the settings, from the environment and then the data
+// directory's dev env file (config.LoadDevEnv), exit 2 when they are invalid; refuses those check
 // rejects, builds the App and runs run until SIGINT or SIGTERM.
 func Main(what string, check func(*config.Config) error, run func(context.Context, *App) error) {
 	if len(os.Args) == 2 && os.Args[1] == "-version" {
 		fmt.Println(version.String())
 		return
+	}
+	// Beside `make dev`, join its stack: its settings, where the
+	// environment sets none.
+	devEnv, err := config.LoadDevEnv()
+	if err != nil {
+		slog.Error("Loading the dev env file failed", "error", err)
+		os.Exit(2)
+	}
+	if devEnv != "" {
+		slog.Info("Using the dev stack's settings where the environment sets none", "file", devEnv)
 	}
 	cfg, err := config.Load()
 	if err == nil && check != nil {

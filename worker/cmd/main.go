@@ -4,7 +4,10 @@ package main
 
 import (
 	"github.com/riptide-dev/riptide/internal/app"
+	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/worker"
 )
 
-func main() { app.Main("Worker", nil, worker.Run) }
+// A worker beside `make dev` that could not serve the stack's jobs refuses
+// to start (config.CheckDevStack).
+func main() { app.Main("Worker", config.CheckDevStack, worker.Run) }

@@ -143,6 +143,8 @@ func run(o options, logger *slog.Logger) error {
 		"RIPTIDE_S3_SECRET_ACCESS_KEY=bench-secret",
 		"RIPTIDE_S3_PATH_STYLE=true",
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(dir, "work"),
+		// Its own data directory: not make dev's, whose dev.env it would load.
+		"RIPTIDE_DATA_DIR=" + filepath.Join(dir, "data"),
 		"RIPTIDE_WORKER_CONCURRENCY=" + strconv.Itoa(o.concurrency),
 		"RIPTIDE_LOG_LEVEL=warn",
 		// The feed, its media and S3 are on loopback, which the SSRF guard

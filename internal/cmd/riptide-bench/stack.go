@@ -176,6 +176,8 @@ func (st *stack) startWorker(ctx context.Context, name string, concurrency int, 
 		"RIPTIDE_S3_CONCURRENCY=" + strconv.Itoa(c.S3.Concurrency),
 		"RIPTIDE_WORKER_CONCURRENCY=" + strconv.Itoa(concurrency),
 		"RIPTIDE_WORKER_WORK_DIR=" + filepath.Join(st.dir, "work-"+name),
+		// Its own data directory: not make dev's, whose dev.env it would load.
+		"RIPTIDE_DATA_DIR=" + filepath.Join(st.dir, "data-"+name),
 		"RIPTIDE_LOG_LEVEL=warn",
 		"RIPTIDE_WORKER_METRICS_ADDR=", // several workers, and maybe make dev, share the host
 		// The media server and S3 are on loopback, which the SSRF guard

@@ -3,6 +3,11 @@
 // survives restarts), a local S3 server with a bucket, the worker and the
 // API, plus a sample-media server with a webhook echo receiver.
 //
+// A child that dies is started again (devstack.Supervisor); only Ctrl-C or
+// SIGTERM stops them. `up` writes the settings it gives its children to
+// $RIPTIDE_DATA_DIR/dev.env, which the binaries and the other commands
+// read (config.LoadDevEnv).
+//
 //	riptide-dev up        everything (what `make dev` runs)
 //	riptide-dev temporal  only the Temporal dev server
 //	riptide-dev s3        only the S3 server
@@ -17,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,10 +54,7 @@ var devDefaults = map[string]string{
 	"RIPTIDE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8,::1",
 }
 
-const (
-	uiPort        = 8233
-	samplesAddrEn = "RIPTIDE_DEV_SAMPLES_ADDR"
-)
+const samplesAddrEn = "RIPTIDE_DEV_SAMPLES_ADDR"
 
 func main() {
 	cmd := "up"
@@ -66,6 +70,13 @@ func main() {
 }
 
 func run(ctx context.Context, cmd string) error {
+	if cmd == "temporal" || cmd == "s3" {
+		// A piece run on its own joins the stack `riptide-dev up` last
+		// described; `up` itself is the source of those settings.
+		if _, err := config.LoadDevEnv(); err != nil {
+			return err
+		}
+	}
 	for k, v := range devDefaults {
 		if os.Getenv(k) == "" {
 			os.Setenv(k, v)
@@ -75,67 +86,60 @@ func run(ctx context.Context, cmd string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.DataDir, err = filepath.Abs(cfg.DataDir); err != nil {
+		return err
+	}
+	os.Setenv("RIPTIDE_DATA_DIR", cfg.DataDir)
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "logs"), 0o755); err != nil {
 		return err
 	}
-	var procs []*devstack.Proc
-	defer func() {
-		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].Stop(15 * time.Second)
-		}
-	}()
-	start := func(p *devstack.Proc, err error) error {
-		if err == nil {
-			procs = append(procs, p)
-		}
-		return err
-	}
+	temporal := devstack.Service{Name: "temporal", Start: func(ctx context.Context) (*devstack.Proc, error) { return startTemporal(ctx, cfg) }}
+	s3 := devstack.Service{Name: "s3", Start: func(ctx context.Context) (*devstack.Proc, error) { return startS3(ctx, cfg) }}
+	var services []devstack.Service
+	var ready func()
 	switch cmd {
 	case "temporal":
-		if err := start(startTemporal(ctx, cfg)); err != nil {
-			return err
+		services = []devstack.Service{temporal}
+		ready = func() {
+			ui := cfg.Temporal.UIURL
+			if ui == "" {
+				ui = "off (RIPTIDE_TEMPORAL_UI_URL is empty)"
+			}
+			fmt.Printf("Temporal on %s, UI %s\n", cfg.Temporal.Address, ui)
 		}
-		fmt.Printf("Temporal on %s, UI on http://127.0.0.1:%d\n", cfg.Temporal.Address, uiPort)
 	case "s3":
-		if err := start(startS3(ctx, cfg)); err != nil {
-			return err
-		}
-		fmt.Printf("S3 on %s, bucket %s\n", cfg.S3.Endpoint, cfg.S3.Bucket)
+		services = []devstack.Service{s3}
+		ready = func() { fmt.Printf("S3 on %s, bucket %s\n", cfg.S3.Endpoint, cfg.S3.Bucket) }
 	case "up":
-		if err := upAll(ctx, cfg, start); err != nil {
+		children, banner, err := prepareUp(ctx, cfg)
+		if err != nil {
 			return err
 		}
+		services = append([]devstack.Service{temporal, s3}, children...)
+		ready = banner
 	default:
 		return fmt.Errorf("unknown command %q (want up, temporal or s3)", cmd)
 	}
-	// Run until Ctrl-C or until a child dies.
-	done := make(chan *devstack.Proc, len(procs))
-	for _, p := range procs {
-		go func() { <-p.Done(); done <- p }()
+	// Until Ctrl-C or SIGTERM: a child that dies is started again, the
+	// others keep running.
+	sup := devstack.NewSupervisor(os.Stdout)
+	if err := sup.Run(ctx, services, ready); err != nil {
+		return fmt.Errorf("%w (logs in %s)", err, filepath.Join(cfg.DataDir, "logs"))
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Println("\nStopping…")
-		return nil
-	case p := <-done:
-		return fmt.Errorf("%s exited: %v (logs in %s)", p.Name, p.Err(), filepath.Join(cfg.DataDir, "logs"))
-	}
+	return nil
 }
 
-func upAll(ctx context.Context, cfg *config.Config, start func(*devstack.Proc, error) error) error {
+// prepareUp readies what the worker and the API need (credentials, sample
+// media and their server, the dev env file) and returns their services
+// and the banner printed once everything runs.
+func prepareUp(ctx context.Context, cfg *config.Config) ([]devstack.Service, func(), error) {
 	key, err := apiKey(cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	secret, err := webhookSecret(cfg)
 	if err != nil {
-		return err
-	}
-	if err := start(startTemporal(ctx, cfg)); err != nil {
-		return err
-	}
-	if err := start(startS3(ctx, cfg)); err != nil {
-		return err
+		return nil, nil, err
 	}
 	samplesAddr := os.Getenv(samplesAddrEn)
 	if samplesAddr == "" {
@@ -143,40 +147,69 @@ func upAll(ctx context.Context, cfg *config.Config, start func(*devstack.Proc, e
 	}
 	samplesDir := filepath.Join(cfg.DataDir, "samples")
 	if err := devstack.GenerateSamples(ctx, cfg.Media.FfmpegPath, samplesDir, 5); err != nil {
-		return fmt.Errorf("generating sample media: %w", err)
+		return nil, nil, fmt.Errorf("generating sample media: %w", err)
 	}
 	if err := serveSamples(ctx, samplesAddr, samplesDir); err != nil {
-		return err
+		return nil, nil, err
+	}
+	envFile := filepath.Join(cfg.DataDir, config.DevEnvFile)
+	if err := writeDevEnv(cfg, envFile); err != nil {
+		return nil, nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	var services []devstack.Service
 	for _, name := range []string{"riptide-worker", "riptide-api"} {
-		if err := start(startChild(name, filepath.Join(filepath.Dir(self), name))); err != nil {
-			return err
-		}
+		bin := filepath.Join(filepath.Dir(self), name)
+		services = append(services, devstack.Service{Name: strings.TrimPrefix(name, "riptide-"),
+			Start: func(context.Context) (*devstack.Proc, error) { return startChild(name, bin) }})
 	}
-	fmt.Printf(`
+	banner := func() {
+		fmt.Printf(`
 riptide is running.
   API           http://%s    (x-api-key: %s)
-  Temporal UI   http://127.0.0.1:%d
+  Temporal UI   %s
   Temporal      %s  namespace %s
   S3            %s  bucket %s  (access key %s)
   Samples       http://%s/   webhook echo: http://%s/hook
   Webhooks      signed with %s (Standard Webhooks)
   Data          %s  (logs in %s)
+  Settings      %s (make worker, make api and make temporal read it)
 
 Try it:
   curl -s -X POST http://%s/jobs -H "x-api-key: %s" -H 'Content-Type: application/json' \
     -d '{"url":"http://%s/%s","webhook_url":"http://%s/hook","enable_progress_webhook":true,"folder":"samples"}'
   curl -s http://%s/jobs/<job_id> -H "x-api-key: %s"
 
-Ctrl-C stops everything.
-`, cfg.API.Addr, key, uiPort, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
-		cfg.S3.AccessKeyID, samplesAddr, samplesAddr, secret, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"),
-		cfg.API.Addr, key, samplesAddr, devstack.SampleDASH, samplesAddr, cfg.API.Addr, key)
-	return nil
+A component that dies is restarted; Ctrl-C stops everything.
+`, cfg.API.Addr, key, cfg.Temporal.UIURL, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
+			cfg.S3.AccessKeyID, samplesAddr, samplesAddr, secret, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"), envFile,
+			cfg.API.Addr, key, samplesAddr, devstack.SampleDASH, samplesAddr, cfg.API.Addr, key)
+	}
+	return services, banner, nil
+}
+
+// writeDevEnv writes the settings the children get, every RIPTIDE_*
+// variable of this process, to the dev env file, with the effective
+// values of those a worker must share to serve the stack's jobs
+// (config.ServingSettings, which config.CheckDevStack compares).
+func writeDevEnv(cfg *config.Config, path string) error {
+	vars := map[string]string{}
+	for _, kv := range os.Environ() {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, config.Prefix+"_") {
+			vars[name] = value
+		}
+	}
+	for _, kv := range config.ServingSettings(cfg) {
+		vars[kv[0]] = kv[1]
+	}
+	var list [][2]string
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		list = append(list, [2]string{name, vars[name]})
+	}
+	return config.WriteEnvFile(path, list)
 }
 
 func startTemporal(ctx context.Context, cfg *config.Config) (*devstack.Proc, error) {
@@ -192,6 +225,14 @@ func startTemporal(ctx context.Context, cfg *config.Config) (*devstack.Proc, err
 	logf, err := logFile(cfg, "temporal")
 	if err != nil {
 		return nil, err
+	}
+	// The UI listens where RIPTIDE_TEMPORAL_UI_URL (the API's job links)
+	// says; empty runs the server headless.
+	uiPort := 0
+	if u, err := url.Parse(cfg.Temporal.UIURL); err == nil && cfg.Temporal.UIURL != "" {
+		if uiPort, err = strconv.Atoi(u.Port()); err != nil {
+			return nil, fmt.Errorf("RIPTIDE_TEMPORAL_UI_URL %q names no port", cfg.Temporal.UIURL)
+		}
 	}
 	return devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: bin, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: port, UIPort: uiPort,
