@@ -113,3 +113,12 @@ bench-batch: tools ## run a batch of N tiny local episodes end to end and print 
 .PHONY: clean
 clean: ## remove binaries (not the data directory)
 	rm -rf $(BIN)
+
+# The soak (README "Soak"): a batch plus single jobs with the worker killed
+# with SIGKILL at random, against the same load without faults. Sizes and
+# the kill schedule: RIPTIDE_SOAK_EPISODES/JOBS, RIPTIDE_SOAK_KILL_MIN/MAX,
+# RIPTIDE_SOAK_SEED (replay).
+.PHONY: soak
+soak: test-tools ## soak: 500 episodes + 500 jobs, the worker SIGKILLed every 20-40 s, vs the same load without faults
+	RIPTIDE_REQUIRE_INTEGRATION=1 RIPTIDE_SOAK=1 go test -tags integration -count=1 -v -timeout 3h \
+		-run 'TestSoakWorkerKilledAtRandom' ./internal/e2e
