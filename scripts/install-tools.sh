@@ -5,8 +5,9 @@
 #     Go module proxy into a cache directory keyed by version, so only the
 #     first run pays for the build (about 5-10 minutes on 2 cores),
 #   - for the tests only (RIPTIDE_INSTALL_TEST_TOOLS=1, make test-tools):
-#     PostgreSQL from Debian and the Temporal server with temporal-sql-tool,
-#     built and cached the same way, which make test-prod-temporal runs on.
+#     PostgreSQL from Debian, the Temporal server with temporal-sql-tool and
+#     the Temporal Web UI server, built and cached the same way, which
+#     make test-prod-temporal runs on.
 # Versions and the cache directory come from the Makefile.
 set -euo pipefail
 
@@ -114,10 +115,27 @@ build_temporal_server() {
 	echo "Built the Temporal server in $(($(date +%s) - start))s"
 }
 
+# build_temporal_ui: the Web UI server, which embeds the built UI (v2.56 and
+# later need a newer Go).
+build_temporal_ui() {
+	local dir tmp
+	dir=$(dirname "$RIPTIDE_TEMPORAL_UI_BIN")
+	if [ -x "$RIPTIDE_TEMPORAL_UI_BIN" ]; then
+		return
+	fi
+	echo "Building the Temporal Web UI server $TEMPORAL_UI_VERSION (first run only; cached in $dir)"
+	mkdir -p "$(dirname "$dir")"
+	tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+	GOBIN="$tmp" GOFLAGS=-mod=mod go install -ldflags='-s -w' "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
+	mkdir -p "$dir"
+	mv "$tmp/server" "$RIPTIDE_TEMPORAL_UI_BIN"
+	rmdir "$tmp"
+}
+
 test_tools=""
 if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_TEMPORAL_SERVER_BIN:-}" ]; then
 	test_tools=1
-	: "${TEMPORAL_SERVER_VERSION:?}" "${RIPTIDE_TEMPORAL_SQL_TOOL_BIN:?}"
+	: "${TEMPORAL_SERVER_VERSION:?}" "${RIPTIDE_TEMPORAL_SQL_TOOL_BIN:?}" "${TEMPORAL_UI_VERSION:?}" "${RIPTIDE_TEMPORAL_UI_BIN:?}"
 	# PostgreSQL for the production-shaped Temporal server. Debian keeps
 	# initdb and postgres in /usr/lib/postgresql/<major>/bin.
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
@@ -137,7 +155,7 @@ build versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" 
 v=$!
 s=""
 if [ -n "$test_tools" ]; then
-	build_temporal_server &
+	(build_temporal_server && build_temporal_ui) &
 	s=$!
 fi
 wait $t
