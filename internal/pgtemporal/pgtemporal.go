@@ -250,7 +250,7 @@ func (pg *Postgres) Addr() string {
 func (pg *Postgres) Start(ctx context.Context) error {
 	p, err := startProc(filepath.Join(pg.bin, "postgres"), []string{"-D", pg.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "port=" + strconv.Itoa(pg.Port),
-		"-c", "unix_socket_directories=", "-c", "max_connections=200",
+		"-c", "unix_socket_directories=", "-c", "max_connections=200", "-c", "log_min_messages=warning",
 		// A test cluster: durability against a machine crash is not needed,
 		// against a crash of the server it is kept.
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"},
@@ -370,11 +370,12 @@ func (o ServerOptions) setupSchema(ctx context.Context, db, schema string) error
 		{"update-schema", "--schema-name", schema},
 	} {
 		cmd := exec.CommandContext(ctx, o.SQLToolBin, append(append([]string{}, base...), args...)...)
+		// Its output (every statement, at debug level) only on failure.
 		out, err := cmd.CombinedOutput()
-		if o.Log != nil {
-			_, _ = o.Log.Write(out)
-		}
 		if err != nil {
+			if o.Log != nil {
+				_, _ = o.Log.Write(out)
+			}
 			return fmt.Errorf("temporal-sql-tool %s on %s: %w: %s", args[0], db, err, lastLines(string(out), 5))
 		}
 	}
