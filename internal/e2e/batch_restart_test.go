@@ -37,8 +37,8 @@ const restartEpisodes = 50
 // as one batch on its own Temporal server (the dev server, or the server on
 // PostgreSQL with RIPTIDE_TEMPORAL_BACKEND=postgres), kills the worker
 // process with SIGKILL, later kills the Temporal server with SIGKILL and
-// restarts it on the same database and port, and checks that nothing was lost or doubled:
-// one object per episode with the size its job reported, one terminal event
+// restarts it on the same database and port, and checks that nothing was
+// lost or doubled: one object per episode with the size its job reported, one terminal event
 // identity per episode, one batch_completed with the right counts, and no
 // failed workflow.
 func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {

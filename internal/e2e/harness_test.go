@@ -2,8 +2,8 @@
 
 // Package e2e runs riptide end to end on real components, all on loopback:
 // the Temporal dev server (or, with RIPTIDE_TEMPORAL_BACKEND=postgres, the
-// Temporal server on PostgreSQL), versitygw (S3), yt-dlp, ffmpeg, the worker, the
-// HTTP API and a webhook receiver. The tests skip when the tools are not
+// Temporal server on PostgreSQL), versitygw (S3), yt-dlp, ffmpeg, the
+// worker, the HTTP API and a webhook receiver. The tests skip when the tools are not
 // installed, unless RIPTIDE_REQUIRE_INTEGRATION=1 (set by `make test`).
 package e2e
 
