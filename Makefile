@@ -4,6 +4,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 TEMPORAL_CLI_VERSION := v1.5.1
+# The multi-service Temporal server (and its schema tool) the production-
+# shaped tests run on PostgreSQL: make test-prod-temporal.
+TEMPORAL_SERVER_VERSION := v1.32.1
+# The Temporal Web UI server (embeds the UI) the job links are tested on.
+TEMPORAL_UI_VERSION := v2.55.0
 VERSITYGW_VERSION    := v1.8.0
 STATICCHECK_VERSION  := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
@@ -11,10 +16,13 @@ WORKFLOWCHECK_VERSION := v0.6.0
 STANDARDWEBHOOKS_VERSION := 1.1.1
 
 CACHE_DIR ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/riptide/tools
-export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION
+export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION TEMPORAL_SERVER_VERSION TEMPORAL_UI_VERSION
 export RIPTIDE_STANDARDWEBHOOKS_DIR ?= $(CACHE_DIR)/standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
 export RIPTIDE_TEMPORAL_BIN  ?= $(CACHE_DIR)/temporal-$(TEMPORAL_CLI_VERSION)/temporal
 export RIPTIDE_VERSITYGW_BIN ?= $(CACHE_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
+export RIPTIDE_TEMPORAL_SERVER_BIN   ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-server
+export RIPTIDE_TEMPORAL_SQL_TOOL_BIN ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-sql-tool
+export RIPTIDE_TEMPORAL_UI_BIN       ?= $(CACHE_DIR)/temporal-ui-$(TEMPORAL_UI_VERSION)/temporal-ui-server
 STATICCHECK   := $(CACHE_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 WORKFLOWCHECK := $(CACHE_DIR)/workflowcheck-$(WORKFLOWCHECK_VERSION)/workflowcheck
 
@@ -30,7 +38,7 @@ tools: ## install ffmpeg, yt-dlp, the Temporal CLI and versitygw if missing
 	@scripts/install-tools.sh
 
 .PHONY: test-tools
-test-tools: ## tools, plus what only the tests use (the Standard Webhooks verifier, from npm)
+test-tools: ## tools, plus what only the tests use (Standard Webhooks verifier, PostgreSQL, Temporal server and UI)
 	@RIPTIDE_INSTALL_TEST_TOOLS=1 scripts/install-tools.sh
 
 .PHONY: build
@@ -57,7 +65,21 @@ api: build ## run only the HTTP API (RIPTIDE_* variables, then make dev's .ripti
 .PHONY: test
 test: test-tools lint ## run every test: unit, replay and integration (real Temporal, S3, yt-dlp, ffmpeg), then fuzz briefly
 	RIPTIDE_REQUIRE_INTEGRATION=1 go test -tags integration -race -count=1 -timeout 25m ./...
+	@$(MAKE) --no-print-directory test-prod-temporal-run
 	@$(MAKE) --no-print-directory fuzz
+
+# The integration tests that run a second time on the production-shaped
+# Temporal server (temporal-server on PostgreSQL, internal/pgtemporal):
+# crashes and restarts of the worker and of the server, search attributes
+# and the listings on SQL visibility, update-with-start, batches that
+# continue as new, idempotent starts, the job's link into the Web UI.
+PROD_TEMPORAL_TESTS := TestJobLinksToItsRunInTheTemporalUI|TestBatchSurvivesWorkerAndTemporalCrashes|TestWorkerCrashRestartsChainOnAnotherWorker|TestWorkerCrashAfterDownloadRestartsChainElsewhere|TestWorkerRefusesNamespaceWithoutSearchAttributes|TestListJobsFiltersAndPages|TestListJobsOfABatch|TestDashboardAndUsageFromVisibility|TestCreateBatchAnswersWithTheListOrLater|TestIdempotencyKeyOnRealTemporal
+.PHONY: test-prod-temporal test-prod-temporal-run
+test-prod-temporal: test-tools ## run the crash, restart, search-attribute and batch tests on Temporal with PostgreSQL
+	@$(MAKE) --no-print-directory test-prod-temporal-run
+test-prod-temporal-run:
+	RIPTIDE_REQUIRE_INTEGRATION=1 RIPTIDE_TEMPORAL_BACKEND=postgres \
+		go test -tags integration -count=1 -timeout 15m -run '^($(PROD_TEMPORAL_TESTS))$$' ./internal/e2e
 
 # Fuzz targets as package:Target. `make fuzz FUZZTIME=10m` fuzzes longer by
 # hand; new crashers land in testdata/fuzz and then run as regression tests.

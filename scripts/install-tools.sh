@@ -3,7 +3,11 @@
 #   - ffmpeg/ffprobe and yt-dlp from Debian packages (when missing),
 #   - the Temporal CLI (dev server) and versitygw (S3 server), built from the
 #     Go module proxy into a cache directory keyed by version, so only the
-#     first run pays for the build (about 5-10 minutes on 2 cores).
+#     first run pays for the build (about 5-10 minutes on 2 cores),
+#   - for the tests only (RIPTIDE_INSTALL_TEST_TOOLS=1, make test-tools):
+#     PostgreSQL from Debian, the Temporal server with temporal-sql-tool and
+#     the Temporal Web UI server, built and cached the same way, which
+#     make test-prod-temporal runs on.
 # Versions and the cache directory come from the Makefile.
 set -euo pipefail
 
@@ -87,14 +91,76 @@ build() { # name module version target
 	rmdir "$tmp"
 }
 
+# build_temporal_server: the multi-service server and its schema tool, from
+# one module in one go install (stripped: 149 + 40 MB instead of about
+# twice that), named as the Makefile expects.
+build_temporal_server() {
+	local dir
+	dir=$(dirname "$RIPTIDE_TEMPORAL_SERVER_BIN")
+	if [ -x "$RIPTIDE_TEMPORAL_SERVER_BIN" ] && [ -x "$RIPTIDE_TEMPORAL_SQL_TOOL_BIN" ]; then
+		return
+	fi
+	echo "Building the Temporal server $TEMPORAL_SERVER_VERSION and temporal-sql-tool (first run only, about 10 minutes; cached in $dir)"
+	local tmp start
+	start=$(date +%s)
+	mkdir -p "$(dirname "$dir")"
+	tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+	GOBIN="$tmp" GOFLAGS=-mod=mod go install -ldflags='-s -w' \
+		"go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" \
+		"go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+	mkdir -p "$(dirname "$RIPTIDE_TEMPORAL_SQL_TOOL_BIN")" "$dir"
+	mv "$tmp/sql" "$RIPTIDE_TEMPORAL_SQL_TOOL_BIN"
+	mv "$tmp/server" "$RIPTIDE_TEMPORAL_SERVER_BIN"
+	rmdir "$tmp"
+	echo "Built the Temporal server in $(($(date +%s) - start))s"
+}
+
+# build_temporal_ui: the Web UI server, which embeds the built UI (v2.56 and
+# later need a newer Go).
+build_temporal_ui() {
+	local dir tmp
+	dir=$(dirname "$RIPTIDE_TEMPORAL_UI_BIN")
+	if [ -x "$RIPTIDE_TEMPORAL_UI_BIN" ]; then
+		return
+	fi
+	echo "Building the Temporal Web UI server $TEMPORAL_UI_VERSION (first run only; cached in $dir)"
+	mkdir -p "$(dirname "$dir")"
+	tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+	GOBIN="$tmp" GOFLAGS=-mod=mod go install -ldflags='-s -w' "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
+	mkdir -p "$dir"
+	mv "$tmp/server" "$RIPTIDE_TEMPORAL_UI_BIN"
+	rmdir "$tmp"
+}
+
+test_tools=""
+if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_TEMPORAL_SERVER_BIN:-}" ]; then
+	test_tools=1
+	: "${TEMPORAL_SERVER_VERSION:?}" "${RIPTIDE_TEMPORAL_SQL_TOOL_BIN:?}" "${TEMPORAL_UI_VERSION:?}" "${RIPTIDE_TEMPORAL_UI_BIN:?}"
+	# PostgreSQL for the production-shaped Temporal server. Debian keeps
+	# initdb and postgres in /usr/lib/postgresql/<major>/bin.
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+		echo "Installing Debian packages for: postgresql"
+		sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+	fi
+fi
+
 mkdir -p "$(dirname "$(dirname "$RIPTIDE_TEMPORAL_BIN")")"
-# The two builds are independent: run them side by side.
+# The builds are independent: run them side by side.
 build temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" "$RIPTIDE_TEMPORAL_BIN" &
 t=$!
 build versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" "$RIPTIDE_VERSITYGW_BIN" &
 v=$!
+s=""
+if [ -n "$test_tools" ]; then
+	(build_temporal_server && build_temporal_ui) &
+	s=$!
+fi
 wait $t
 wait $v
+[ -z "$s" ] || wait $s
 
 # Test-only (make test-tools): the official Standard Webhooks library (npm),
 # which the end-to-end tests use to verify riptide's webhook signatures

@@ -37,7 +37,9 @@ func TestREADMEListsExactlyTheSettings(t *testing.T) {
 	// Variables of the tooling (Makefile, tests, dev runner) are not
 	// settings of the binaries.
 	tooling := []string{"RIPTIDE_TEMPORAL_BIN", "RIPTIDE_VERSITYGW_BIN", "RIPTIDE_STANDARDWEBHOOKS_DIR",
-		"RIPTIDE_REQUIRE_INTEGRATION", "RIPTIDE_DEV_SAMPLES_ADDR", "RIPTIDE_RECORD_HISTORIES"}
+		"RIPTIDE_REQUIRE_INTEGRATION", "RIPTIDE_DEV_SAMPLES_ADDR", "RIPTIDE_RECORD_HISTORIES",
+		"RIPTIDE_TEMPORAL_SERVER_BIN", "RIPTIDE_TEMPORAL_SQL_TOOL_BIN", "RIPTIDE_POSTGRES_BIN_DIR", "RIPTIDE_TEMPORAL_BACKEND",
+		"RIPTIDE_TEMPORAL_UI_BIN"}
 	for k := range documented {
 		// RIPTIDE_SOAK*: the soak test's knobs (README: Soak).
 		if slices.Contains(tooling, k) || strings.HasPrefix(k, "RIPTIDE_SOAK") {

@@ -34,10 +34,11 @@ import (
 const restartEpisodes = 50
 
 // TestBatchSurvivesWorkerAndTemporalCrashes runs a 50-episode podcast feed
-// as one batch on its own Temporal dev server, kills the worker process with
-// SIGKILL, later kills the Temporal server with SIGKILL and restarts it on
-// the same database and port, and checks that nothing was lost or doubled:
-// one object per episode with the size its job reported, one terminal event
+// as one batch on its own Temporal server (the dev server, or the server on
+// PostgreSQL with RIPTIDE_TEMPORAL_BACKEND=postgres), kills the worker
+// process with SIGKILL, later kills the Temporal server with SIGKILL and
+// restarts it on the same database and port, and checks that nothing was
+// lost or doubled: one object per episode with the size its job reported, one terminal event
 // identity per episode, one batch_completed with the right counts, and no
 // failed workflow.
 func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
@@ -47,18 +48,13 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
 
 	// A Temporal server of its own: the shared one must survive.
-	temporalBin, err := devstack.Tool(devstack.TemporalBinEnv, "temporal")
-	require.NoError(t, err)
-	port, err := devstack.FreePort()
-	require.NoError(t, err)
 	dir := t.TempDir()
 	tlog, err := os.Create(filepath.Join(dir, "temporal.log"))
 	require.NoError(t, err)
-	topts := devstack.TemporalOptions{Bin: temporalBin, DBFile: filepath.Join(dir, "temporal.db"), Port: port, Namespace: "default", Log: tlog}
-	tp, err := devstack.StartTemporal(ctx, topts)
+	tp, err := startTemporal(ctx, dir, tlog)
 	require.NoError(t, err)
-	t.Cleanup(func() { tp.Stop(10 * time.Second) })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	t.Cleanup(func() { tp.Stop() })
+	addr := tp.Addr()
 
 	// One small clip served under 50 paths, and a feed listing them.
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
@@ -113,8 +109,7 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	waitTerminals(t, hooks, 25, 3*time.Minute)
 	tp.Kill()
 	t.Log("temporal killed")
-	tp, err = devstack.StartTemporal(ctx, topts)
-	require.NoError(t, err)
+	require.NoError(t, tp.Restart(ctx))
 	t.Log("temporal restarted")
 
 	// The end: batch_completed, once, with every episode completed.

@@ -1,8 +1,9 @@
 //go:build integration
 
 // Package e2e runs riptide end to end on real components, all on loopback:
-// the Temporal dev server, versitygw (S3), yt-dlp, ffmpeg, the worker, the
-// HTTP API and a webhook receiver. The tests skip when the tools are not
+// the Temporal dev server (or, with RIPTIDE_TEMPORAL_BACKEND=postgres, the
+// Temporal server on PostgreSQL), versitygw (S3), yt-dlp, ffmpeg, the
+// worker, the HTTP API and a webhook receiver. The tests skip when the tools are not
 // installed, unless RIPTIDE_REQUIRE_INTEGRATION=1 (set by `make test`).
 package e2e
 
@@ -70,7 +71,7 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) (int, error) {
 	gin.SetMode(gin.ReleaseMode)
-	temporalBin, err1 := devstack.Tool(devstack.TemporalBinEnv, "temporal")
+	err1 := checkTemporalTools()
 	s3Bin, err2 := devstack.Tool(devstack.VersitygwBinEnv, "versitygw")
 	_, err3 := exec.LookPath("yt-dlp")
 	_, err4 := exec.LookPath("ffmpeg")
@@ -94,17 +95,13 @@ func runMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 
-	tPort, err := devstack.FreePort()
+	// The dev server, or the production server on PostgreSQL (backend_test.go).
+	tp, err := startTemporal(ctx, dir, logs)
+	defer stopPostgres()
 	if err != nil {
 		return 0, err
 	}
-	tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
-		Bin: temporalBin, DBFile: filepath.Join(dir, "temporal.db"), Port: tPort, Namespace: "default", Log: logs,
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer tp.Stop(10 * time.Second)
+	defer tp.Stop()
 	s3Port, err := devstack.FreePort()
 	if err != nil {
 		return 0, err
@@ -119,7 +116,7 @@ func runMain(m *testing.M) (int, error) {
 	defer sp.Stop(10 * time.Second)
 
 	cfg := &config.Config{
-		Temporal: config.Temporal{Address: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default", TaskQueue: "riptide-e2e"},
+		Temporal: config.Temporal{Address: tp.Addr(), Namespace: "default", TaskQueue: "riptide-e2e"},
 		S3: config.S3{Endpoint: "http://" + s3Addr, Region: "us-east-1", Bucket: "e2e", AccessKeyID: "e2e",
 			SecretAccessKey: "e2e-secret", PathStyle: true, PresignTTL: time.Hour, PartSize: 5 << 20, Concurrency: 2},
 		API: config.API{Keys: []string{testAPIKey}, MaxBodyBytes: 64 << 10},
