@@ -6,8 +6,8 @@
 # so the job runs at every `docker compose up`.
 set -eu
 
-ns=${NAMESPACE:?NAMESPACE must name riptide's namespace}
-attrs=${SEARCH_ATTRIBUTES:?SEARCH_ATTRIBUTES must list riptide's search attributes}
+ns=${NAMESPACE:?NAMESPACE must name the namespace of riptide}
+attrs=${SEARCH_ATTRIBUTES:?SEARCH_ATTRIBUTES must list the search attributes of riptide}
 retention=${NAMESPACE_RETENTION:-720h}
 tries=${SETUP_TRIES:-60}
 

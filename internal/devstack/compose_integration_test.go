@@ -1,0 +1,336 @@
+//go:build integration
+
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riptide-dev/riptide/internal/app"
+)
+
+// TestComposeStackCommandsOnHost runs what docker-compose.temporal.yml's
+// containers run, as processes on this machine, with the environment the
+// compose file gives each: PostgreSQL (checked with the postgresql
+// service's pg_isready), deploy/temporal/setup-schema.sh with
+// temporal-sql-tool, `temporal-server start` without flags (the server
+// image's entrypoint: the embedded config template, fed by the temporal
+// service's variables, with deploy/temporal/dynamicconfig.yaml), the
+// server's wget health check, deploy/temporal/setup-riptide.sh with the
+// temporal CLI (twice: every `up` runs it), the admin tools' health check,
+// and then what the worker checks at start-up. Only the addresses change:
+// loopback and free ports instead of service names. Not exercised: the
+// images themselves, container networking, compose's ordering.
+func TestComposeStackCommandsOnHost(t *testing.T) {
+	serverBin := integrationTool(t, "RIPTIDE_TEMPORAL_SERVER_BIN", "temporal-server")
+	sqlTool := integrationTool(t, "RIPTIDE_TEMPORAL_SQL_TOOL_BIN", "temporal-sql-tool")
+	cli := integrationTool(t, TemporalBinEnv, "temporal")
+	pgBin := postgresBinDir(t)
+	m := loadCompose(t, map[string]string{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// PostgreSQL, as the postgresql service (trust authentication here:
+	// the password is not what this test checks).
+	base, err := os.MkdirTemp("", "riptide-compose-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(base, "pg")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cred := postgresCredential(t, data)
+	pgUser := m.Services["postgresql"].Environment["POSTGRES_USER"]
+	initdb := exec.CommandContext(ctx, filepath.Join(pgBin, "initdb"), "-D", data, "-U", pgUser, "--auth=trust")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	pgPort := lowPort(t)
+	pg := exec.Command(filepath.Join(pgBin, "postgres"), "-D", data, "-p", strconv.Itoa(pgPort),
+		"-c", "listen_addresses=127.0.0.1", "-k", data)
+	pg.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var pgLog syncBuffer
+	pg.Stdout, pg.Stderr = &pgLog, &pgLog
+	pgDone := startProcess(t, pg, syscall.SIGINT)
+	health := m.Services["postgresql"].Healthcheck.Test[1:]
+	health = append(health, "-h", "127.0.0.1", "-p", strconv.Itoa(pgPort))
+	eventually(t, ctx, "postgresql health check", &pgLog, pgDone, func() error { return run(ctx, nil, health...) })
+
+	// The schema job, twice: it runs at every `docker compose up`.
+	schemaEnv := serviceEnv(m.Services["temporal-schema"], map[string]string{
+		"SQL_HOST": "127.0.0.1", "SQL_PORT": strconv.Itoa(pgPort), "PATH": filepath.Dir(sqlTool) + ":" + os.Getenv("PATH"),
+	})
+	for range 2 {
+		if err := run(ctx, schemaEnv, "sh", "../../deploy/temporal/setup-schema.sh"); err != nil {
+			t.Fatal("setup-schema.sh: ", err)
+		}
+	}
+
+	// The server, as its image's entrypoint starts it.
+	grpcPort, httpPort := lowPort(t), lowPort(t)
+	overrides := map[string]string{
+		"POSTGRES_SEEDS": "127.0.0.1", "DB_PORT": strconv.Itoa(pgPort), "BIND_ON_IP": "127.0.0.1",
+		"FRONTEND_GRPC_PORT": strconv.Itoa(grpcPort), "FRONTEND_HTTP_PORT": strconv.Itoa(httpPort),
+		"DYNAMIC_CONFIG_FILE_PATH": absPath(t, "../../deploy/temporal/dynamicconfig.yaml"),
+	}
+	for _, svc := range []string{"FRONTEND", "HISTORY", "MATCHING", "WORKER"} {
+		overrides[svc+"_MEMBERSHIP_PORT"] = strconv.Itoa(lowPort(t))
+		if svc != "FRONTEND" {
+			overrides[svc+"_GRPC_PORT"] = strconv.Itoa(lowPort(t))
+		}
+	}
+	server := exec.Command(serverBin, "start")
+	server.Dir = base
+	server.Env = serviceEnv(m.Services["temporal"], overrides)
+	var serverLog syncBuffer
+	server.Stdout, server.Stderr = &serverLog, &serverLog
+	serverDone := startProcess(t, server, syscall.SIGTERM)
+	probe := slices.Clone(m.Services["temporal"].Healthcheck.Test[1:])
+	for i, a := range probe {
+		probe[i] = strings.Replace(a, "127.0.0.1:7243", "127.0.0.1:"+strconv.Itoa(httpPort), 1)
+	}
+	eventually(t, ctx, "temporal health check "+strings.Join(probe, " "), &serverLog, serverDone, func() error {
+		return run(ctx, nil, probe...)
+	})
+
+	// The namespace and search-attribute job, twice, then the admin
+	// tools' health check.
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(grpcPort))
+	cliPath := map[string]string{"TEMPORAL_ADDRESS": addr, "PATH": filepath.Dir(cli) + ":" + os.Getenv("PATH")}
+	setupEnv := serviceEnv(m.Services["riptide-setup"], cliPath)
+	for range 2 {
+		if err := run(ctx, setupEnv, "sh", "../../deploy/temporal/setup-riptide.sh"); err != nil {
+			t.Fatalf("setup-riptide.sh: %v\nserver log:\n%s", err, lastLines(serverLog.String(), 30))
+		}
+	}
+	adminHealth := slices.Clone(m.Services["temporal-admin-tools"].Healthcheck.Test[1:])
+	if adminHealth[0] == "temporal" {
+		adminHealth[0] = cli // exec looks programs up in this process's PATH
+	}
+	if err := run(ctx, serviceEnv(m.Services["temporal-admin-tools"], cliPath), adminHealth...); err != nil {
+		t.Fatal("admin tools health check: ", err)
+	}
+
+	// What the worker checks before it polls, in the namespace it is given.
+	ns := m.Services["riptide-worker"].Environment["RIPTIDE_TEMPORAL_NAMESPACE"]
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: ns, Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := app.CheckSearchAttributes(ctx, c, ns); err != nil {
+		t.Fatal("the worker would refuse to start: ", err)
+	}
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := app.MissingSearchAttributes(resp.GetCustomAttributes()); len(missing) > 0 {
+		t.Fatalf("missing search attributes %v", missing)
+	}
+	desc, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := time.ParseDuration(m.Services["riptide-setup"].Environment["NAMESPACE_RETENTION"])
+	if got := desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration(); got != want {
+		t.Errorf("namespace retention %v, want %v", got, want)
+	}
+	info, err := c.WorkflowService().GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := info.GetServerVersion(); v != TemporalServerVersion {
+		t.Errorf("server reports version %s, want %s", v, TemporalServerVersion)
+	}
+	t.Logf("temporal-server %s on PostgreSQL: namespace %s has riptide's search attributes", info.GetServerVersion(), ns)
+}
+
+// serviceEnv is a minimal process environment holding a service's
+// variables with the given overrides, as a container would see them.
+func serviceEnv(s composeService, overrides map[string]string) []string {
+	env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME")}
+	for k, v := range s.Environment {
+		env[k] = v
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// run runs a command (with env, or this process's environment when nil),
+// returning its output in the error.
+func run(ctx context.Context, env []string, args ...string) error {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	if env != nil {
+		cmd.Env = env
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), err, lastLines(string(out), 30))
+	}
+	return nil
+}
+
+// startProcess starts cmd and stops it with sig when the test ends; the
+// channel closes when it exits.
+func startProcess(t *testing.T, cmd *exec.Cmd, sig os.Signal) <-chan struct{} {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(sig)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	return done
+}
+
+// eventually runs check every second until it passes; it fails the test
+// when the process whose log is given exits or ctx ends first.
+func eventually(t *testing.T, ctx context.Context, what string, log *syncBuffer, exited <-chan struct{}, check func() error) {
+	t.Helper()
+	var err error
+	for ctx.Err() == nil {
+		if err = check(); err == nil {
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s: the process exited\nlog:\n%s", what, lastLines(log.String(), 40))
+		case <-time.After(time.Second):
+		}
+	}
+	t.Fatalf("%s never passed: %v\nlog:\n%s", what, err, lastLines(log.String(), 40))
+}
+
+// syncBuffer is a log a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// integrationTool finds a binary from its variable or PATH; it skips the
+// test without one unless RIPTIDE_REQUIRE_INTEGRATION=1.
+func integrationTool(t *testing.T, env, name string) string {
+	t.Helper()
+	p, err := Tool(env, name)
+	if err != nil {
+		if os.Getenv("RIPTIDE_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return p
+}
+
+// postgresBinDir is Debian's newest /usr/lib/postgresql/<major>/bin.
+func postgresBinDir(t *testing.T) string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(dirs) == 0 {
+		if os.Getenv("RIPTIDE_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("PostgreSQL not installed (/usr/lib/postgresql/<major>/bin)")
+		}
+		t.Skip("PostgreSQL not installed")
+	}
+	slices.Sort(dirs)
+	return filepath.Dir(dirs[len(dirs)-1])
+}
+
+// postgresCredential is the postgres user's when running as root (initdb
+// refuses root), owning dir; nil otherwise.
+func postgresCredential(t *testing.T, dir string) *syscall.Credential {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatal("running as root needs the postgres user: ", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}
+
+// lowPort is a free loopback port at most 32767: Temporal stores
+// membership ports in a SMALLINT column.
+func lowPort(t *testing.T) int {
+	t.Helper()
+	for range 200 {
+		port := 20000 + rand.IntN(32767-20000+1)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port at most 32767")
+	return 0
+}
+
+func absPath(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
