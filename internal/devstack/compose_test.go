@@ -397,6 +397,17 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("dynamic config %s = %q, want %q", k, got, want)
 			}
 		}
+		// The server ignores a key it does not know: each must be one of
+		// the pinned version's settings.
+		if consts := moduleFile(t, "go.temporal.io/server@v"+TemporalServerVersion, "common/dynamicconfig/constants.go"); consts != nil {
+			for k := range dyn {
+				if !bytes.Contains(consts, []byte(strconv.Quote(k))) {
+					t.Errorf("dynamic config %s is not a setting of Temporal v%s", k, TemporalServerVersion)
+				}
+			}
+		} else {
+			t.Logf("go.temporal.io/server@v%s is not in the module cache: the key names are not checked", TemporalServerVersion)
+		}
 		// The same keys and values as the PostgreSQL-backed tests' server
 		// (internal/pgtemporal), but for the ones that only suit a test
 		// machine.
