@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -527,7 +528,8 @@ func TestComposeRiptideHealthChecks(t *testing.T) {
 		{"riptide-worker", "9464", "/metrics", ""},
 		{"riptide-worker", "9464", "/metrics", "s3cret"},
 	} {
-		status := http.StatusOK
+		var status atomic.Int32 // the handler runs on the server's goroutines
+		status.Store(http.StatusOK)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != c.path {
 				http.NotFound(w, r)
@@ -537,7 +539,7 @@ func TestComposeRiptideHealthChecks(t *testing.T) {
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}
-			w.WriteHeader(status)
+			w.WriteHeader(int(status.Load()))
 		}))
 		_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 		test := m.Services[c.svc].Healthcheck.Test
@@ -555,7 +557,7 @@ func TestComposeRiptideHealthChecks(t *testing.T) {
 		if err := run(); err != nil {
 			t.Errorf("%s (token %q): health check fails against a healthy listener: %v", c.svc, c.token, err)
 		}
-		status = http.StatusServiceUnavailable
+		status.Store(http.StatusServiceUnavailable)
 		if err := run(); err == nil {
 			t.Errorf("%s: health check passes on a 503", c.svc)
 		}
