@@ -2,8 +2,9 @@
 # Creates riptide's namespace (NAMESPACE, with NAMESPACE_RETENTION) and its
 # custom Keyword search attributes (SEARCH_ATTRIBUTES, space-separated) on
 # the server at TEMPORAL_ADDRESS, then waits until the frontend lists them
-# all: the worker refuses to start without them. What exists is left alone,
-# so the job runs at every `docker compose up`.
+# all and the server accepts them: the worker refuses to start without them
+# and a job using them before the server's caches know them is refused.
+# What exists is left alone, so the job runs at every `docker compose up`.
 set -eu
 
 ns=${NAMESPACE:?NAMESPACE must name the namespace of riptide}
@@ -47,6 +48,21 @@ retry ensure_namespace
 for a in $attrs; do
 	retry ensure_attribute "$a"
 done
+# usable succeeds once a visibility query naming every attribute is
+# accepted: the frontend's namespace cache knows them (listing them reads
+# past that cache, so a job started right after could still be refused).
+usable() {
+	q=""
+	for a in $attrs; do
+		q="${q:+$q AND }$a = 'probe'"
+	done
+	temporal workflow list --namespace "$ns" --query "$q" --limit 1 >/dev/null
+}
+
 # shellcheck disable=SC2086 # one argument per attribute
 retry listed $attrs
+retry usable
+# The history and matching roles refresh their namespace cache every 2 s
+# (system.namespaceCacheRefreshInterval): give them two rounds.
+sleep "${SETTLE_SECONDS:-5}"
 echo "setup-riptide: namespace $ns has $attrs"

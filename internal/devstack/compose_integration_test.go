@@ -23,8 +23,10 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/internal/app"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // TestComposeStackCommandsOnHost runs what docker-compose.temporal.yml's
@@ -152,6 +154,29 @@ func TestComposeStackCommandsOnHost(t *testing.T) {
 	if missing := app.MissingSearchAttributes(resp.GetCustomAttributes()); len(missing) > 0 {
 		t.Fatalf("missing search attributes %v", missing)
 	}
+	// Usable at once, without the tests' forceSearchAttributesCacheRefreshOnRead:
+	// a job starts with them and is found by them.
+	run1, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "compose-search-attributes", TaskQueue: "compose-none",
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.StatusKey.ValueSet(workflows.StatusPending),
+			workflows.FolderKey.ValueSet("f"), workflows.BatchIDKey.ValueSet("b")),
+	}, "NoWorkerRunsThis")
+	if err != nil {
+		t.Fatal("starting a workflow with riptide's search attributes: ", err)
+	}
+	defer func() { _ = c.TerminateWorkflow(context.Background(), run1.GetID(), "", "test over") }()
+	query := fmt.Sprintf("%s = %q AND %s = 'f' AND %s = 'b'", workflows.SearchAttrStatus, workflows.StatusPending,
+		workflows.SearchAttrFolder, workflows.SearchAttrBatchID)
+	eventually(t, ctx, "listing by "+query, &serverLog, serverDone, func() error {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, Query: query})
+		if err != nil {
+			return err
+		}
+		if len(resp.GetExecutions()) != 1 || resp.GetExecutions()[0].GetExecution().GetWorkflowId() != run1.GetID() {
+			return fmt.Errorf("listed %d executions", len(resp.GetExecutions()))
+		}
+		return nil
+	})
 	desc, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
 	if err != nil {
 		t.Fatal(err)
