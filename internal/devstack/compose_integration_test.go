@@ -38,9 +38,12 @@ import (
 // service's variables, with deploy/temporal/dynamicconfig.yaml), the
 // server's wget health check, deploy/temporal/setup-riptide.sh with the
 // temporal CLI (twice: every `up` runs it), the admin tools' health check,
-// and then what the worker checks at start-up. Only the addresses change:
-// loopback and free ports instead of service names. Not exercised: the
-// images themselves, container networking, compose's ordering.
+// a workflow started with riptide's search attributes at once, and riptide's
+// worker and API built from this tree with the compose settings and the
+// image's ENV (S3 on versitygw) until their health checks pass. Only the
+// addresses change: loopback and free ports instead of service names. Not
+// exercised: the images themselves, container networking, compose's
+// ordering and restarts.
 func TestComposeStackCommandsOnHost(t *testing.T) {
 	serverBin := integrationTool(t, "RIPTIDE_TEMPORAL_SERVER_BIN", "temporal-server")
 	sqlTool := integrationTool(t, "RIPTIDE_TEMPORAL_SQL_TOOL_BIN", "temporal-sql-tool")
@@ -193,6 +196,73 @@ func TestComposeStackCommandsOnHost(t *testing.T) {
 		t.Errorf("server reports version %s, want %s", v, TemporalServerVersion)
 	}
 	t.Logf("temporal-server %s on PostgreSQL: namespace %s has riptide's search attributes", info.GetServerVersion(), ns)
+
+	// riptide's worker and API with the compose file's settings (and the
+	// image's listeners, on free ports), on versitygw for S3, until their
+	// compose health checks pass.
+	s3Bin := integrationTool(t, VersitygwBinEnv, "versitygw")
+	s3Dir := filepath.Join(base, "s3")
+	bucket := m.Services["riptide-worker"].Environment["RIPTIDE_S3_BUCKET"]
+	if err := os.MkdirAll(filepath.Join(s3Dir, bucket), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s3Addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lowPort(t)))
+	var riptideLog syncBuffer
+	s3, err := StartS3(ctx, S3Options{Bin: s3Bin, Dir: s3Dir, Addr: s3Addr, AccessKey: "compose", SecretKey: "compose-secret", Log: &riptideLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Stop(10 * time.Second)
+	image := dockerfileEnv(t)
+	running := map[string]<-chan struct{}{}
+	for _, c := range []struct{ svc, pkg, port, addrSetting string }{
+		{"riptide-worker", "./worker/cmd", "9464", "RIPTIDE_WORKER_METRICS_ADDR"},
+		{"riptide-api", "./api/cmd", "8080", "RIPTIDE_API_ADDR"},
+	} {
+		bin := filepath.Join(base, c.svc)
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, c.pkg)
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", c.pkg, err, out)
+		}
+		port := strconv.Itoa(lowPort(t))
+		overrides := map[string]string{}
+		for k, v := range image { // the image's ENV, listeners on loopback ports
+			overrides[k] = strings.Replace(v, "0.0.0.0:", "127.0.0.1:", 1)
+			if strings.HasSuffix(k, "_ADDR") && k != c.addrSetting {
+				overrides[k] = "127.0.0.1:0"
+			}
+		}
+		for k, v := range map[string]string{
+			c.addrSetting: "127.0.0.1:" + port, "RIPTIDE_DATA_DIR": filepath.Join(base, c.svc+"-data"),
+			"RIPTIDE_TEMPORAL_ADDRESS": addr, "RIPTIDE_S3_ENDPOINT": "http://" + s3Addr, "RIPTIDE_S3_PATH_STYLE": "true",
+			"RIPTIDE_S3_ACCESS_KEY_ID": "compose", "RIPTIDE_S3_SECRET_ACCESS_KEY": "compose-secret",
+			"RIPTIDE_API_KEYS": "sk_compose", "RIPTIDE_METRICS_TOKEN": "compose-token",
+		} {
+			overrides[k] = v
+		}
+		proc := exec.Command(bin)
+		proc.Env = serviceEnv(m.Services[c.svc], overrides)
+		proc.Stdout, proc.Stderr = &riptideLog, &riptideLog
+		done := startProcess(t, proc, syscall.SIGTERM)
+		script := strings.ReplaceAll(m.Services[c.svc].Healthcheck.Test[3], "/dev/tcp/127.0.0.1/"+c.port, "/dev/tcp/127.0.0.1/"+port)
+		eventually(t, ctx, c.svc+" health check", &riptideLog, done, func() error {
+			return run(ctx, proc.Env, "bash", "-c", script)
+		})
+		running[c.svc] = done
+	}
+	// The worker's metrics listen before it checks the search attributes:
+	// it must still be running once the API is up too.
+	for svc, done := range running {
+		select {
+		case <-done:
+			t.Fatalf("%s exited after passing its health check:\n%s", svc, lastLines(riptideLog.String(), 30))
+		default:
+		}
+	}
+	if !strings.Contains(riptideLog.String(), "Worker starting") {
+		t.Errorf("the worker never logged that it started:\n%s", lastLines(riptideLog.String(), 30))
+	}
 }
 
 // serviceEnv is a minimal process environment holding a service's
