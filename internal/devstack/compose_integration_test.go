@@ -3,7 +3,6 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -15,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -83,7 +81,7 @@ func TestComposeStackCommandsOnHost(t *testing.T) {
 	pgDone := startProcess(t, pg, syscall.SIGINT)
 	health := m.Services["postgresql"].Healthcheck.Test[1:]
 	health = append(health, "-h", "127.0.0.1", "-p", strconv.Itoa(pgPort))
-	eventually(t, ctx, "postgresql health check", &pgLog, pgDone, func() error { return run(ctx, nil, health...) })
+	eventuallyServing(t, ctx, "postgresql health check", &pgLog, pgDone, func() error { return run(ctx, nil, health...) })
 
 	// The schema job, twice: it runs at every `docker compose up`.
 	schemaEnv := serviceEnv(m.Services["temporal-schema"], map[string]string{
@@ -118,7 +116,7 @@ func TestComposeStackCommandsOnHost(t *testing.T) {
 	for i, a := range probe {
 		probe[i] = strings.Replace(a, "127.0.0.1:7243", "127.0.0.1:"+strconv.Itoa(httpPort), 1)
 	}
-	eventually(t, ctx, "temporal health check "+strings.Join(probe, " "), &serverLog, serverDone, func() error {
+	eventuallyServing(t, ctx, "temporal health check "+strings.Join(probe, " "), &serverLog, serverDone, func() error {
 		return run(ctx, nil, probe...)
 	})
 
@@ -170,7 +168,7 @@ func TestComposeStackCommandsOnHost(t *testing.T) {
 	defer func() { _ = c.TerminateWorkflow(context.Background(), run1.GetID(), "", "test over") }()
 	query := fmt.Sprintf("%s = %q AND %s = 'f' AND %s = 'b'", workflows.SearchAttrStatus, workflows.StatusPending,
 		workflows.SearchAttrFolder, workflows.SearchAttrBatchID)
-	eventually(t, ctx, "listing by "+query, &serverLog, serverDone, func() error {
+	eventuallyServing(t, ctx, "listing by "+query, &serverLog, serverDone, func() error {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, Query: query})
 		if err != nil {
 			return err
@@ -246,7 +244,7 @@ func TestComposeStackCommandsOnHost(t *testing.T) {
 		proc.Stdout, proc.Stderr = &riptideLog, &riptideLog
 		done := startProcess(t, proc, syscall.SIGTERM)
 		script := strings.ReplaceAll(m.Services[c.svc].Healthcheck.Test[3], "/dev/tcp/127.0.0.1/"+c.port, "/dev/tcp/127.0.0.1/"+port)
-		eventually(t, ctx, c.svc+" health check", &riptideLog, done, func() error {
+		eventuallyServing(t, ctx, c.svc+" health check", &riptideLog, done, func() error {
 			return run(ctx, proc.Env, "bash", "-c", script)
 		})
 		running[c.svc] = done
@@ -319,7 +317,7 @@ func startProcess(t *testing.T, cmd *exec.Cmd, sig os.Signal) <-chan struct{} {
 
 // eventually runs check every second until it passes; it fails the test
 // when the process whose log is given exits or ctx ends first.
-func eventually(t *testing.T, ctx context.Context, what string, log *syncBuffer, exited <-chan struct{}, check func() error) {
+func eventuallyServing(t *testing.T, ctx context.Context, what string, log *syncBuffer, exited <-chan struct{}, check func() error) {
 	t.Helper()
 	var err error
 	for ctx.Err() == nil {
@@ -333,24 +331,6 @@ func eventually(t *testing.T, ctx context.Context, what string, log *syncBuffer,
 		}
 	}
 	t.Fatalf("%s never passed: %v\nlog:\n%s", what, err, lastLines(log.String(), 40))
-}
-
-// syncBuffer is a log a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func lastLines(s string, n int) string {
