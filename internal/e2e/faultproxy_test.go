@@ -38,12 +38,11 @@ type faultProxy struct {
 	target string
 	addr   string // host:port, stable across refuse and pass
 
-	mu       sync.Mutex
-	mode     proxyMode
-	changed  chan struct{} // closed and replaced on every mode change
-	ln       net.Listener
-	conns    map[net.Conn]bool
-	accepted int // connections accepted
+	mu      sync.Mutex
+	mode    proxyMode
+	changed chan struct{} // closed and replaced on every mode change
+	ln      net.Listener
+	conns   map[net.Conn]bool
 }
 
 // newFaultProxy listens on a free loopback port and forwards to target
@@ -103,13 +102,6 @@ func (p *faultProxy) Set(m proxyMode) {
 	}
 }
 
-// Accepted is how many connections the proxy has accepted.
-func (p *faultProxy) Accepted() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.accepted
-}
-
 // serve accepts on ln until it is closed; called with p.mu held or before
 // the proxy is shared.
 func (p *faultProxy) serve(ln net.Listener) {
@@ -126,7 +118,6 @@ func (p *faultProxy) serve(ln net.Listener) {
 				_ = c.Close()
 				return
 			}
-			p.accepted++
 			p.conns[c] = true
 			p.mu.Unlock()
 			go p.handle(c)
