@@ -346,14 +346,13 @@ func slowS3(n int) *httptest.Server {
 // Temporal mid-upload — its connection through a proxy black-holed, as a
 // partition that drops packets — for longer than the heartbeat timeout.
 // Unaware, it finishes its upload and removes the job's files; its
-// completion cannot reach the server. The server takes it for lost: the
-// upload's heartbeat times out, the retry waits on the lost worker's own
-// queue until the schedule-to-start timeout, and the workflow runs the
-// chain again on a second worker. Then the partition heals: the first
-// worker's late result is discarded (the history holds only the second
-// worker's completion), the job completes once, its one object holds the
-// source's bytes (written twice, the same bytes both times), and neither
-// worker keeps a file of it.
+// completion cannot reach the server, which times the attempt out
+// (heartbeat) and schedules a retry on that worker's queue. The partition
+// heals while the worker still retries its completion: the server discards
+// it (the history holds only the second worker's), the retry finds the files
+// gone, and the workflow runs the chain again on a second worker. The job
+// completes once, its one object holds the source's bytes (written twice,
+// the same bytes both times), and neither worker keeps a file of it.
 func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
@@ -395,17 +394,34 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	startWorkerProcess(t, bin, "worker-b", queue)
 
 	// The first worker, unaware, finishes its upload and removes its
-	// files; the job moves on: the second worker downloads it again.
+	// files, its completion stuck in the partition; the server times the
+	// attempt out. The partition heals while the worker still retries its
+	// completion, which now reaches a server that has moved on.
 	require.Eventually(t, func() bool {
 		_, err := os.Stat(jobDirA)
 		return os.IsNotExist(err)
 	}, 2*time.Minute, 100*time.Millisecond, "the first worker's upload never ended")
-	require.Eventually(t, func() bool { return requests.Load() >= 2 }, 3*time.Minute, 100*time.Millisecond,
-		"the chain never restarted on the second worker")
+	var timedOut string
+	require.Eventually(t, func() bool {
+		desc, err := stack.temporal.DescribeWorkflow(context.Background(), workflows.JobWorkflowID(in.JobID), "")
+		if err != nil {
+			return false
+		}
+		for _, pa := range desc.RawResponse.GetPendingActivities() {
+			if pa.GetActivityType().GetName() == workflows.Upload.Name() && pa.GetAttempt() >= 2 {
+				timedOut = pa.GetLastFailure().GetMessage()
+				return true
+			}
+		}
+		return false
+	}, 2*time.Minute, 100*time.Millisecond, "the server never timed the partitioned upload out")
 	temporal.Set(pass)
 	partition := time.Since(cut)
 
+	// The job moves on: the first worker no longer has the files for the
+	// retry, and the chain runs again on the second worker.
 	st := completedOnce(t, run, in.JobID, 3*time.Minute)
+	require.GreaterOrEqual(t, requests.Load(), int32(2), "the chain ran again: the source was downloaded again")
 	require.Equal(t, want, stored(t, st.Key), "the source byte for byte")
 	objects, uploads := objectsUnder(t, folder+"/")
 	require.Equal(t, 1, objects, "one object")
@@ -419,8 +435,8 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	for _, e := range entries {
 		require.NotContains(t, e.Name(), in.JobID, "the first worker kept none of the job's files")
 	}
-	t.Logf("worker partitioned from Temporal for %s (heartbeat timeout 20 s); source requested %d times; upload completed by %s, not %d@; wall %s",
-		partition.Round(time.Second), requests.Load(), completions[0], first.Pid(), time.Since(started).Round(time.Second))
+	t.Logf("worker partitioned from Temporal for %s (server: %q); source requested %d times; upload completed by %s, not %d@; wall %s",
+		partition.Round(time.Second), timedOut, requests.Load(), completions[0], first.Pid(), time.Since(started).Round(time.Second))
 }
 
 // mountTmpfs mounts a tmpfs of size bytes at a new directory, or skips the
