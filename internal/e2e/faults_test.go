@@ -326,6 +326,19 @@ func uploadCompletions(t *testing.T, workflowID string) []string {
 	return out
 }
 
+// workerLog reads the log of the test's worker process name
+// (startWorkerProcess writes it into one of the test's temporary
+// directories).
+func workerLog(t *testing.T, name string) string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", name+".log"))
+	require.NoError(t, err)
+	require.Len(t, paths, 1, "the log of %s", name)
+	b, err := os.ReadFile(paths[0])
+	require.NoError(t, err)
+	return string(b)
+}
+
 // slowS3 is the test S3 server behind a proxy that sends the body of every
 // part upload at about n bytes each 100 ms.
 func slowS3(n int) *httptest.Server {
@@ -348,8 +361,9 @@ func slowS3(n int) *httptest.Server {
 // Unaware, it finishes its upload and removes the job's files; its
 // completion cannot reach the server, which times the attempt out
 // (heartbeat) and schedules a retry on that worker's queue. The partition
-// heals while the worker still retries its completion: the server discards
-// it (the history holds only the second worker's), the retry finds the files
+// heals while the worker still retries its completion: the server refuses
+// it (the worker logs why; the history holds only the second worker's
+// completion), the retry finds the files
 // gone, and the workflow runs the chain again on a second worker. The job
 // completes once, its one object holds the source's bytes (written twice,
 // the same bytes both times), and neither worker keeps a file of it.
@@ -430,6 +444,10 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	require.Len(t, completions, 1, "one upload result accepted")
 	require.False(t, strings.HasPrefix(completions[0], fmt.Sprintf("%d@", first.Pid())),
 		"the partitioned worker's late result was discarded: %v", completions)
+	// The first worker's log says the server refused its late result.
+	require.Eventually(t, func() bool {
+		return strings.Contains(workerLog(t, "worker-a"), "activity already timed out")
+	}, time.Minute, 200*time.Millisecond, "the late completion never reached the server")
 	entries, err := os.ReadDir(workA)
 	require.NoError(t, err)
 	for _, e := range entries {
