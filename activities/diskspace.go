@@ -90,6 +90,19 @@ func isDiskShort(err error) bool {
 	return ok && appErr.Type() == ErrTypeInsufficientDisk
 }
 
+// diskFull turns a write that found the work directory's disk full (ENOSPC:
+// something else filled it between two free-space checks) into the
+// free-space refusal, so the download gives its space back at once and is
+// retried like one the check stopped, rather than keep a partial file no
+// resume could finish.
+func diskFull(err error) error {
+	if err == nil || isDiskShort(err) || !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	return temporal.NewApplicationErrorWithCause(
+		"not enough disk space on this worker: the work directory's disk is full", ErrTypeInsufficientDisk, err)
+}
+
 // watchInterval is how often watchDownload measures the job directory.
 var watchInterval = 250 * time.Millisecond
 

@@ -1,9 +1,13 @@
 package activities
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+
+	"github.com/riptide-dev/riptide/internal/failure"
 )
 
 // TestDownloadRefusesToFillTheDisk checks the free-space floor: a download
@@ -68,5 +72,21 @@ func TestDiskFreeReportsTheWorkDir(t *testing.T) {
 	}
 	if _, err := diskFree(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("diskFree of a missing directory succeeded")
+	}
+}
+
+// A write that found the disk full is the free-space refusal (the download
+// then removes its partial file); other failures stay as they are.
+func TestDiskFullIsTheFreeSpaceRefusal(t *testing.T) {
+	full := failure.Technical(&os.PathError{Op: "write", Path: "source.mp4", Err: syscall.ENOSPC}, "downloading: no space")
+	if err := diskFull(full); !isDiskShort(err) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("ENOSPC: %v, want %s wrapping it", err, ErrTypeInsufficientDisk)
+	}
+	other := failure.Technical(syscall.ECONNRESET, "downloading: reset")
+	if err := diskFull(other); err != other {
+		t.Fatalf("another failure became %v", err)
+	}
+	if diskFull(nil) != nil {
+		t.Fatal("no error became one")
 	}
 }

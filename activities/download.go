@@ -31,6 +31,7 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 	}
 	res, err := a.download(ctx, in)
 	if err != nil {
+		err = diskFull(err)
 		if isFinal(ctx, err) || isDiskShort(err) {
 			// The workflow cannot tell which worker to clean up after a
 			// failed download, so the download does. A download the disk

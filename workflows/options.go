@@ -29,11 +29,16 @@ var (
 		HeartbeatTimeout:    transferHeartbeat,
 		RetryPolicy:         backoff(time.Second, time.Minute, 3),
 	}
+	// uploadOptions ride out an S3 outage of about five minutes (waits of
+	// 2 s, 4 s, … 32 s, then a minute, 10 attempts): the files are on
+	// disk, and failing the job for an outage the store recovers from
+	// throws the download away. Five attempts (30 s of waits) failed every
+	// episode of a batch during a two-minute outage (TestFaultS3Unavailable).
 	uploadOptions = workflow.ActivityOptions{
 		WaitForCancellation: true,
 		StartToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:    transferHeartbeat,
-		RetryPolicy:         backoff(2*time.Second, time.Minute, 5),
+		RetryPolicy:         backoff(2*time.Second, time.Minute, 10),
 	}
 	cleanupOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,

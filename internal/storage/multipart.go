@@ -33,6 +33,7 @@ const abortTimeout = 30 * time.Second
 // upload, dropped after each upload), which put the worker at 771 MiB with
 // four uploads in flight.
 func (s *Store) uploadFile(ctx context.Context, key string, f *os.File, size int64, contentType string, onProgress func(int64)) error {
+	started := time.Now()
 	progress := func(n int64) {
 		if onProgress != nil {
 			onProgress(n)
@@ -46,6 +47,7 @@ func (s *Store) uploadFile(ctx context.Context, key string, f *os.File, size int
 		})
 		if err == nil {
 			progress(size)
+			s.abortLeftovers(ctx, key, started)
 		}
 		return err
 	}
@@ -63,6 +65,9 @@ func (s *Store) uploadFile(ctx context.Context, key string, f *os.File, size int
 			Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 		})
+	}
+	if err == nil {
+		s.abortLeftovers(ctx, key, started)
 	}
 	if err != nil {
 		// S3 publishes the object only on completion; abort so the parts
@@ -103,6 +108,30 @@ func (s *Store) abort(ctx context.Context, key string, uploadID *string) error {
 			return fmt.Errorf("upload still present after %d aborts (last check: %v)", attempt, err)
 		}
 		wait *= 2
+	}
+}
+
+// abortLeftovers aborts the unfinished multipart uploads of key begun before
+// this upload (started), once key is stored: those an earlier attempt could
+// not abort because S3 was unreachable when it failed (an outage, a
+// partition) or its worker died mid-upload. Keys are fixed per job, so such
+// an upload is a dead attempt of the same job, or a late one whose result
+// is no longer wanted (two jobs given the same filename overwrite each
+// other anyway). Best effort: the object is stored whatever happens here.
+func (s *Store) abortLeftovers(ctx context.Context, key string, started time.Time) {
+	out, err := s.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
+		Bucket: aws.String(s.bucket), Prefix: aws.String(key),
+	})
+	if err != nil {
+		return
+	}
+	for _, u := range out.Uploads {
+		if aws.ToString(u.Key) != key || !aws.ToTime(u.Initiated).Before(started) {
+			continue
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+		_ = s.abort(actx, key, u.UploadId)
+		cancel()
 	}
 }
 

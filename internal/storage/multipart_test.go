@@ -115,3 +115,24 @@ func TestPartSizeGrowsToStayWithinTheS3PartLimit(t *testing.T) {
 		require.Equal(t, tc.want, partSizeFor(tc.configured, tc.size))
 	}
 }
+
+// An upload that stores its key aborts the multipart uploads of that key an
+// earlier attempt left behind (its abort could not reach S3), and only
+// those.
+func TestUploadAbortsLeftoversOfItsKey(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	for _, key := range []string{"job/a.mp4", "job/a.mp4", "job/a.mp4.other"} {
+		_, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+		require.NoError(t, err)
+	}
+	require.Equal(t, 3, s.pendingUploads(t))
+	time.Sleep(1100 * time.Millisecond) // S3 dates uploads to the second
+	for _, size := range []int{1234, 2*minPartSize + 1} {
+		path, want := randomFile(t, size)
+		_, err := s.Upload(ctx, "job/a.mp4", path, "video/mp4", nil)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, s.get(t, "job/a.mp4")))
+		require.Equal(t, 1, s.pendingUploads(t), "size %d: the other key's upload is left alone", size)
+	}
+}
