@@ -269,6 +269,39 @@ func TestDevStackHeals(t *testing.T) {
 		t.Fatal("no job ran on the hand-started worker in 40")
 	}
 	t.Logf("jobs completed, %d of them on the hand-started worker", onHand)
+
+	// The issue's case: a batch running on both workers while the dev
+	// stack's worker is killed; every episode completes (before the lock
+	// and the settings check, a second worker failed most of them).
+	key := got["RIPTIDE_API_KEYS"]
+	batchID := submitBatch(t, apiAddr, key, "http://"+samplesAddr+"/"+SampleFeed)
+	eventually(t, 2*time.Minute, "a first episode of the batch completed", func() error {
+		b := batchView(t, apiAddr, key, batchID)
+		if b.CompletedEpisodes == 0 {
+			return fmt.Errorf("batch: %+v", b)
+		}
+		return nil
+	})
+	if err := syscall.Kill(pids["worker"], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Minute, "the batch completed with every episode", func() error {
+		b := batchView(t, apiAddr, key, batchID)
+		if b.FailedEpisodes > 0 {
+			t.Fatalf("batch episodes failed: %+v", b)
+		}
+		if b.RiptideStatus != "completed" || b.CompletedEpisodes != SampleFeedEpisodes {
+			return fmt.Errorf("batch: %+v", b)
+		}
+		return nil
+	})
+	onHand = 0
+	for i := range SampleFeedEpisodes {
+		if ranOn(t, c, workflows.EpisodeJobID(batchID, i), joined.Process.Pid) {
+			onHand++
+		}
+	}
+	t.Logf("batch of %d completed across a killed worker, %d episodes on the hand-started worker", SampleFeedEpisodes, onHand)
 	_ = joined.Process.Signal(syscall.SIGTERM)
 	_ = joined.Wait()
 
@@ -310,6 +343,48 @@ func submitJob(t *testing.T, apiAddr, key, url string) string {
 		t.Fatalf("POST /jobs: %s %s", resp.Status, b)
 	}
 	return out.JobID
+}
+
+// submitBatch starts a batch of the feed at url and returns its ID.
+func submitBatch(t *testing.T, apiAddr, key, url string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"show_url": url, "folder": "heal-batch"})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+apiAddr+"/batches", bytes.NewReader(body))
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		BatchID string `json:"batch_id"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 || json.Unmarshal(b, &out) != nil || out.BatchID == "" {
+		t.Fatalf("POST /batches: %s %s", resp.Status, b)
+	}
+	return out.BatchID
+}
+
+type batchCounts struct {
+	RiptideStatus     string `json:"riptide_status"`
+	CompletedEpisodes int    `json:"completed_episodes"`
+	FailedEpisodes    int    `json:"failed_episodes"`
+}
+
+// batchView reads GET /batch/{id}'s counts (zero when it cannot be read).
+func batchView(t *testing.T, apiAddr, key, id string) batchCounts {
+	var v batchCounts
+	req, _ := http.NewRequest(http.MethodGet, "http://"+apiAddr+"/batch/"+id, nil)
+	req.Header.Set("x-api-key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return v
+	}
+	defer resp.Body.Close()
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return v
 }
 
 // jobCompleted is nil once the job is Completed; a failed job fails the

@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"fmt"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,9 @@ const (
 	SampleDASH = "dash/clip.mpd" // separate video and audio streams
 	SamplePage = "page.html"     // HTML5 page with the clip and English subtitles
 	SampleVTT  = "clip.en.vtt"
+	SampleFeed = "feed.xml" // a podcast feed of SampleFeedEpisodes copies of the clip (served, not written)
+	// SampleFeedEpisodes is how many episodes the sample feed lists.
+	SampleFeedEpisodes = 12
 	// SampleTitle and SampleDescription are what the page declares.
 	SampleTitle       = "Riptide Sample Clip"
 	SampleDescription = "A generated test pattern with a 440 Hz tone."
@@ -65,4 +69,19 @@ func GenerateSamples(ctx context.Context, ffmpeg, dir string, seconds int) error
 	}
 	// The page is written last: its presence marks a complete sample set.
 	return os.WriteFile(filepath.Join(dir, SamplePage), []byte(page), 0o644)
+}
+
+// SampleFeedXML is an RSS podcast feed whose episodes are the sample clip
+// under base (the sample server's URL), each with its own enclosure URL
+// (the query string tells them apart; the file server ignores it), so a
+// batch can be tried on the dev stack.
+func SampleFeedXML(base string, episodes int) string {
+	var items string
+	for i := 1; i <= episodes; i++ {
+		u := html.EscapeString(fmt.Sprintf("%s/%s?episode=%d", base, SampleMP4, i))
+		items += fmt.Sprintf(`<item><title>Sample Episode %d</title><guid>riptide-sample-%d</guid>`+
+			`<enclosure url="%s" type="video/mp4"/></item>`, i, i, u)
+	}
+	return `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Riptide Sample Show</title>` +
+		items + `</channel></rss>`
 }

@@ -326,6 +326,10 @@ func persisted(cfg *config.Config, file, env string, format func(random []byte) 
 func serveSamples(ctx context.Context, addr, dir string) error {
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	mux.HandleFunc("GET /"+devstack.SampleFeed, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		_, _ = io.WriteString(w, devstack.SampleFeedXML("http://"+r.Host, devstack.SampleFeedEpisodes))
+	})
 	mux.HandleFunc("POST /hook", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		slog.Info("webhook received", "webhook_id", r.Header.Get("webhook-id"),
