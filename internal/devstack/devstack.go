@@ -160,15 +160,15 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Proc, error) {
 		// The dev server picks free ports for its internal services as it
 		// starts and exits when another process took one meanwhile (seen
 		// with parallel tests): start it again.
-		if errors.Is(err, errExited) && attempt < 3 {
+		if errors.Is(err, ErrExited) && attempt < 3 {
 			continue
 		}
 		return nil, fmt.Errorf("temporal dev server on %s: %w", addr, err)
 	}
 }
 
-// errExited marks a process that exited before it was ready.
-var errExited = errors.New("exited before it was ready")
+// ErrExited marks a process that exited before it was ready.
+var ErrExited = errors.New("exited before it was ready")
 
 // ensureSearchAttributes registers riptide's Keyword search attributes that
 // the namespace lacks. start-dev's --search-attribute flag is not enough:
@@ -243,17 +243,24 @@ func StartS3(ctx context.Context, o S3Options) (*Proc, error) {
 }
 
 func waitFor(ctx context.Context, p *Proc, limit time.Duration, check func(context.Context) error) error {
+	return WaitReady(ctx, p.done, func() error { return p.err }, limit, check)
+}
+
+// WaitReady polls check (3 s each) every 100 ms until it succeeds, the
+// process whose end closes done exits (exitErr says how: an ErrExited
+// error), ctx ends or limit passes.
+func WaitReady(ctx context.Context, done <-chan struct{}, exitErr func() error, limit time.Duration, check func(context.Context) error) error {
 	deadline := time.Now().Add(limit)
 	for {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err := check(cctx)
 		cancel()
 		if err == nil {
 			return nil
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("%w: %v", errExited, p.err)
+		case <-done:
+			return fmt.Errorf("%w: %v", ErrExited, exitErr())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -326,21 +326,12 @@ func TestDevStackHeals(t *testing.T) {
 
 func submitJob(t *testing.T, apiAddr, key, url string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"url": url, "folder": "heal"})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+apiAddr+"/jobs", bytes.NewReader(body))
-	req.Header.Set("x-api-key", key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out struct {
 		JobID string `json:"job_id"`
 	}
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 || json.Unmarshal(b, &out) != nil || out.JobID == "" {
-		t.Fatalf("POST /jobs: %s %s", resp.Status, b)
+	post(t, apiAddr, key, "/jobs", map[string]string{"url": url, "folder": "heal"}, &out)
+	if out.JobID == "" {
+		t.Fatal("POST /jobs answered no job_id")
 	}
 	return out.JobID
 }
@@ -348,8 +339,22 @@ func submitJob(t *testing.T, apiAddr, key, url string) string {
 // submitBatch starts a batch of the feed at url and returns its ID.
 func submitBatch(t *testing.T, apiAddr, key, url string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"show_url": url, "folder": "heal-batch"})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+apiAddr+"/batches", bytes.NewReader(body))
+	var out struct {
+		BatchID string `json:"batch_id"`
+	}
+	post(t, apiAddr, key, "/batches", map[string]string{"show_url": url, "folder": "heal-batch"}, &out)
+	if out.BatchID == "" {
+		t.Fatal("POST /batches answered no batch_id")
+	}
+	return out.BatchID
+}
+
+// post sends body to the API's path and decodes its 2xx answer into out;
+// anything else fails the test.
+func post(t *testing.T, apiAddr, key, path string, body, out any) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+apiAddr+path, bytes.NewReader(raw))
 	req.Header.Set("x-api-key", key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -357,14 +362,10 @@ func submitBatch(t *testing.T, apiAddr, key, url string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out struct {
-		BatchID string `json:"batch_id"`
-	}
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 || json.Unmarshal(b, &out) != nil || out.BatchID == "" {
-		t.Fatalf("POST /batches: %s %s", resp.Status, b)
+	if resp.StatusCode/100 != 2 || json.Unmarshal(b, out) != nil {
+		t.Fatalf("POST %s: %s %s", path, resp.Status, b)
 	}
-	return out.BatchID
 }
 
 type batchCounts struct {

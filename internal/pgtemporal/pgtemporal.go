@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -125,29 +126,8 @@ func (p *proc) stop(sig syscall.Signal, grace time.Duration) {
 	}
 }
 
-// errExited marks a process that exited before it was ready.
-var errExited = errors.New("exited before it was ready")
-
 func waitFor(ctx context.Context, p *proc, limit time.Duration, check func(context.Context) error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := check(cctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("%w: %v", errExited, p.err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %w", limit, err)
-		}
-	}
+	return devstack.WaitReady(ctx, p.done, func() error { return p.err }, limit, check)
 }
 
 // LowPort returns a TCP port free on 127.0.0.1 right now, at most 32767:
