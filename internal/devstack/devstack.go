@@ -31,7 +31,11 @@ const (
 )
 
 // Tool returns the path of a tool from its environment variable or PATH.
-func Tool(env, name string) (string, error) {
+func Tool(env, name string) (string, error) { return LookupTool(env, name, "make tools") }
+
+// LookupTool is Tool for a tool that installTarget (a make target)
+// installs.
+func LookupTool(env, name, installTarget string) (string, error) {
 	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("%s=%s: %w", env, p, err)
@@ -40,7 +44,7 @@ func Tool(env, name string) (string, error) {
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("%s not found: run `make tools` or set %s", name, env)
+		return "", fmt.Errorf("%s not found: run `%s` or set %s", name, installTarget, env)
 	}
 	return p, nil
 }

@@ -109,10 +109,15 @@ func generateOptionMedia(dir string) error {
 // ("stream.0.codec_name").
 func probeObject(t *testing.T, key string) map[string]string {
 	t.Helper()
+	return probeEntries(t, key, "format=duration,format_name:stream=index,codec_type,codec_name,width,height")
+}
+
+// probeEntries is probeObject for the ffprobe -show_entries given.
+func probeEntries(t *testing.T, key, entries string) map[string]string {
+	t.Helper()
 	f := filepath.Join(t.TempDir(), filepath.Base(key))
 	require.NoError(t, os.WriteFile(f, stored(t, key), 0o644))
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
-		"format=duration,format_name:stream=index,codec_type,codec_name,width,height", "-of", "flat", f).Output()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", entries, "-of", "flat", f).Output()
 	require.NoError(t, err, "ffprobe %s", key)
 	got := map[string]string{}
 	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {

@@ -50,18 +50,7 @@ func transcodeSourceURL(t *testing.T) string {
 // probeFull is probeObject with bit rates.
 func probeFull(t *testing.T, key string) map[string]string {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), filepath.Base(key))
-	require.NoError(t, os.WriteFile(f, stored(t, key), 0o644))
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
-		"format=duration,format_name,bit_rate:stream=index,codec_type,codec_name,width,height,bit_rate", "-of", "flat", f).Output()
-	require.NoError(t, err, "ffprobe %s", key)
-	got := map[string]string{}
-	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		k = strings.TrimPrefix(strings.ReplaceAll(k, ".streams.stream.", "."), "streams.")
-		got[k] = strings.Trim(v, `"`)
-	}
-	return got
+	return probeEntries(t, key, "format=duration,format_name,bit_rate:stream=index,codec_type,codec_name,width,height,bit_rate")
 }
 
 // Each transcode runs as a job on the real stack and its object is what

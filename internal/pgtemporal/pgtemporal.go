@@ -46,19 +46,7 @@ const (
 )
 
 // Bin returns the path of a binary from its environment variable or PATH.
-func Bin(env, name string) (string, error) {
-	if p := os.Getenv(env); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", env, p, err)
-		}
-		return p, nil
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("%s not found: run `make test-tools` or set %s", name, env)
-	}
-	return p, nil
-}
+func Bin(env, name string) (string, error) { return devstack.LookupTool(env, name, "make test-tools") }
 
 // PostgresBinDir finds the directory of initdb and postgres.
 func PostgresBinDir() (string, error) {
