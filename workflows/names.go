@@ -207,7 +207,13 @@ const (
 	SearchAttrFolder = "RiptideFolder"
 	// SearchAttrBatchID is the batch of an episode job, set at start.
 	SearchAttrBatchID = "RiptideBatchID"
+	// SearchAttrTenant is the tenant that owns a workflow (issue #15).
+	SearchAttrTenant = "RiptideTenant"
 )
+
+// DefaultTenant owns everything in a deployment that defines no tenants:
+// the keys of RIPTIDE_API_KEYS all belong to it.
+const DefaultTenant = "default"
 
 // SearchAttributes lists the custom search attributes riptide needs.
 var SearchAttributes = []string{SearchAttrStatus, SearchAttrFolder, SearchAttrBatchID}
