@@ -26,6 +26,10 @@ type Proxy struct {
 	ln        net.Listener
 	wg        sync.WaitGroup
 
+	// upstream finds the operator's proxy a client named (SetUpstreams).
+	upstream   func(name string) Upstream
+	transports map[string]*http.Transport
+
 	mu      sync.Mutex
 	closed  bool
 	tunnels map[net.Conn]struct{} // hijacked, so srv.Close does not see them
@@ -53,11 +57,82 @@ func StartProxy(g *Guard, logger *slog.Logger) (*Proxy, error) {
 // URL is the proxy's address for yt-dlp's --proxy option.
 func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
 
+// SetUpstreams lets clients name an upstream proxy (URLVia) that carries
+// their connections after the guard has checked them. Call it before the
+// proxy serves jobs.
+func (p *Proxy) SetUpstreams(find func(name string) Upstream) { p.upstream = find }
+
+// URLVia is URL for a client whose connections go through the upstream
+// proxy named name (a proxypool name: letters and digits): the name rides
+// as the proxy URL's user, which yt-dlp sends as Proxy-Authorization.
+func (p *Proxy) URLVia(name string) string {
+	if name == "" {
+		return p.URL()
+	}
+	return "http://" + name + ":x@" + p.ln.Addr().String()
+}
+
+// upstreamOf is the upstream the request's Proxy-Authorization names; ok
+// is false for a name no upstream has.
+func (p *Proxy) upstreamOf(r *http.Request) (name string, up Upstream, ok bool) {
+	user, _, has := proxyBasicAuth(r)
+	if !has || user == "" {
+		return "", nil, true
+	}
+	if p.upstream == nil {
+		return user, nil, false
+	}
+	up = p.upstream(user)
+	return user, up, up != nil
+}
+
+func proxyBasicAuth(r *http.Request) (user, pass string, ok bool) {
+	h := r.Header.Get("Proxy-Authorization")
+	if h == "" {
+		return "", "", false
+	}
+	fake := &http.Request{Header: http.Header{"Authorization": {h}}}
+	return fake.BasicAuth()
+}
+
+// transportVia is the forwarding transport of one upstream.
+func (p *Proxy) transportVia(name string, up Upstream) *http.Transport {
+	if up == nil {
+		return p.transport
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.transports == nil {
+		p.transports = map[string]*http.Transport{}
+	}
+	t := p.transports[name]
+	if t == nil {
+		t = p.guard.TransportVia(up)
+		p.transports[name] = t
+	}
+	return t
+}
+
+// relayRefusal answers with the upstream proxy's refusal (its status
+// line) when err is one.
+func (p *Proxy) relayRefusal(w http.ResponseWriter, host string, err error) bool {
+	var se *UpstreamStatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	p.logger.Info("Upstream proxy refused a connection", "host", host, "proxy", se.Proxy, "status", se.Status)
+	http.Error(w, se.Error(), se.Code)
+	return true
+}
+
 // Close stops the proxy and its open tunnels.
 func (p *Proxy) Close() error {
 	err := p.srv.Close()
 	p.transport.CloseIdleConnections()
 	p.mu.Lock()
+	for _, t := range p.transports {
+		t.CloseIdleConnections()
+	}
 	p.closed = true
 	for c := range p.tunnels {
 		c.Close()
@@ -139,12 +214,20 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r.Host, err)
 		return
 	}
+	name, up, ok := p.upstreamOf(r)
+	if !ok {
+		http.Error(w, "unknown upstream proxy "+name, http.StatusBadGateway)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	upstream, err := p.guard.DialContext(ctx, "tcp", r.Host)
+	upstream, err := p.guard.DialVia(ctx, "tcp", r.Host, up)
 	cancel()
 	if err != nil {
 		if IsBlocked(err) {
 			p.refuse(w, r.Host, err)
+			return
+		}
+		if p.relayRefusal(w, r.Host, err) {
 			return
 		}
 		p.badGateway(w, r.Host, err)
@@ -197,15 +280,23 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r.URL.Host, err)
 		return
 	}
+	name, up, ok := p.upstreamOf(r)
+	if !ok {
+		http.Error(w, "unknown upstream proxy "+name, http.StatusBadGateway)
+		return
+	}
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	for _, h := range connectionHeaders(r.Header) {
 		out.Header.Del(h)
 	}
-	resp, err := p.transport.RoundTrip(out)
+	resp, err := p.transportVia(name, up).RoundTrip(out)
 	if err != nil {
 		if IsBlocked(err) {
 			p.refuse(w, r.URL.Host, err)
+			return
+		}
+		if p.relayRefusal(w, r.URL.Host, err) {
 			return
 		}
 		p.badGateway(w, r.URL.Host, err)
