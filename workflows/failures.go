@@ -4,8 +4,13 @@ package workflows
 // decides a job's outcome from them, and the retry policies list the
 // permanent ones as non-retryable.
 const (
-	// ErrTypeTechnical: network, 5xx, 429, bot detection, S3 errors. Retried.
+	// ErrTypeTechnical: network, 5xx, S3 errors. Retried.
 	ErrTypeTechnical = "TechnicalError"
+	// ErrTypeRateLimited: the site rate-limits or bot-checks riptide (a
+	// 429, "Sign in to confirm you're not a bot"). Retried after the
+	// site's cooldown (the error's NextRetryDelay), through another
+	// upstream proxy; the job fails when the attempts are spent.
+	ErrTypeRateLimited = "RateLimited"
 	// ErrTypeContentUnavailable: private, members-only, geo-blocked, removed
 	// or age-gated content. Job ends as Warning, without a webhook.
 	ErrTypeContentUnavailable = "ContentUnavailable"

@@ -31,11 +31,14 @@ var ytdlpRules = []ytdlpRule{
 	// First the transient conditions whose wording overlaps permanent ones:
 	// YouTube's bot check says "Sign in to confirm" like its age gate, its
 	// rate limit starts "Video unavailable" like a removed video, and a
-	// server error (HTTP Error 5xx) says nothing about the content.
-	{workflows.ErrTypeTechnical, []string{
-		"not a bot", "captcha", "rate-limited", "rate limit", "try again later",
-		"http error 429", "too many requests", "http error 5",
+	// server error (HTTP Error 5xx) says nothing about the content. The
+	// site's rate limits and bot checks (a 429 from the site or from an
+	// upstream proxy's CONNECT) back off per site (RateLimited).
+	{workflows.ErrTypeRateLimited, []string{
+		"not a bot", "captcha", "rate-limited", "rate-limit", "rate limit", "try again later",
+		"http error 429", "too many requests", "429 too many", "throttled",
 	}},
+	{workflows.ErrTypeTechnical, []string{"http error 5"}},
 	{workflows.ErrTypeDRMProtected, []string{"drm protected"}},
 	// Before the content checks: "Unable to download webpage: HTTP Error
 	// 404" is about the URL, whatever else the message says.
@@ -82,6 +85,9 @@ func classifyError(stderr string, exitErr error) error {
 			if strings.Contains(lower, m) {
 				if r.errType == workflows.ErrTypeTechnical {
 					return failure.Technical(exitErr, "%s", msg)
+				}
+				if r.errType == workflows.ErrTypeRateLimited {
+					return failure.RateLimited(exitErr, 0, "%s", msg)
 				}
 				if r.errType == workflows.ErrTypeBlockedAddress {
 					// yt-dlp's wording may quote the URL it was sent to

@@ -28,23 +28,23 @@ func TestClassifyYtdlpError(t *testing.T) {
 		{
 			name:    "bot check",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm you’re not a bot." + cookies,
-			errType: workflows.ErrTypeTechnical,
+			errType: workflows.ErrTypeRateLimited,
 			msg:     "Sign in to confirm you’re not a bot.",
 		},
 		{
 			name:    "bot check, ASCII apostrophe, older wording",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm you're not a bot. This helps protect our community. Learn more",
-			errType: workflows.ErrTypeTechnical,
+			errType: workflows.ErrTypeRateLimited,
 		},
 		{
 			name:    "captcha",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. YouTube is requiring a captcha challenge before playback",
-			errType: workflows.ErrTypeTechnical,
+			errType: workflows.ErrTypeRateLimited,
 		},
 		{
 			name:    "rate limited",
 			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Video unavailable. This content isn't available, try again later. The current session has been rate-limited by YouTube for up to an hour. It is recommended to use `-t sleep` to add a delay between video requests to avoid exceeding the rate limit. For more information, refer to  https://github.com/yt-dlp/yt-dlp/wiki/Extractors#this-content-isnt-available-try-again-later",
-			errType: workflows.ErrTypeTechnical,
+			errType: workflows.ErrTypeRateLimited,
 			msg:     "Video unavailable. This content isn't available, try again later. The current session has been rate-limited by YouTube for up to an hour.",
 		},
 		{
@@ -142,7 +142,42 @@ func TestClassifyYtdlpError(t *testing.T) {
 		{
 			name:    "429",
 			stderr:  "ERROR: [generic] None: Unable to download webpage: HTTP Error 429: Too Many Requests (caused by <HTTPError 429: 'Too Many Requests'>)" + bugReport,
-			errType: workflows.ErrTypeTechnical,
+			errType: workflows.ErrTypeRateLimited,
+		},
+		{
+			name:    "429 while downloading",
+			stderr:  "ERROR: unable to download video data: HTTP Error 429: Too Many Requests",
+			errType: workflows.ErrTypeRateLimited,
+		},
+		{
+			name:    "upstream proxy's 429 to CONNECT (urllib)",
+			stderr:  "ERROR: [generic] Unable to download webpage: <urlopen error Tunnel connection failed: 429 Too Many Requests> (caused by TransportError('<urlopen error Tunnel connection failed: 429 Too Many Requests>'))",
+			errType: workflows.ErrTypeRateLimited,
+		},
+		{
+			name:    "upstream proxy's 429 to CONNECT (requests)",
+			stderr:  "ERROR: [generic] Unable to download webpage: ('Unable to connect to proxy', OSError('Tunnel connection failed: 429 Too Many Requests')) (caused by ProxyError(\"('Unable to connect to proxy', OSError('Tunnel connection failed: 429 Too Many Requests'))\"))",
+			errType: workflows.ErrTypeRateLimited,
+		},
+		{
+			name:    "instagram rate limit or login",
+			stderr:  "ERROR: [Instagram] C1a2b3c4d5e: Requested content is not available, rate-limit reached or login required. Use --cookies, --cookies-from-browser, --username and --password, --netrc-cmd, or --netrc (instagram) to provide account credentials",
+			errType: workflows.ErrTypeRateLimited,
+		},
+		{
+			name:    "members only",
+			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Join this channel to get access to members-only content like this video, and other exclusive perks.",
+			errType: workflows.ErrTypeContentUnavailable,
+		},
+		{
+			name:    "members only, available to members",
+			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: This video is available to this channel's members on level: Member (or any higher level). Join this YouTube channel from your computer or Android app.",
+			errType: workflows.ErrTypeContentUnavailable,
+		},
+		{
+			name:    "age gate",
+			stderr:  "ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm your age. This video may be inappropriate for some users." + cookies,
+			errType: workflows.ErrTypeContentUnavailable,
 		},
 		{
 			name:    "503",
@@ -195,7 +230,7 @@ func TestClassifyYtdlpError(t *testing.T) {
 			if appErr.Type() != tc.errType {
 				t.Errorf("type %q, want %q (message %q)", appErr.Type(), tc.errType, appErr.Message())
 			}
-			if wantRetry := tc.errType == workflows.ErrTypeTechnical; appErr.NonRetryable() == wantRetry {
+			if wantRetry := tc.errType == workflows.ErrTypeTechnical || tc.errType == workflows.ErrTypeRateLimited; appErr.NonRetryable() == wantRetry {
 				t.Errorf("NonRetryable() = %v, want %v", appErr.NonRetryable(), !wantRetry)
 			}
 			if tc.msg != "" && appErr.Message() != tc.msg {

@@ -25,7 +25,7 @@ func FuzzClassifyYtdlpError(f *testing.F) {
 		f.Add(s)
 	}
 	known := []string{workflows.ErrTypeTechnical, workflows.ErrTypeContentUnavailable, workflows.ErrTypeDRMProtected, workflows.ErrTypeUnsupported,
-		workflows.ErrTypeNotFound, workflows.ErrTypeInvalidInput, workflows.ErrTypeBlockedAddress}
+		workflows.ErrTypeNotFound, workflows.ErrTypeInvalidInput, workflows.ErrTypeBlockedAddress, workflows.ErrTypeRateLimited}
 	f.Fuzz(func(t *testing.T, stderr string) {
 		err := classifyError(stderr, errors.New("exit status 1"))
 		var appErr *temporal.ApplicationError
@@ -35,7 +35,7 @@ func FuzzClassifyYtdlpError(f *testing.F) {
 		if !slices.Contains(known, appErr.Type()) {
 			t.Fatalf("unknown type %q", appErr.Type())
 		}
-		if appErr.NonRetryable() == (appErr.Type() == workflows.ErrTypeTechnical) {
+		if appErr.NonRetryable() == (appErr.Type() == workflows.ErrTypeTechnical || appErr.Type() == workflows.ErrTypeRateLimited) {
 			t.Fatalf("type %s with non-retryable=%v", appErr.Type(), appErr.NonRetryable())
 		}
 	})
