@@ -89,6 +89,9 @@ type Activities struct {
 	// LiveMaxDuration caps a live recording (and a job's max_duration for
 	// one); LiveMaxWait bounds wait_for_video. 0: the Default* of live.go.
 	LiveMaxDuration, LiveMaxWait time.Duration
+	// Sites: cookie jars, upstream proxies, per-site rate control and
+	// the operator's yt-dlp options (sites.go).
+	Sites Sites
 
 	cacheOnce sync.Once
 	cache     *manifestCache

@@ -82,13 +82,24 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err := a.ensureDiskSpace(dir, 0); err != nil {
 		return nil, err
 	}
+	ctx, doneSite, err := a.prepareSite(ctx, dir, u, in.Tenant)
+	defer doneSite()
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.downloadFrom(ctx, dir, u, in)
+	return res, a.siteOutcome(ctx, err)
+}
+
+// downloadFrom is download once the attempt's cookies and proxy are set.
+func (a *Activities) downloadFrom(ctx context.Context, dir string, u *url.URL, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
 	if isHLSURL(u) {
 		// A live playlist is recorded natively (live.go).
 		if res, handled, err := a.downloadHLS(ctx, dir, u, in); handled {
 			return res, err
 		}
 	}
-	if httpget.IsMedia(ctx, a.HTTP, u) {
+	if httpget.IsMedia(ctx, a.httpFor(ctx), u) {
 		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}
 	res, err := a.downloadYtdlp(ctx, dir, in)
@@ -121,7 +132,7 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 // downloadHTTP fetches a media file natively and describes it from its
 // headers or tags.
 func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*workflows.DownloadResult, error) {
-	dst, n, err := httpget.Fetch(ctx, a.HTTP, dir, u, httpget.Limits{
+	dst, n, err := httpget.Fetch(ctx, a.httpFor(ctx), dir, u, httpget.Limits{
 		MaxBytes:    a.jobByteCap(),
 		EnsureSpace: func(need int64) error { return a.ensureDiskSpace(dir, need) },
 	})
@@ -181,5 +192,9 @@ func (a *Activities) probeURLDuration(ctx context.Context, u *url.URL) float64 {
 	}
 	stop := heartbeat.Every(ctx, heartbeat.Interval, func() workflows.Progress { return prev })
 	defer stop()
-	return ffmpeg.URLDuration(ctx, a.Ffprobe, a.YtdlpProxy, u.String())
+	proxy := a.YtdlpProxy
+	if sn := siteNetOf(ctx); sn != nil {
+		proxy = sn.ytdlpProxy
+	}
+	return ffmpeg.URLDuration(ctx, a.Ffprobe, proxy, u.String())
 }

@@ -123,7 +123,7 @@ func (a *Activities) downloadHLS(ctx context.Context, dir string, u *url.URL, in
 // variant the job's max_resolution picks (and its separate audio): the
 // playlists to record, and the first one's content.
 func (a *Activities) resolveHLS(ctx context.Context, u *url.URL, in workflows.DownloadInput) ([]liveSource, *livehls.MediaPlaylist, error) {
-	master, media, err := livehls.Load(ctx, a.HTTP, nil, u)
+	master, media, err := livehls.Load(ctx, a.httpFor(ctx), nil, u)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,7 +134,7 @@ func (a *Activities) resolveHLS(ctx context.Context, u *url.URL, in workflows.Do
 		if audio := master.AudioFor(v); audio != nil {
 			sources = append(sources, liveSource{URL: audio})
 		}
-		if _, media, err = livehls.Load(ctx, a.HTTP, nil, v.URI); err != nil {
+		if _, media, err = livehls.Load(ctx, a.httpFor(ctx), nil, v.URI); err != nil {
 			return nil, nil, err
 		}
 		if media == nil {
@@ -242,7 +242,7 @@ func (a *Activities) recordLive(ctx context.Context, dir string, sources []liveS
 	var recs []*livehls.Recorder
 	for i, s := range sources {
 		r := &livehls.Recorder{
-			Client: a.HTTP, Header: s.Header, Playlist: s.URL,
+			Client: a.httpFor(ctx), Header: s.Header, Playlist: s.URL,
 			Out: filepath.Join(dir, fmt.Sprintf("live-%d", i)), Cap: limit,
 			FromStart: in.LiveFromStart, Wait: wait,
 			EnsureSpace: func(written int64) error { return a.ensureDiskSpace(dir, 2*written) },

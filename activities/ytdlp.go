@@ -16,9 +16,21 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// ytdlp is the worker's yt-dlp, behind its guarded proxy.
+// ytdlp is the worker's yt-dlp, behind its guarded proxy, with the
+// operator's options.
 func (a *Activities) ytdlp() ytdlp.Runner {
-	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap()}
+	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap(),
+		Options: a.Sites.YtdlpOptions}
+}
+
+// ytdlpFor is ytdlp for a download attempt: through its upstream proxy,
+// with its cookie jar's private copy (prepareSite).
+func (a *Activities) ytdlpFor(ctx context.Context) ytdlp.Runner {
+	r := a.ytdlp()
+	if sn := siteNetOf(ctx); sn != nil {
+		r.Proxy, r.Cookies = sn.ytdlpProxy, sn.cookiesPath
+	}
+	return r
 }
 
 // downloadYtdlp downloads through yt-dlp in steps so that yt-dlp never merges
@@ -26,7 +38,7 @@ func (a *Activities) ytdlp() ytdlp.Runner {
 // the info JSON and selects the formats, step two downloads each selected
 // format to its own file, and step three fetches the subtitles.
 func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
-	y := a.ytdlp()
+	y := a.ytdlpFor(ctx)
 	info, raw, err := a.waitYtdlpUpcoming(ctx, in, func() (*ytdlp.Info, []byte, error) {
 		raw, info, err := y.Info(ctx, in.URL, ytdlp.FormatSelector(in))
 		return info, raw, err
@@ -80,7 +92,7 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 		res.Bytes += st.Size()
 	}
 	done := heartbeat.Progress(res.Bytes, res.Bytes)
-	activity.RecordHeartbeat(ctx, done)
+	heartbeat.Record(ctx, done)
 	if info.Duration <= 0 {
 		// The source did not say; the file does.
 		if err := checkDuration(ffmpeg.Duration(ctx, a.Ffprobe, files[0]).Seconds(), in.MaxDuration); err != nil {

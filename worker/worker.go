@@ -72,12 +72,19 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 			HTTP: &http.Client{Transport: guard.Transport(), Timeout: SpotifyTimeout},
 		}
 	}
+	hooks := &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout}
+	sites, stopSites, err := newSites(cfg, guard, proxy, signer, hooks)
+	if err != nil {
+		_ = proxy.Close()
+		return nil, nil, err
+	}
 	return &activities.Activities{
+		Sites:      sites,
 		Store:      store,
 		Spotify:    spotify,
 		Manifests:  store,
 		HTTP:       &http.Client{Transport: guard.Transport()},
-		Webhook:    &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout},
+		Webhook:    hooks,
 		Signer:     signer,
 		WorkDir:    cfg.Worker.WorkDir,
 		Ytdlp:      cfg.Media.YtdlpPath,
@@ -96,7 +103,7 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 
 		LiveMaxDuration: cfg.Worker.LiveMaxDuration,
 		LiveMaxWait:     cfg.Worker.LiveMaxWait,
-	}, func() { _ = proxy.Close() }, nil
+	}, func() { stopSites(); _ = proxy.Close() }, nil
 }
 
 // New builds the worker of a process from its App: the activities' HTTP
@@ -120,6 +127,9 @@ func New(a *app.App) (*Worker, error) {
 	if err != nil {
 		stopActs()
 		return nil, err
+	}
+	if a.Metrics != nil {
+		registerSiteMetrics(a.Metrics.Registry, &acts.Sites)
 	}
 	w.stopActs = stopActs
 	return w, nil

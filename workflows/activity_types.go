@@ -37,6 +37,9 @@ type DownloadInput struct {
 	// Transcode is the job's (JobOptions.Transcode): one that encodes
 	// makes NeedsMux true.
 	Transcode *Transcode `json:",omitempty"`
+	// Tenant picks the tenant's cookie jars (internal/cookies); empty:
+	// DefaultTenant. Set from JobInput once jobs carry their tenant.
+	Tenant string `json:",omitempty"`
 }
 
 // Subtitle is one downloaded subtitle file.
@@ -87,6 +90,10 @@ type Progress struct {
 	// Live is where a live recording stands: what a retry resumes from.
 	// A pointer keeps Progress comparable.
 	Live *LiveProgress `json:"live,omitempty"`
+	// Proxy names the upstream proxy the download attempt goes through
+	// (internal/proxypool, never its credentials): the retry picks
+	// another.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // LiveProgress has one part per recorded playlist (video, then separate

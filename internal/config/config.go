@@ -29,6 +29,8 @@ type Config struct {
 	// Media is embedded so its settings keep the short names operators
 	// know (RIPTIDE_YTDLP_PATH, not RIPTIDE_MEDIA_YTDLP_PATH).
 	Media
+	// Sites: cookies, upstream proxies, rate control (sites.go).
+	Sites
 	Batch   Batch
 	Spotify Spotify
 	Log     Log
@@ -270,6 +272,9 @@ func Load() (*Config, error) {
 	}
 	if _, err := childproc.ParseMode(c.Media.Sandbox); err != nil {
 		return nil, fmt.Errorf("config: %s_SANDBOX: %v", Prefix, err)
+	}
+	if err := c.Sites.check(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &c, nil
 }

@@ -23,6 +23,22 @@ func Progress(n, total int64) workflows.Progress {
 	return p
 }
 
+type proxyKey struct{}
+
+// WithProxy returns a context whose heartbeats name the upstream proxy the
+// attempt uses (workflows.Progress.Proxy), so the next attempt can tell.
+func WithProxy(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, proxyKey{}, name)
+}
+
+// Record records p, stamped with the context's proxy.
+func Record(ctx context.Context, p workflows.Progress) {
+	if name, ok := ctx.Value(proxyKey{}).(string); ok && p.Proxy == "" {
+		p.Proxy = name
+	}
+	activity.RecordHeartbeat(ctx, p)
+}
+
 // Final records a finished transfer's progress (what a retried download
 // resumes from, the 100% the API shows while the activity ends) when the
 // transfer lasted Interval or more. A shorter one had no heartbeat due and
@@ -30,7 +46,7 @@ func Progress(n, total int64) workflows.Progress {
 // nothing, twice per tiny job.
 func Final(ctx context.Context, started time.Time, p workflows.Progress) {
 	if time.Since(started) >= Interval && activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, p)
+		Record(ctx, p)
 	}
 }
 
@@ -51,7 +67,7 @@ func Every(ctx context.Context, every time.Duration, fn func() workflows.Progres
 		for {
 			select {
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, fn())
+				Record(ctx, fn())
 			case <-done:
 				return
 			case <-ctx.Done():

@@ -37,6 +37,12 @@ type Runner struct {
 	Stderr io.Writer
 	// MaxFilesize, when positive, is Fetch's --max-filesize.
 	MaxFilesize int64
+	// Cookies, when set, is the path of the job's private copy of its
+	// cookie jar (--cookies; yt-dlp rewrites it).
+	Cookies string
+	// Options are the operator's extra options (Options.Args): extractor
+	// arguments, format sort, impersonation.
+	Options []string
 }
 
 // Run runs yt-dlp with args, heartbeating progress() until it exits, and
@@ -51,8 +57,12 @@ func (r Runner) Run(ctx context.Context, stdout io.Writer, progress func() workf
 			}
 		}
 	}
+	// Options before "--"; the URL, when there is one, comes last.
+	if r.Cookies != "" {
+		args = append([]string{"--cookies", r.Cookies}, args...)
+	}
+	args = append(slices.Clip(r.Options), args...)
 	if r.Proxy != "" {
-		// Options before "--"; the URL, when there is one, comes last.
 		args = append([]string{"--proxy", r.Proxy}, args...)
 	}
 	// A minimal environment, and (where the machine allows it) a network
