@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/riptide-dev/riptide/internal/childproc"
+	"github.com/riptide-dev/riptide/internal/cookies"
 	"github.com/riptide-dev/riptide/internal/version"
 	"github.com/riptide-dev/riptide/internal/ytdlp/release"
 	"go.temporal.io/sdk/client"
@@ -33,6 +34,10 @@ type healthReport struct {
 	Temporal check               `json:"temporal"`
 	S3       check               `json:"s3"`
 	Tools    map[string]toolInfo `json:"tools"`
+	// Cookies is each operator cookie jar's health (expiry of its sign-in
+	// cookies); a jar expired or invalid makes Status "warning" (still
+	// 200: a stale cookie is no reason to restart the API).
+	Cookies []cookies.Status `json:"cookies,omitempty"`
 }
 
 type check struct {
@@ -82,6 +87,12 @@ func (s *server) healthz(c *gin.Context) {
 
 	rep.Status = "ok"
 	status := http.StatusOK
+	rep.Cookies = s.Cookies.Statuses()
+	for _, j := range rep.Cookies {
+		if cookies.Bad(j.State) {
+			rep.Status = "warning"
+		}
+	}
 	if !rep.Temporal.OK || !rep.S3.OK {
 		rep.Status, status = "degraded", http.StatusServiceUnavailable
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"github.com/riptide-dev/riptide/internal/cookies"
 	"log/slog"
 	"net/http"
 	"time"
@@ -64,6 +65,9 @@ type Deps struct {
 	Tools map[string]string
 	// YtdlpMaxAge is the yt-dlp age /healthz warns past (0: 90 days).
 	YtdlpMaxAge time.Duration
+	// Cookies are the operator's cookie jars, whose health /healthz
+	// reports (never their cookies); nil: none configured.
+	Cookies *cookies.Store
 	// RateLimit is the average requests per second one API key may make,
 	// RateBurst how many at once; zero RateLimit disables the limit.
 	RateLimit float64

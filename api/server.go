@@ -12,6 +12,7 @@ import (
 
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/config"
+	"github.com/riptide-dev/riptide/internal/cookies"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/version"
 )
@@ -33,13 +34,23 @@ func New(a *app.App) (http.Handler, error) {
 		return nil, err
 	}
 	gin.SetMode(gin.ReleaseMode)
+	var jars *cookies.Store
+	if cfg.Sites.CookiesDir != "" {
+		// The same directory the workers read (a shared volume): /healthz
+		// reports the jars' expiry; the workers also probe the sites.
+		var err error
+		if jars, err = cookies.Open(cookies.Options{Dir: cfg.Sites.CookiesDir, ExpiringWithin: cfg.Sites.CookiesExpiringWithin,
+			Reload: cfg.Sites.CookiesReload, Logger: a.Logger}); err != nil {
+			return nil, err
+		}
+	}
 	return a.Metrics.InstrumentHTTP(NewRouter(Deps{
 		Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: a.Store, Keys: cfg.API.Keys,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: a.Logger, Guard: a.Guard,
 		TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,
 		Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},
-		YtdlpMaxAge: cfg.Media.YtdlpMaxAge,
+		YtdlpMaxAge: cfg.Media.YtdlpMaxAge, Cookies: jars,
 		BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
 		BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
 		FeedProbe:     feedProbe(cfg.Batch.FeedProbe, a.Guard),
