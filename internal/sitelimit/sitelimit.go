@@ -109,7 +109,7 @@ func (l *Limiter) Cooldown(s string) time.Duration {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return max(0, l.get(s).coolTill.Sub(time.Now()))
+	return max(0, time.Until(l.get(s).coolTill))
 }
 
 // Strike records a rate-limited answer from site s and returns the
