@@ -135,7 +135,7 @@ func (a *Activities) prepareSite(ctx context.Context, dir string, u *url.URL, te
 		sn.cookiesPath = path
 		done = func() { _ = os.Remove(path) }
 	}
-	if jar != nil || sn.proxy != nil {
+	if (jar != nil || sn.proxy != nil) && activity.IsActivity(ctx) {
 		proxy := ""
 		if sn.proxy != nil {
 			proxy = sn.proxy.Name
