@@ -82,7 +82,7 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 	if err := a.ensureDiskSpace(dir, 0); err != nil {
 		return nil, err
 	}
-	ctx, doneSite, err := a.prepareSite(ctx, dir, u, in.Tenant)
+	ctx, doneSite, err := a.prepareSite(ctx, dir, u, in.Tenant, true)
 	defer doneSite()
 	if err != nil {
 		return nil, err

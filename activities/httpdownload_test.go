@@ -325,7 +325,7 @@ func TestDownloadHTTPStatus(t *testing.T) {
 		{http.StatusGone, workflows.ErrTypeNotFound, false},
 		{http.StatusForbidden, workflows.ErrTypeContentUnavailable, false},
 		{http.StatusUnauthorized, workflows.ErrTypeContentUnavailable, false},
-		{http.StatusTooManyRequests, workflows.ErrTypeTechnical, true},
+		{http.StatusTooManyRequests, workflows.ErrTypeRateLimited, true},
 		{http.StatusServiceUnavailable, workflows.ErrTypeTechnical, true},
 	}
 	for _, tc := range tests {

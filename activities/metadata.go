@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 
@@ -27,14 +28,35 @@ func (a *Activities) FetchMetadata(ctx context.Context, in workflows.MetadataInp
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, permanent(workflows.ErrTypeInvalidInput, "not an http(s) URL: %q", in.URL)
 	}
-	if httpget.IsMedia(ctx, a.HTTP, u) && a.YtdlpProxy != "" && a.Ffprobe != "" {
-		m, err := ffmpeg.ProbeURL(ctx, a.Ffprobe, a.YtdlpProxy, u.String())
+	// The operator's cookie jar and an upstream proxy, as for a download.
+	if a.Sites.Cookies != nil || a.Sites.Proxies.Len() > 0 {
+		if err := os.MkdirAll(a.WorkDir, 0o755); err != nil {
+			return nil, technical(err, "creating the work directory: %v", err)
+		}
+		dir, err := os.MkdirTemp(a.WorkDir, "metadata-")
+		if err != nil {
+			return nil, technical(err, "creating a metadata directory: %v", err)
+		}
+		defer os.RemoveAll(dir)
+		var done func()
+		ctx, done, err = a.prepareSite(ctx, dir, u, "", false)
+		defer done()
+		if err != nil {
+			return nil, err
+		}
+	}
+	proxy := a.YtdlpProxy
+	if sn := siteNetOf(ctx); sn != nil {
+		proxy = sn.ytdlpProxy
+	}
+	if httpget.IsMedia(ctx, a.httpFor(ctx), u) && proxy != "" && a.Ffprobe != "" {
+		m, err := ffmpeg.ProbeURL(ctx, a.Ffprobe, proxy, u.String())
 		if err == nil {
 			return directMetadata(u, m), nil
 		}
 		activity.GetLogger(ctx).Info("Native probe failed; asking yt-dlp", "error", err)
 	}
-	raw, err := a.ytdlp().Metadata(ctx, in.URL)
+	raw, err := a.ytdlpFor(ctx).Metadata(ctx, in.URL)
 	if err != nil {
 		return nil, err
 	}

@@ -73,8 +73,10 @@ func (a *Activities) httpFor(ctx context.Context) *http.Client {
 // prepareSite waits for the site's limiter, picks the attempt's upstream
 // proxy (not the previous attempt's), and gives the attempt the tenant's
 // cookie jar for the URL's host: a private copy in dir for yt-dlp, a
-// cookie jar for the native downloader. done removes the copy.
-func (a *Activities) prepareSite(ctx context.Context, dir string, u *url.URL, tenant string) (context.Context, func(), error) {
+// cookie jar for the native downloader. done removes the copy. Without
+// limit (a metadata lookup, which a client waits for) the limiter is not
+// consulted.
+func (a *Activities) prepareSite(ctx context.Context, dir string, u *url.URL, tenant string, limit bool) (context.Context, func(), error) {
 	s := &a.Sites
 	host := u.Hostname()
 	sn := &siteNet{site: sitelimit.Site(host), http: a.HTTP, ytdlpProxy: a.YtdlpProxy}
@@ -83,7 +85,9 @@ func (a *Activities) prepareSite(ctx context.Context, dir string, u *url.URL, te
 	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &prev)
 	}
-	if wait := s.Limiter.Reserve(sn.site); wait > 0 {
+	if !limit {
+		// No wait.
+	} else if wait := s.Limiter.Reserve(sn.site); wait > 0 {
 		maxWait := s.MaxInlineWait
 		if maxWait == 0 {
 			maxWait = time.Minute

@@ -40,7 +40,7 @@ func TestPrepareSiteGivesTheAttemptItsJarAndProxy(t *testing.T) {
 	}}
 	dir := t.TempDir()
 	u, _ := url.Parse("https://www.example.com/watch?v=1")
-	ctx, done, err := a.prepareSite(context.Background(), dir, u, "")
+	ctx, done, err := a.prepareSite(context.Background(), dir, u, "", true)
 	require.NoError(t, err)
 
 	y := a.ytdlpFor(ctx)
@@ -75,7 +75,7 @@ func TestPrepareSiteGivesTheAttemptItsJarAndProxy(t *testing.T) {
 	// While the site cools down past the inline wait, the next attempt
 	// ends at once with the rest of the cooldown as its delay.
 	a.Sites.MaxInlineWait = time.Second
-	_, done, err = a.prepareSite(context.Background(), dir, u, "")
+	_, done, err = a.prepareSite(context.Background(), dir, u, "", true)
 	done()
 	appErr, ok = errors.AsType[*temporal.ApplicationError](err)
 	require.True(t, ok, "%v", err)
@@ -84,7 +84,7 @@ func TestPrepareSiteGivesTheAttemptItsJarAndProxy(t *testing.T) {
 
 	// No jar, no proxies: the worker's client and proxy.
 	b := &Activities{HTTP: &http.Client{}, YtdlpProxy: gp.URL()}
-	ctx, done, err = b.prepareSite(context.Background(), dir, u, "")
+	ctx, done, err = b.prepareSite(context.Background(), dir, u, "", true)
 	require.NoError(t, err)
 	defer done()
 	require.Same(t, b.HTTP, b.httpFor(ctx))

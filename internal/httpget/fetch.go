@@ -230,6 +230,10 @@ func get(ctx context.Context, client *http.Client, u *url.URL, offset int64, hea
 		if netguard.IsBlocked(err) {
 			return nil, temporal.NewNonRetryableApplicationError(netguard.MsgSourceBlocked, workflows.ErrTypeBlockedAddress, err)
 		}
+		if se, ok := errors.AsType[*netguard.UpstreamStatusError](err); ok && se.Code == http.StatusTooManyRequests {
+			// An upstream proxy rate-limited: another one is tried.
+			return nil, failure.RateLimited(err, 0, "%s", se.Error())
+		}
 		return nil, failure.Technical(err, "%s", netguard.SourceMessage(err))
 	}
 	code := resp.StatusCode
@@ -243,7 +247,11 @@ func get(ctx context.Context, client *http.Client, u *url.URL, offset int64, hea
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusUnavailableForLegalReasons:
 		return nil, failure.Permanent(workflows.ErrTypeContentUnavailable, "HTTP %s fetching %s", resp.Status, u)
 	}
-	// 429, 5xx and anything unexpected: worth another attempt.
+	if code == http.StatusTooManyRequests {
+		// Backs off per site (activities' siteOutcome).
+		return nil, failure.RateLimited(nil, 0, "HTTP %s fetching %s", resp.Status, u)
+	}
+	// 5xx and anything unexpected: worth another attempt.
 	return nil, failure.Technical(nil, "HTTP %s fetching %s", resp.Status, u)
 }
 
