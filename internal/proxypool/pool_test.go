@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,91 @@ func TestDialThroughTheGuard(t *testing.T) {
 	_, err = c.Get("http://127.0.0.2:1/")
 	require.True(t, netguard.IsBlocked(err), "%v", err)
 	require.Len(t, okAsked, n)
+}
+
+// socks5Server is a minimal SOCKS5 server (RFC 1928/1929) that asks for
+// user/password and records the CONNECT targets.
+func socks5Server(t *testing.T, user, pass string, asked *[]string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := io.ReadFull(c, buf[:2]); err != nil {
+					return
+				}
+				if _, err := io.ReadFull(c, buf[:buf[1]]); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte{5, 2}) // user/password
+				_, _ = io.ReadFull(c, buf[:2])
+				u := make([]byte, buf[1])
+				_, _ = io.ReadFull(c, u)
+				_, _ = io.ReadFull(c, buf[:1])
+				p := make([]byte, buf[0])
+				_, _ = io.ReadFull(c, p)
+				if string(u) != user || string(p) != pass {
+					_, _ = c.Write([]byte{1, 1})
+					return
+				}
+				_, _ = c.Write([]byte{1, 0})
+				_, _ = io.ReadFull(c, buf[:4]) // ver cmd rsv atyp
+				var host string
+				switch buf[3] {
+				case 1:
+					_, _ = io.ReadFull(c, buf[:4])
+					host = net.IP(buf[:4]).String()
+				default:
+					return // the guard only ever sends addresses
+				}
+				_, _ = io.ReadFull(c, buf[:2])
+				addr := net.JoinHostPort(host, strconv.Itoa(int(buf[0])<<8|int(buf[1])))
+				*asked = append(*asked, addr)
+				up, err := net.Dial("tcp", addr)
+				if err != nil {
+					_, _ = c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+					return
+				}
+				defer up.Close()
+				_, _ = c.Write([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 0})
+				go func() { _, _ = io.Copy(up, c) }()
+				_, _ = io.Copy(c, up)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestSOCKS5CarriesCheckedAddresses(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "via socks") }))
+	defer site.Close()
+	var asked []string
+	addr := socks5Server(t, "u", "s3cret", &asked)
+	g := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
+
+	p, err := Parse([]string{"socks5://u:s3cret@" + addr}, nil, time.Hour)
+	require.NoError(t, err)
+	c := &http.Client{Transport: g.TransportVia(p.Pick("localhost", ""))}
+	// By name: the guard resolves localhost and hands SOCKS the address.
+	resp, err := c.Get(strings.Replace(site.URL, "127.0.0.1", "localhost", 1))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, "via socks", string(body))
+	require.Equal(t, []string{strings.TrimPrefix(site.URL, "http://")}, asked)
+
+	bad, err := Parse([]string{"socks5://u:wrong-pass@" + addr}, nil, time.Hour)
+	require.NoError(t, err)
+	c = &http.Client{Transport: g.TransportVia(bad.Pick("localhost", ""))}
+	_, err = c.Get(site.URL)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "wrong-pass")
+	require.True(t, bad.Statuses()[0].Resting)
 }
