@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/riptide-dev/riptide/internal/cookies"
 	"github.com/riptide-dev/riptide/internal/failure"
@@ -90,4 +92,40 @@ func TestPrepareSiteGivesTheAttemptItsJarAndProxy(t *testing.T) {
 	require.Same(t, b.HTTP, b.httpFor(ctx))
 	require.Equal(t, gp.URL(), b.ytdlpFor(ctx).Proxy)
 	require.Empty(t, b.ytdlpFor(ctx).Cookies)
+}
+
+// TestRetryAvoidsThePreviousAttemptsProxy: the proxy an attempt took is
+// its first heartbeat detail, and the next attempt takes another although
+// the pool's turn would give it the same.
+func TestRetryAvoidsThePreviousAttemptsProxy(t *testing.T) {
+	pool, err := proxypool.Parse([]string{"http://a.invalid:1", "http://b.invalid:1"}, nil, time.Hour)
+	require.NoError(t, err)
+	a := &Activities{HTTP: &http.Client{}, Sites: Sites{Proxies: pool, Guard: netguard.New(nil)}}
+	u, _ := url.Parse("https://example.com/v")
+	dir := t.TempDir()
+	pick := func(ctx context.Context) (string, error) {
+		ctx, done, err := a.prepareSite(ctx, dir, u, "", true)
+		defer done()
+		if err != nil {
+			return "", err
+		}
+		return siteNetOf(ctx).proxy.Name, nil
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(pick, activity.RegisterOptions{Name: "Pick"})
+	val, err := env.ExecuteActivity("Pick")
+	require.NoError(t, err)
+	var first string
+	require.NoError(t, val.Get(&first))
+	require.Equal(t, "p0", first)
+
+	env = s.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(pick, activity.RegisterOptions{Name: "Pick"})
+	env.SetHeartbeatDetails(workflows.Progress{Bytes: 10, Proxy: "p1"})
+	val, err = env.ExecuteActivity("Pick")
+	require.NoError(t, err)
+	var second string
+	require.NoError(t, val.Get(&second))
+	require.Equal(t, "p0", second, "the turn is p1's, but the previous attempt took p1")
 }
