@@ -18,7 +18,12 @@ import (
 
 // ytdlp is the worker's yt-dlp, behind its guarded proxy.
 func (a *Activities) ytdlp() ytdlp.Runner {
-	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap()}
+	return a.ytdlpFor(context.Background())
+}
+
+// ytdlpFor is ytdlp with the byte cap of ctx's job (jobByteCap).
+func (a *Activities) ytdlpFor(ctx context.Context) ytdlp.Runner {
+	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap(ctx)}
 }
 
 // downloadYtdlp downloads through yt-dlp in steps so that yt-dlp never merges
@@ -26,7 +31,7 @@ func (a *Activities) ytdlp() ytdlp.Runner {
 // the info JSON and selects the formats, step two downloads each selected
 // format to its own file, and step three fetches the subtitles.
 func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
-	y := a.ytdlp()
+	y := a.ytdlpFor(ctx)
 	info, raw, err := a.waitYtdlpUpcoming(ctx, in, func() (*ytdlp.Info, []byte, error) {
 		raw, info, err := y.Info(ctx, in.URL, ytdlp.FormatSelector(in))
 		return info, raw, err
@@ -54,7 +59,7 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 		return nil, technical(err, "writing info JSON: %v", err)
 	}
 
-	if err := a.checkKnownSizes(sizes); err != nil {
+	if err := a.checkKnownSizes(ctx, sizes); err != nil {
 		return nil, err
 	}
 	fctx, stopWatch := a.watchDownload(ctx, dir)

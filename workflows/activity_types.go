@@ -37,6 +37,10 @@ type DownloadInput struct {
 	// Transcode is the job's (JobOptions.Transcode): one that encodes
 	// makes NeedsMux true.
 	Transcode *Transcode `json:",omitempty"`
+	// Tenancy is the job's tenant and its limits: the download refuses
+	// to start when the storage quota is spent and stops at the tenant's
+	// file size limit or what remains of its quota.
+	Tenancy
 }
 
 // Subtitle is one downloaded subtitle file.
