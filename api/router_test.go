@@ -42,6 +42,9 @@ const (
 	testQueue    = "riptide-test"
 	testJobID    = "550e8400-e29b-41d4-a716-446655440000"
 	testMaxBytes = 4096
+	// defaultScope ends every visibility query of the default tenant's
+	// keys (jobs.TenantClause).
+	defaultScope = " AND (RiptideTenant = 'default' OR RiptideTenant IS NULL)"
 )
 
 func TestMain(m *testing.M) {
