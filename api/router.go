@@ -88,6 +88,7 @@ const (
 type server struct {
 	Deps
 	tools *toolProbe
+	dash  *dashboard
 }
 
 // NewRouter builds the API's handler.
@@ -151,6 +152,7 @@ func NewRouter(d Deps) *gin.Engine {
 		r.POST(p+"/start", s.ownBatch, s.startPausedBatch)
 	}
 	dash := newDashboard(s)
+	s.dash = dash
 	if d.WarmDashboard {
 		go dash.warm()
 	}
