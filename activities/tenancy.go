@@ -12,11 +12,12 @@ import (
 )
 
 // A job's tenant limits at download time (workflows.TenantLimits): the
-// tenant's storage quota spent refuses the download before it starts; the
-// tenant's file size limit, or what remains of its quota when less, caps
-// the download like the worker's own cap (jobByteCap), failing for good
-// with a message that names the tenant's limit. A download that fails
-// leaves nothing in the bucket: nothing is uploaded before it ends.
+// tenant's storage quota spent refuses the download before it starts (as
+// the hosted service's 403 refuses a create: the job that crosses the
+// quota completes, the ones after it fail); the tenant's file size limit
+// caps the download like the worker's own cap (jobByteCap), failing for
+// good with a message that names the tenant's limit. A download that
+// fails leaves nothing in the bucket: nothing is uploaded before it ends.
 
 type tenantCapKey struct{}
 
@@ -32,16 +33,10 @@ func tenantCapOf(t workflows.Tenancy) tenantCap {
 	if l == nil {
 		return tenantCap{}
 	}
-	var c tenantCap
-	if l.MaxFileSizeBytes > 0 {
-		c = tenantCap{l.MaxFileSizeBytes, fmt.Sprintf("the tenant's file size limit (%d bytes)", l.MaxFileSizeBytes)}
+	if l.MaxFileSizeBytes <= 0 {
+		return tenantCap{}
 	}
-	if l.StorageBytes > 0 {
-		if left := l.StorageBytes - l.StorageUsedBytes; left > 0 && (c.limit == 0 || left < c.limit) {
-			c = tenantCap{left, fmt.Sprintf("what remains of the tenant's storage quota (%d bytes)", left)}
-		}
-	}
-	return c
+	return tenantCap{l.MaxFileSizeBytes, fmt.Sprintf("the tenant's file size limit (%d bytes)", l.MaxFileSizeBytes)}
 }
 
 func withTenantCap(ctx context.Context, t workflows.Tenancy) context.Context {

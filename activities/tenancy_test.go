@@ -34,14 +34,15 @@ func TestTenantCapBoundsTheDownload(t *testing.T) {
 	if got := a.jobByteCap(ctx); got != 1000 {
 		t.Fatalf("worker cap %d", got)
 	}
-	// The least of the worker's cap, the file size limit and the quota left.
+	// The lesser of the worker's cap and the file size limit; the quota
+	// refuses a start (checkTenantQuota), it caps nothing.
 	for _, tc := range []struct {
 		l    workflows.TenantLimits
 		want int64
 	}{
 		{workflows.TenantLimits{MaxFileSizeBytes: 400}, 400},
 		{workflows.TenantLimits{MaxFileSizeBytes: 4000}, 1000},
-		{workflows.TenantLimits{MaxFileSizeBytes: 400, StorageBytes: 500, StorageUsedBytes: 200}, 300},
+		{workflows.TenantLimits{MaxFileSizeBytes: 400, StorageBytes: 500, StorageUsedBytes: 200}, 400},
 		{workflows.TenantLimits{StorageBytes: 500, StorageUsedBytes: 600}, 1000},
 	} {
 		tctx := withTenantCap(ctx, workflows.Tenancy{Limits: &tc.l})

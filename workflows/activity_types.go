@@ -39,7 +39,7 @@ type DownloadInput struct {
 	Transcode *Transcode `json:",omitempty"`
 	// Tenancy is the job's tenant and its limits: the download refuses
 	// to start when the storage quota is spent and stops at the tenant's
-	// file size limit or what remains of its quota.
+	// file size limit.
 	Tenancy
 }
 
