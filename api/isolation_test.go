@@ -92,7 +92,7 @@ func ownedByA(t *testing.T, h *harness) {
 }
 
 type isoCase struct {
-	method, path, body string
+	path, body string
 	// kind: "object" (B gets the 404 of a missing id), "list" (B's
 	// queries are scoped to b), "create" (the start records b), "open"
 	// (no key, no tenant data).

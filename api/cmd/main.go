@@ -22,13 +22,15 @@ func main() {
 	app.Main("API", api.CheckConfig, api.Serve)
 }
 
+const usage = "usage: printf '%" + "s' \"$KEY\" | riptide-api hash-key (reads the key from standard input)"
+
 // hashKey reads the key from stdin (not an argument, which would land in
 // the shell's history and the process list).
 func hashKey() int {
 	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 	key := strings.TrimSpace(line)
 	if key == "" {
-		fmt.Fprintln(os.Stderr, `usage: printf %s "$KEY" | riptide-api hash-key (reads the key from standard input)`)
+		_, _ = os.Stderr.WriteString(usage + "\n")
 		return 2
 	}
 	fmt.Println(tenants.HashKey(key))
