@@ -288,9 +288,12 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 	newID := workflows.RetryJobID(testJobID)
 	want := orig
 	want.JobID, want.RetryOf = newID, testJobID
+	// The job from before tenants is the default tenant's; so is its retry.
+	want.Tenancy = workflows.Tenancy{Tenant: workflows.DefaultTenant}
 	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
 		st := o.Memo[workflows.MemoKey].(workflows.JobState)
-		return o.ID == workflows.JobWorkflowID(newID) && o.TaskQueue == testQueue && st.RetryOf == testJobID
+		return o.ID == workflows.JobWorkflowID(newID) && o.TaskQueue == testQueue && st.RetryOf == testJobID &&
+			tenantAttr(o) == workflows.DefaultTenant
 	}), mock.MatchedBy(isJobWorkflow), want).Return(&mocks.WorkflowRun{}, nil).Once()
 
 	rec := h.do(http.MethodPost, "/jobs/"+testJobID+"/retry", "", testKey)

@@ -69,6 +69,12 @@ func TestStorageQuotaIsTheReferences403(t *testing.T) {
 		require.EqualValues(t, 2, m["used_gb"])
 		require.Contains(t, m["message"], "2.00 GB")
 	}
+	// A retry is a new job: refused alike.
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(jobB), "").
+		Return(describedAs(t, workflows.JobWorkflowID(jobB), "b"), nil).Once()
+	rec := h.do(http.MethodPost, "/jobs/"+jobB+"/retry", "", keyB)
+	require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
+	require.Equal(t, "Storage quota exceeded", decodeBody(t, rec)["error"])
 	require.Equal(t, schemaKeys(t, "QuotaExceeded"), jsonKeys(t, quotaExceeded{}))
 	h.tc.AssertNotCalled(t, "ExecuteWorkflow")
 	// GET /usage reports the limit and what remains.
