@@ -20,6 +20,7 @@ import (
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/tenants"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // callAs sends a request with key to the API at base and decodes its JSON
@@ -66,13 +67,15 @@ func TestTenantsAreIsolatedAndQuotaStopsABatch(t *testing.T) {
 	requireStack(t)
 	t.Parallel()
 	suffix := uuid.NewString()[:8]
-	ta, tb := "ta-"+suffix, "tb-"+suffix
-	keyA, keyB := "sk_e2e_a_"+suffix, "sk_e2e_b_"+suffix
+	ta, tb, tc := "ta-"+suffix, "tb-"+suffix, "tc-"+suffix
+	keyA, keyB, keyC := "sk_e2e_a_"+suffix, "sk_e2e_b_"+suffix, "sk_e2e_c_"+suffix
 	path := filepath.Join(t.TempDir(), "tenants.json")
 	t0 := time.Now().Add(-time.Hour)
 	file := tenants.File{Tenants: []tenants.Tenant{
 		{ID: ta, Keys: []string{tenants.HashKey(keyA)}},
 		{ID: tb, Keys: []string{tenants.HashKey(keyB)}},
+		// C may store no file over 1000 bytes: the clip is larger.
+		{ID: tc, Keys: []string{tenants.HashKey(keyC)}, Limits: workflows.TenantLimits{MaxFileSizeBytes: 1000}},
 	}}
 	writeTenants(t, path, file, t0)
 	store, err := tenants.NewStore(nil, path, nil)
@@ -97,9 +100,20 @@ func TestTenantsAreIsolatedAndQuotaStopsABatch(t *testing.T) {
 		require.Equal(t, http.StatusCreated, status, "%v", out)
 		return out["job_id"].(string)
 	}
-	jobA, jobB := create(keyA, folderA), create(keyB, folderB)
+	folderC := "e2e/tenant-c-" + suffix
+	jobA, jobB, jobC := create(keyA, folderA), create(keyB, folderB), create(keyC, folderC)
 	require.Equal(t, "job_completed", hooks.waitTerminal(t, jobA, 2*time.Minute).Body["type"])
 	require.Equal(t, "job_completed", hooks.waitTerminal(t, jobB, 2*time.Minute).Body["type"])
+	// C's source is over its file size limit: failed for good, saying so,
+	// nothing in the bucket.
+	failedC := hooks.waitTerminal(t, jobC, 2*time.Minute)
+	require.Equal(t, "job_failed", failedC.Body["type"])
+	_, viewC, _ := callAs(t, base, keyC, http.MethodGet, "/jobs/"+jobC, nil)
+	require.Equal(t, "Failed", viewC["status"])
+	require.Contains(t, viewC["error"], "larger than the tenant's file size limit (1000 bytes)")
+	require.Empty(t, listSizes(t, folderC+"/"))
+	_, usageC, _ := callAs(t, base, keyC, http.MethodGet, "/usage", nil)
+	require.EqualValues(t, 1000, usageC["max_filesize_limit_bytes"])
 
 	// B against A's job: the answers of a missing id, and nothing done.
 	missing := uuid.NewString()
