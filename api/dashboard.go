@@ -248,7 +248,7 @@ func (d *dashboard) stats(c *gin.Context) {
 		CompletedJobs: sc.Completed, FailedJobs: sc.Failed,
 		WarningJobs: sc.Warning, SkippedJobs: sc.Skipped, CancelledJobs: sc.Cancelled,
 		StorageUsedBytes: agg.StoredBytes, StorageUsedGB: toGB(agg.StoredBytes),
-		ClientName: dashClientName, TodayThroughput: agg.TodayBytes, StoragePartial: agg.Truncated,
+		ClientName: clientName(tenantOf(c)), TodayThroughput: agg.TodayBytes, StoragePartial: agg.Truncated,
 	}
 	if agg.Last24h > 0 {
 		avg := round2(agg.Last24hSeconds / float64(agg.Last24h))
