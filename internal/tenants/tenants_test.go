@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -156,4 +157,33 @@ func TestReloadKeepsThePreviousConfigOnABadFile(t *testing.T) {
 	if _, err := NewStore(nil, filepath.Join(t.TempDir(), "none.json"), nil); err == nil {
 		t.Fatal("a missing file at start is accepted")
 	}
+}
+
+func TestWatchPicksUpAChangedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tenants.json")
+	t0 := time.Now().Add(-time.Hour)
+	writeFile(t, path, `{"tenants":[{"id":"a","keys":["`+HashKey("k1")+`"]}]}`, t0)
+	s, err := NewStore(nil, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Watch(ctx, 10*time.Millisecond); close(done) }()
+	writeFile(t, path, `{"tenants":[{"id":"a","keys":["`+HashKey("k2")+`"]}]}`, t0.Add(time.Minute))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := s.Current().Lookup("k2"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the changed file was never read")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := s.Current().Lookup("k1"); ok {
+		t.Fatal("the removed key still works")
+	}
+	cancel()
+	<-done
 }
