@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -291,4 +292,33 @@ func TestWorkflowsWithoutTenantAreTheDefaultTenants(t *testing.T) {
 	rec := h.do(http.MethodGet, "/jobs/"+testJobID, "", testKey)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	requireError(t, h.do(http.MethodGet, "/jobs/"+testJobID, "", keyB), http.StatusNotFound, codeNotFound, "")
+}
+
+// TestIdempotencyKeyNeverAnswersAnotherTenantsJob: a key moved to another
+// tenant repeating an idempotency key gets a conflict, not the job its
+// former tenant created.
+func TestIdempotencyKeyNeverAnswersAnotherTenantsJob(t *testing.T) {
+	h := tenantsHarness(t)
+	jobID := idempotentJobID(keyB, "k-1")
+	h.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")).Once()
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(jobID), "").
+		Return(describedAs(t, workflows.JobWorkflowID(jobID), "a"), nil).Once()
+	req := `{"url":"https://example.com/v.mp4"}`
+	rec := httptestDo(h, http.MethodPost, "/jobs", req, keyB, map[string]string{idempotencyHeader: "k-1"})
+	m := requireError(t, rec, http.StatusConflict, codeIdempotencyConflict, idempotencyHeader)
+	require.NotContains(t, rec.Body.String(), jobID)
+	require.Contains(t, m["error"], "another tenant")
+}
+
+func httptestDo(h *harness, method, path, body, key string, headers map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(apiKeyHeader, key)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.router.ServeHTTP(rec, req)
+	return rec
 }

@@ -86,6 +86,15 @@ func (s *server) createJob(c *gin.Context) {
 // repeatedJob answers a create whose idempotency key already made a job:
 // the original job when the request is the same, else 409.
 func (s *server) repeatedJob(ctx context.Context, c *gin.Context, jobID, digest string) {
+	// The job of a key that has since moved to another tenant is not the
+	// caller's: a conflict, never its view.
+	ctx, owner, err := s.describedTenant(ctx, workflows.JobWorkflowID(jobID))
+	if err == nil && owner != tenantOf(c) {
+		e := newError(http.StatusConflict, codeIdempotencyConflict, "this %s was already used by another tenant's key", idempotencyHeader)
+		e.Field = idempotencyHeader
+		abort(c, e)
+		return
+	}
 	got, err := jobs.RequestDigest(ctx, s.Temporal, jobID)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "Reading the original request failed", "job_id", jobID, "error", err)

@@ -67,6 +67,18 @@ func tenantOfWorkflow(resp *workflowservice.DescribeWorkflowExecutionResponse) s
 	return t
 }
 
+// describedTenant describes workflowID and returns its tenant, with ctx
+// carrying the answer for the caller's own describe of it.
+func (s *server) describedTenant(ctx context.Context, workflowID string) (context.Context, string, error) {
+	//lint:ignore SA1019 DescribeWorkflow(...).RawResponse is this same call; fakes mock this method.
+	resp, err := s.Deps.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	ctx = context.WithValue(ctx, describeKey{}, &describeMemo{id: workflowID, resp: resp, err: err})
+	if err != nil {
+		return ctx, "", err
+	}
+	return ctx, tenantOfWorkflow(resp), nil
+}
+
 // ownJob guards a /jobs/{id}… route.
 func (s *server) ownJob(c *gin.Context) {
 	s.own(c, workflows.JobWorkflowID, "job not found")
