@@ -51,6 +51,10 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 		}
 		return nil, err
 	}
+	if err := checkTenantResolution(in.Tenancy, res); err != nil {
+		_ = a.removeJobDir(in.JobID)
+		return nil, err
+	}
 	res.HostQueue = a.HostQueue
 	// One place for every job's metadata: the workflow, its memo, the mux
 	// and the webhook all take it from here.

@@ -70,6 +70,32 @@ func tenantCapError(ctx context.Context, err error) error {
 	return err
 }
 
+// checkTenantResolution fails a download whose video is above the
+// tenant's max_resolution: the job's MaxHeight (the limit) picks the
+// largest rendition within it, but takes the smallest one when every
+// rendition is larger, which a client's own max_resolution allows and a
+// tenant's limit does not.
+func checkTenantResolution(t workflows.Tenancy, res *workflows.DownloadResult) error {
+	if t.Limits == nil || t.Limits.MaxResolution <= 0 {
+		return nil
+	}
+	var s workflows.Streams
+	switch {
+	case res.Streams != nil:
+		s = *res.Streams
+	case res.Media != nil:
+		s = res.Media.Streams
+	}
+	if s.Width <= 0 || s.Height <= 0 {
+		return nil // no video, or its size is not known
+	}
+	if short := min(s.Width, s.Height); short > t.Limits.MaxResolution {
+		return permanent(workflows.ErrTypeInvalidInput, "the source has no rendition within the tenant's resolution limit of %dp (the smallest is %dx%d)",
+			t.Limits.MaxResolution, s.Width, s.Height)
+	}
+	return nil
+}
+
 // checkTenantQuota refuses a download once the tenant's storage quota is
 // spent: its stored bytes when the job (or its batch) was created plus
 // what the batch's earlier episodes stored.

@@ -60,3 +60,27 @@ func TestTenantCapBoundsTheDownload(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestTenantResolutionLimitIsStrict(t *testing.T) {
+	lim := workflows.Tenancy{Limits: &workflows.TenantLimits{MaxResolution: 720}}
+	for _, tc := range []struct {
+		res  workflows.DownloadResult
+		fail bool
+	}{
+		{workflows.DownloadResult{Streams: &workflows.Streams{Width: 1280, Height: 720}}, false},
+		{workflows.DownloadResult{Streams: &workflows.Streams{Width: 1080, Height: 1920}}, true},
+		{workflows.DownloadResult{Media: &workflows.MediaInfo{Streams: workflows.Streams{Width: 1920, Height: 1080}}}, true},
+		{workflows.DownloadResult{}, false}, // audio, or unknown
+	} {
+		err := checkTenantResolution(lim, &tc.res)
+		if (err != nil) != tc.fail {
+			t.Errorf("%+v: err %v", tc.res, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "resolution limit of 720p") {
+			t.Errorf("message: %v", err)
+		}
+	}
+	if err := checkTenantResolution(workflows.Tenancy{}, &workflows.DownloadResult{Streams: &workflows.Streams{Width: 4000, Height: 3000}}); err != nil {
+		t.Errorf("no limit: %v", err)
+	}
+}

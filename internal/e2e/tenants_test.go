@@ -69,6 +69,7 @@ func TestTenantsAreIsolatedAndQuotaStopsABatch(t *testing.T) {
 	suffix := uuid.NewString()[:8]
 	ta, tb, tc := "ta-"+suffix, "tb-"+suffix, "tc-"+suffix
 	keyA, keyB, keyC := "sk_e2e_a_"+suffix, "sk_e2e_b_"+suffix, "sk_e2e_c_"+suffix
+	td, keyD := "td-"+suffix, "sk_e2e_d_"+suffix
 	path := filepath.Join(t.TempDir(), "tenants.json")
 	t0 := time.Now().Add(-time.Hour)
 	file := tenants.File{Tenants: []tenants.Tenant{
@@ -76,6 +77,8 @@ func TestTenantsAreIsolatedAndQuotaStopsABatch(t *testing.T) {
 		{ID: tb, Keys: []string{tenants.HashKey(keyB)}},
 		// C may store no file over 1000 bytes: the clip is larger.
 		{ID: tc, Keys: []string{tenants.HashKey(keyC)}, Limits: workflows.TenantLimits{MaxFileSizeBytes: 1000}},
+		// D may store nothing above 16p: the clip is larger.
+		{ID: td, Keys: []string{tenants.HashKey(keyD)}, Limits: workflows.TenantLimits{MaxResolution: 16}},
 	}}
 	writeTenants(t, path, file, t0)
 	store, err := tenants.NewStore(nil, path, nil)
@@ -101,7 +104,8 @@ func TestTenantsAreIsolatedAndQuotaStopsABatch(t *testing.T) {
 		return out["job_id"].(string)
 	}
 	folderC := "e2e/tenant-c-" + suffix
-	jobA, jobB, jobC := create(keyA, folderA), create(keyB, folderB), create(keyC, folderC)
+	folderD := "e2e/tenant-d-" + suffix
+	jobA, jobB, jobC, jobD := create(keyA, folderA), create(keyB, folderB), create(keyC, folderC), create(keyD, folderD)
 	require.Equal(t, "job_completed", hooks.waitTerminal(t, jobA, 2*time.Minute).Body["type"])
 	require.Equal(t, "job_completed", hooks.waitTerminal(t, jobB, 2*time.Minute).Body["type"])
 	// C's source is over its file size limit: failed for good, saying so,
@@ -112,6 +116,10 @@ func TestTenantsAreIsolatedAndQuotaStopsABatch(t *testing.T) {
 	require.Equal(t, "Failed", viewC["status"])
 	require.Contains(t, viewC["error"], "larger than the tenant's file size limit (1000 bytes)")
 	require.Empty(t, listSizes(t, folderC+"/"))
+	require.Equal(t, "job_failed", hooks.waitTerminal(t, jobD, 2*time.Minute).Body["type"])
+	_, viewD, _ := callAs(t, base, keyD, http.MethodGet, "/jobs/"+jobD, nil)
+	require.Contains(t, viewD["error"], "no rendition within the tenant's resolution limit of 16p")
+	require.Empty(t, listSizes(t, folderD+"/"))
 	_, usageC, _ := callAs(t, base, keyC, http.MethodGet, "/usage", nil)
 	require.EqualValues(t, 1000, usageC["max_filesize_limit_bytes"])
 
