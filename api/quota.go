@@ -94,7 +94,7 @@ func (s *server) admit(c *gin.Context, n int) (workflows.Tenancy, bool) {
 			c.AbortWithStatusJSON(http.StatusForbidden, quotaExceeded{
 				Error: workflows.QuotaExceededMessage, Code: codeQuotaExceeded,
 				LimitGB: toGB(l.StorageBytes), UsedGB: toGB(used), LimitBytes: l.StorageBytes, UsedBytes: used,
-				Message: fmt.Sprintf("You have used %.2f GB of your %.2f GB storage limit; delete files or ask for a larger quota",
+				Message: fmt.Sprintf("You have used %.2f GB of your %.2f GB storage limit; ask the operator for a larger quota",
 					toGB(used), toGB(l.StorageBytes)),
 			})
 			return workflows.Tenancy{}, false
