@@ -33,7 +33,7 @@ func diskSize(dir string) (int64, error) {
 // copy both land on that disk, so a larger source could never finish here
 // however empty the disk got: it fails for good, while one that fits the
 // cap but not today's free space waits for room (ErrTypeInsufficientDisk).
-func (a *Activities) jobByteCap() int64 {
+func (a *Activities) workerByteCap() int64 {
 	switch {
 	case a.MaxJobBytes > 0:
 		return a.MaxJobBytes
@@ -113,7 +113,7 @@ var watchInterval = 250 * time.Millisecond
 // ends the watch and returns the error that canceled the context, if one
 // did: the caller returns it instead of the program's.
 func (a *Activities) watchDownload(ctx context.Context, dir string) (_ context.Context, stop func() error) {
-	limit := a.jobByteCap()
+	limit := a.jobByteCap(ctx)
 	wctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -166,8 +166,8 @@ func dirBytes(dir string) int64 {
 
 // checkKnownSizes refuses formats whose announced sizes (0: unknown) pass
 // the job's cap before anything is downloaded.
-func (a *Activities) checkKnownSizes(sizes []int64) error {
-	limit := a.jobByteCap()
+func (a *Activities) checkKnownSizes(ctx context.Context, sizes []int64) error {
+	limit := a.jobByteCap(ctx)
 	var sum int64
 	for _, s := range sizes {
 		sum += s

@@ -29,8 +29,13 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 	if err := a.Holds.acquire(ctx, key); err != nil {
 		return nil, err
 	}
+	if err := checkTenantQuota(in.Tenancy); err != nil {
+		return nil, err
+	}
+	ctx = withTenantCap(ctx, in.Tenancy)
 	res, err := a.download(ctx, in)
 	if err != nil {
+		err = tenantCapError(ctx, err)
 		err = diskFull(err)
 		if isFinal(ctx, err) || isDiskShort(err) {
 			// The workflow cannot tell which worker to clean up after a
@@ -44,6 +49,10 @@ func (a *Activities) Download(ctx context.Context, in workflows.DownloadInput) (
 			// does. It holds no room meanwhile.
 			a.Holds.release(key)
 		}
+		return nil, err
+	}
+	if err := checkTenantResolution(in.Tenancy, res); err != nil {
+		_ = a.removeJobDir(in.JobID)
 		return nil, err
 	}
 	res.HostQueue = a.HostQueue
@@ -133,7 +142,7 @@ func (a *Activities) downloadFrom(ctx context.Context, dir string, u *url.URL, i
 // headers or tags.
 func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (*workflows.DownloadResult, error) {
 	dst, n, err := httpget.Fetch(ctx, a.httpFor(ctx), dir, u, httpget.Limits{
-		MaxBytes:    a.jobByteCap(),
+		MaxBytes:    a.jobByteCap(ctx),
 		EnsureSpace: func(need int64) error { return a.ensureDiskSpace(dir, need) },
 	})
 	if err != nil {

@@ -238,7 +238,7 @@ func (a *Activities) recordLive(ctx context.Context, dir string, sources []liveS
 		p.Percent = min(100, max(secs, 0)*100/limit.Seconds())
 		return p
 	}
-	byteCap := a.jobByteCap()
+	byteCap := a.jobByteCap(ctx)
 	var recs []*livehls.Recorder
 	for i, s := range sources {
 		r := &livehls.Recorder{

@@ -19,14 +19,15 @@ import (
 // ytdlp is the worker's yt-dlp, behind its guarded proxy, with the
 // operator's options.
 func (a *Activities) ytdlp() ytdlp.Runner {
-	return ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap(),
-		Options: a.Sites.YtdlpOptions}
+	return a.ytdlpFor(context.Background())
 }
 
-// ytdlpFor is ytdlp for a download attempt: through its upstream proxy,
-// with its cookie jar's private copy (prepareSite).
+// ytdlpFor is ytdlp for a download attempt: with the byte cap of ctx's job
+// (jobByteCap), through its upstream proxy, with its cookie jar's private
+// copy (prepareSite).
 func (a *Activities) ytdlpFor(ctx context.Context) ytdlp.Runner {
-	r := a.ytdlp()
+	r := ytdlp.Runner{Path: a.Ytdlp, Proxy: a.YtdlpProxy, Fragments: a.YtdlpFragments, Stderr: a.Stderr, MaxFilesize: a.jobByteCap(ctx),
+		Options: a.Sites.YtdlpOptions}
 	if sn := siteNetOf(ctx); sn != nil {
 		r.Proxy, r.Cookies = sn.ytdlpProxy, sn.cookiesPath
 	}
@@ -66,7 +67,7 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 		return nil, technical(err, "writing info JSON: %v", err)
 	}
 
-	if err := a.checkKnownSizes(sizes); err != nil {
+	if err := a.checkKnownSizes(ctx, sizes); err != nil {
 		return nil, err
 	}
 	fctx, stopWatch := a.watchDownload(ctx, dir)

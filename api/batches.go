@@ -108,6 +108,15 @@ func (s *server) createBatch(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	if e := applyLimits(&in, s.Tenants.Current().Limits(tenantOf(c))); e != nil {
+		abort(c, e)
+		return
+	}
+	tenancy, ok := s.admit(c, 1)
+	if !ok {
+		return
+	}
+	in.Tenancy = tenancy
 	s.startBatch(c, in, "show_url", paused)
 }
 
@@ -125,7 +134,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 		BatchID: id.String(), ShowURL: in.URL, WebhookURL: in.WebhookURL, Folder: in.Folder,
 		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
 		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize, ReconcileEvery: s.BatchReconcileEvery,
-		Paused: paused,
+		Paused: paused, Tenancy: in.Tenancy,
 	}
 	wait := s.BatchListWait
 	if wait == 0 {

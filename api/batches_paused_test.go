@@ -141,6 +141,7 @@ func TestRenameBatchJobsRefusesBadBodies(t *testing.T) {
 	}
 	big := newHarness(t, nil)
 	big.router = NewRouter(Deps{Temporal: big.tc, TaskQueue: testQueue, Store: big.store, Keys: []string{testKey}, MaxBodyBytes: 1 << 20})
+	pausedBatch(t, big, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, pausedState())
 	requireError(t, big.do(http.MethodPatch, path, many, testKey), http.StatusBadRequest, codeInvalidField, "renames")
 	requireError(t, h.do(http.MethodPatch, "/batch/nope/jobs", `{"renames":[]}`, testKey), http.StatusBadRequest, codeInvalidField, "id")
 	requireError(t, h.do(http.MethodPost, "/batches/nope/start", ``, testKey), http.StatusBadRequest, codeInvalidField, "id")

@@ -123,10 +123,23 @@ func (s *server) createJobsBulk(c *gin.Context) {
 			abort(c, e)
 			return
 		}
+		if e == nil {
+			e = applyLimits(&in, s.Tenants.Current().Limits(tenantOf(c)))
+		}
 		if e != nil {
 			results[i] = bulkResult{Index: i, Error: e, Status: e.Status}
 		}
 		inputs[i] = in
+	}
+	valid := 0
+	for _, r := range results {
+		if r.Error == nil {
+			valid++
+		}
+	}
+	tenancy, ok := s.admit(c, valid)
+	if !ok {
+		return
 	}
 	id, err := uuid.NewRandom()
 	if err != nil {
@@ -136,6 +149,7 @@ func (s *server) createJobsBulk(c *gin.Context) {
 	resp := bulkResponse{BatchID: id.String(), JobIDs: []string{}, Results: results}
 	for i := range items {
 		if results[i].Error == nil {
+			inputs[i].Tenancy = tenancy
 			results[i] = s.startBulkItem(c.Request.Context(), i, inputs[i], resp.BatchID)
 		}
 		if results[i].Error == nil {

@@ -114,8 +114,17 @@ func (c *dashCache[T]) getStale(now func() time.Time, ttl time.Duration, compute
 	return v, nil
 }
 
+// dashboard serves each tenant the figures of its own workflows: every
+// query filters on the tenant (jobs.TenantClause) and each tenant has its
+// own caches.
 type dashboard struct {
-	s         *server
+	s        *server
+	mu       sync.Mutex
+	byTenant map[string]*tenantDash
+}
+
+// tenantDash are one tenant's caches.
+type tenantDash struct {
 	counts    dashCache[jobs.StatusCounts]
 	aggregate dashCache[jobs.CompletedAggregate]
 	cluster   dashCache[jobs.StepCounts]
@@ -123,12 +132,32 @@ type dashboard struct {
 	batches   dashCache[[]jobs.DashboardBatch]
 }
 
-func newDashboard(s *server) *dashboard { return &dashboard{s: s} }
+func newDashboard(s *server) *dashboard { return &dashboard{s: s, byTenant: map[string]*tenantDash{}} }
 
-// warm fills the caches of the figures that take long to compute. A
-// failure is only logged: the first request computes them again.
+// of is tenant's caches. Tenants come from the operator's configuration
+// (a key's tenant), so the map stays as small as it.
+func (d *dashboard) of(tenant string) *tenantDash {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.byTenant[tenant]
+	if !ok {
+		t = &tenantDash{}
+		d.byTenant[tenant] = t
+	}
+	return t
+}
+
+// warm fills the caches of the figures that take long to compute, for
+// every configured tenant. A failure is only logged: the first request
+// computes them again.
 func (d *dashboard) warm() {
-	if _, err := d.completed(); err != nil {
+	for _, t := range d.s.Tenants.Current().Tenants() {
+		d.warmTenant(t)
+	}
+}
+
+func (d *dashboard) warmTenant(tenant string) {
+	if _, err := d.completed(tenant); err != nil {
 		d.s.Logger.Warn("Warming the dashboard failed", "error", err)
 	}
 }
@@ -154,19 +183,19 @@ func noParams(c *gin.Context) bool {
 	return true
 }
 
-func (d *dashboard) statusCounts(ctx context.Context) (jobs.StatusCounts, error) {
-	return d.counts.get(d.now(), dashCountsTTL, func() (jobs.StatusCounts, error) {
+func (d *dashboard) statusCounts(ctx context.Context, tenant string) (jobs.StatusCounts, error) {
+	return d.of(tenant).counts.get(d.now(), dashCountsTTL, func() (jobs.StatusCounts, error) {
 		ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 		defer cancel()
-		return jobs.CountJobStatuses(ctx, d.s.Temporal)
+		return jobs.CountJobStatuses(ctx, d.s.Temporal, tenant)
 	})
 }
 
-func (d *dashboard) completed() (jobs.CompletedAggregate, error) {
-	return d.aggregate.getStale(d.now, dashAggregateTTL, func(ctx context.Context) (jobs.CompletedAggregate, error) {
+func (d *dashboard) completed(tenant string) (jobs.CompletedAggregate, error) {
+	return d.of(tenant).aggregate.getStale(d.now, dashAggregateTTL, func(ctx context.Context) (jobs.CompletedAggregate, error) {
 		ctx, cancel := context.WithTimeout(ctx, dashRefreshTimeout)
 		defer cancel()
-		return jobs.AggregateCompleted(ctx, d.s.Temporal, d.now())
+		return jobs.AggregateCompleted(ctx, d.s.Temporal, tenant, d.now())
 	})
 }
 
@@ -193,12 +222,12 @@ type dashStats struct {
 // /dashboard/stats and /usage both report; false when the answer was an
 // error.
 func (d *dashboard) totals(c *gin.Context) (jobs.StatusCounts, jobs.CompletedAggregate, bool) {
-	sc, err := d.statusCounts(c.Request.Context())
+	sc, err := d.statusCounts(c.Request.Context(), tenantOf(c))
 	if err != nil {
 		d.fail(c, "counts", err)
 		return sc, jobs.CompletedAggregate{}, false
 	}
-	agg, err := d.completed()
+	agg, err := d.completed(tenantOf(c))
 	if err != nil {
 		d.fail(c, "storage", err)
 		return sc, jobs.CompletedAggregate{}, false
@@ -219,7 +248,7 @@ func (d *dashboard) stats(c *gin.Context) {
 		CompletedJobs: sc.Completed, FailedJobs: sc.Failed,
 		WarningJobs: sc.Warning, SkippedJobs: sc.Skipped, CancelledJobs: sc.Cancelled,
 		StorageUsedBytes: agg.StoredBytes, StorageUsedGB: toGB(agg.StoredBytes),
-		ClientName: dashClientName, TodayThroughput: agg.TodayBytes, StoragePartial: agg.Truncated,
+		ClientName: clientName(tenantOf(c)), TodayThroughput: agg.TodayBytes, StoragePartial: agg.Truncated,
 	}
 	if agg.Last24h > 0 {
 		avg := round2(agg.Last24hSeconds / float64(agg.Last24h))
@@ -268,7 +297,7 @@ func (d *dashboard) jobs(c *gin.Context) {
 			return
 		}
 	}
-	var f jobs.Filter
+	f := jobs.Filter{Tenant: tenantOf(c)}
 	if raw := q.Get("status"); raw != "" {
 		i := slices.IndexFunc(jobs.Statuses, func(st string) bool { return strings.EqualFold(st, raw) })
 		if i < 0 {
@@ -317,10 +346,11 @@ func (d *dashboard) listBatches(c *gin.Context) {
 	if !noParams(c) {
 		return
 	}
-	rows, err := d.batches.get(d.now(), dashBatchesTTL, func() ([]jobs.DashboardBatch, error) {
+	tenant := tenantOf(c)
+	rows, err := d.of(tenant).batches.get(d.now(), dashBatchesTTL, func() ([]jobs.DashboardBatch, error) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 		defer cancel()
-		return jobs.ListRecentBatches(ctx, d.s.Temporal, dashBatchLimit)
+		return jobs.ListRecentBatches(ctx, d.s.Temporal, tenant, dashBatchLimit)
 	})
 	if err != nil {
 		d.fail(c, "batches", err)
@@ -340,10 +370,11 @@ func (d *dashboard) clusterStats(c *gin.Context) {
 	}
 	// Served stale while one refresh runs: it lists every processing
 	// job, which a dashboard polling every second must not wait for.
-	sc, err := d.cluster.getStale(d.now, dashClusterTTL, func(ctx context.Context) (jobs.StepCounts, error) {
+	tenant := tenantOf(c)
+	sc, err := d.of(tenant).cluster.getStale(d.now, dashClusterTTL, func(ctx context.Context) (jobs.StepCounts, error) {
 		ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 		defer cancel()
-		return jobs.CountRunningSteps(ctx, d.s.Temporal)
+		return jobs.CountRunningSteps(ctx, d.s.Temporal, tenant)
 	})
 	if err != nil {
 		d.fail(c, "cluster", err)
@@ -363,10 +394,11 @@ func (d *dashboard) dailyStats(c *gin.Context) {
 	if !noParams(c) {
 		return
 	}
-	days, err := d.daily.get(d.now(), dashDailyTTL, func() ([]jobs.DayCounts, error) {
+	tenant := tenantOf(c)
+	days, err := d.of(tenant).daily.get(d.now(), dashDailyTTL, func() ([]jobs.DayCounts, error) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 		defer cancel()
-		return jobs.DailyCounts(ctx, d.s.Temporal, d.now(), dashDays)
+		return jobs.DailyCounts(ctx, d.s.Temporal, tenant, d.now(), dashDays)
 	})
 	if err != nil {
 		d.fail(c, "daily", err)

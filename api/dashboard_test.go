@@ -33,7 +33,7 @@ func dashCounts(h *harness) {
 			switch {
 			case strings.Contains(q, "GROUP BY"):
 				return nil, serviceerror.NewInvalidArgument("'group by' clause is only supported for ExecutionStatus search attribute")
-			case q == "WorkflowType = 'Job'":
+			case q == "WorkflowType = 'Job'"+defaultScope:
 				n = 40
 			case strings.Contains(q, "RiptideStatus = 'Pending'"):
 				n = 1
@@ -147,7 +147,7 @@ func TestDashboardClusterBatchesDailyUsage(t *testing.T) {
 		Folder: "f", Status: workflows.BatchRunning, Total: 4, Completed: 1})
 	require.NoError(t, err)
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
-		return r.GetQuery() == "WorkflowType = 'Batch'"
+		return r.GetQuery() == "WorkflowType = 'Batch'"+defaultScope
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{{
 		Execution: &commonpb.WorkflowExecution{WorkflowId: workflows.BatchWorkflowID("b1")},
 		Status:    enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, StartTime: timestamppb.New(now),

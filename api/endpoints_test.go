@@ -238,7 +238,7 @@ func TestListJobsShowsDeletedFiles(t *testing.T) {
 	info := describeResponse(t, completedWithFiles()).GetWorkflowExecutionInfo()
 	h.tc.On("CountWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 1}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
-		return r.GetQuery() == "WorkflowType = 'Job'"
+		return r.GetQuery() == "WorkflowType = 'Job'"+defaultScope
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{info}}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
 		return r.GetQuery() == "WorkflowType = 'DeleteJobFile' AND WorkflowId IN ('job-"+testJobID+"/file-deleted')"

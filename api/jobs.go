@@ -29,6 +29,15 @@ func (s *server) createJob(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	if e := applyLimits(&in, s.Tenants.Current().Limits(tenantOf(c))); e != nil {
+		abort(c, e)
+		return
+	}
+	tenancy, ok := s.admit(c, 1)
+	if !ok {
+		return
+	}
+	in.Tenancy = tenancy
 	if s.isShowURL(c.Request.Context(), in.URL) {
 		s.startBatch(c, in, "url", paused)
 		return
@@ -77,6 +86,15 @@ func (s *server) createJob(c *gin.Context) {
 // repeatedJob answers a create whose idempotency key already made a job:
 // the original job when the request is the same, else 409.
 func (s *server) repeatedJob(ctx context.Context, c *gin.Context, jobID, digest string) {
+	// The job of a key that has since moved to another tenant is not the
+	// caller's: a conflict, never its view.
+	ctx, owner, err := s.describedTenant(ctx, workflows.JobWorkflowID(jobID))
+	if err == nil && owner != tenantOf(c) {
+		e := newError(http.StatusConflict, codeIdempotencyConflict, "this %s was already used by another tenant's key", idempotencyHeader)
+		e.Field = idempotencyHeader
+		abort(c, e)
+		return
+	}
 	got, err := jobs.RequestDigest(ctx, s.Temporal, jobID)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "Reading the original request failed", "job_id", jobID, "error", err)
@@ -127,6 +145,9 @@ func idempotentJobID(apiKey, key string) string {
 // options however the JSON was spelled.
 func requestDigest(in workflows.JobInput) string {
 	in.JobID = ""
+	// The tenancy is the key's, and its stored bytes change between
+	// repeats.
+	in.Tenancy = workflows.Tenancy{}
 	b, _ := json.Marshal(in) // a struct of strings and bools cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -222,7 +243,7 @@ func (s *server) redeliverWebhook(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	wfID, err := jobs.Redeliver(ctx, s.Temporal, s.TaskQueue, id, eventID)
+	wfID, err := jobs.Redeliver(ctx, s.Temporal, s.TaskQueue, tenantOf(c), id, eventID)
 	switch {
 	case errors.Is(err, jobs.ErrNotFound):
 		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))

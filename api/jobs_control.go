@@ -45,9 +45,14 @@ func (s *server) retryJob(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// A retry is a new job: the tenant's quota and concurrency apply.
+	tenancy, ok := s.admit(c, 1)
+	if !ok {
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout)
 	defer cancel()
-	newID, started, err := jobs.Retry(ctx, s.Temporal, s.TaskQueue, id)
+	newID, started, err := jobs.Retry(ctx, s.Temporal, s.TaskQueue, id, tenancy)
 	switch {
 	case errors.Is(err, jobs.ErrNotFound):
 		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))

@@ -78,12 +78,12 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	a, b := "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 	token := []byte(`{"CloseTime":"x","RunID":"y"}`)
 	h.tc.On("CountWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.CountWorkflowExecutionsRequest) bool {
-		return strings.HasSuffix(r.Query, " AND RiptideBatchID = '"+testJobID+"'")
+		return strings.HasSuffix(r.Query, " AND RiptideBatchID = '"+testJobID+"'"+defaultScope)
 	})).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 7}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
 		return r.PageSize == 2 && len(r.NextPageToken) == 0 &&
 			r.Query == "WorkflowType = 'Job' AND ExecutionStatus IN ('Running', 'Completed') AND RiptideStatus = 'Completed'"+
-				" AND RiptideFolder = 'shows/it\\'s' AND RiptideBatchID = '"+testJobID+"'"
+				" AND RiptideFolder = 'shows/it\\'s' AND RiptideBatchID = '"+testJobID+"'"+defaultScope
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{
 		Executions: []*workflowpb.WorkflowExecutionInfo{
 			listInfo(t, a, workflows.JobState{JobID: a, Status: workflows.StatusCompleted, Key: "k/a.mp4"}, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED),
@@ -114,7 +114,7 @@ func TestListJobsFiltersAndPages(t *testing.T) {
 	// The cursor brings the token back; the last page has a null cursor.
 	h.tc.On("CountWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 7}, nil).Once()
 	h.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
-		return r.PageSize == 20 && string(r.NextPageToken) == string(token) && r.Query == "WorkflowType = 'Job'"
+		return r.PageSize == 20 && string(r.NextPageToken) == string(token) && r.Query == "WorkflowType = 'Job'"+defaultScope
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{}, nil).Once()
 	rec = h.do(http.MethodGet, "/jobs?cursor="+cursor, "", testKey)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -288,9 +288,12 @@ func TestRetryFailedJobStartsItAgainUnderANewID(t *testing.T) {
 	newID := workflows.RetryJobID(testJobID)
 	want := orig
 	want.JobID, want.RetryOf = newID, testJobID
+	// The job from before tenants is the default tenant's; so is its retry.
+	want.Tenancy = workflows.Tenancy{Tenant: workflows.DefaultTenant}
 	h.tc.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
 		st := o.Memo[workflows.MemoKey].(workflows.JobState)
-		return o.ID == workflows.JobWorkflowID(newID) && o.TaskQueue == testQueue && st.RetryOf == testJobID
+		return o.ID == workflows.JobWorkflowID(newID) && o.TaskQueue == testQueue && st.RetryOf == testJobID &&
+			tenantAttr(o) == workflows.DefaultTenant
 	}), mock.MatchedBy(isJobWorkflow), want).Return(&mocks.WorkflowRun{}, nil).Once()
 
 	rec := h.do(http.MethodPost, "/jobs/"+testJobID+"/retry", "", testKey)

@@ -26,7 +26,7 @@ func (s *server) deleteJobFile(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), temporalTimeout+fileDeleteWait)
 	defer cancel()
-	res, err := jobs.DeleteFile(ctx, s.Temporal, s.TaskQueue, id, fileDeleteWait)
+	res, err := jobs.DeleteFile(ctx, s.Temporal, s.TaskQueue, tenantOf(c), id, fileDeleteWait)
 	switch {
 	case errors.Is(err, jobs.ErrNotFound):
 		abort(c, newError(http.StatusNotFound, codeNotFound, "job not found"))

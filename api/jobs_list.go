@@ -33,6 +33,7 @@ func (s *server) listJobs(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	f.Tenant = tenantOf(c)
 	offset, e := intParam(c, "offset", 0, 0, jobs.MaxOffset)
 	if e != nil {
 		abort(c, e)

@@ -55,7 +55,7 @@ func (s *server) getMetadata(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), metadataWait+temporalTimeout)
 	defer cancel()
-	md, wfID, err := jobs.Metadata(ctx, s.Temporal, s.TaskQueue, req.URL, metadataWait)
+	md, wfID, err := jobs.Metadata(ctx, s.Temporal, s.TaskQueue, tenantOf(c), req.URL, metadataWait)
 	if wfID != "" {
 		// Where the lookup can be seen (and its history replayed).
 		c.Header(workflowIDHeader, wfID)

@@ -5,8 +5,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"github.com/riptide-dev/riptide/internal/cookies"
 	"log/slog"
 	"net/http"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/tenants"
 )
 
 // Store is the slice of S3 the API needs; *storage.Store satisfies it.
@@ -32,8 +31,11 @@ type Deps struct {
 	Temporal  client.Client
 	TaskQueue string
 	Store     Store
-	// Keys are the accepted x-api-key values.
-	Keys []string
+	// Keys are the accepted x-api-key values, all of the default tenant;
+	// Tenants, when set, replaces them (tenants.Store: RIPTIDE_API_KEYS
+	// and RIPTIDE_TENANTS_FILE, reloaded as the file changes).
+	Keys    []string
+	Tenants *tenants.Store
 	// MaxBodyBytes caps request bodies (413 beyond); 64 KiB when zero.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -90,6 +92,7 @@ const (
 type server struct {
 	Deps
 	tools *toolProbe
+	dash  *dashboard
 }
 
 // NewRouter builds the API's handler.
@@ -116,7 +119,15 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.RateLimit > 0 {
 		lim = newLimiter(d.RateLimit, d.RateBurst, d.Now)
 	}
-	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys), rateLimit(lim))
+	if d.Tenants == nil {
+		d.Tenants = tenants.Static(d.Keys)
+	}
+	s.Tenants = d.Tenants
+	// Handlers read each workflow's tenant before acting on it (own.go);
+	// the client hands a handler's own first describe of that workflow
+	// the answer the check got, so the check costs no extra call.
+	s.Temporal = describeOnce{s.Temporal}
+	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Tenants), rateLimit(lim))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
 	})
@@ -129,21 +140,23 @@ func NewRouter(d Deps) *gin.Engine {
 	r.POST("/jobs", s.createJob)
 	r.POST("/jobs/bulk", s.createJobsBulk)
 	r.GET("/jobs", s.listJobs)
-	r.GET("/jobs/:id", s.getJob)
-	r.DELETE("/jobs/:id", s.cancelJob)
-	r.POST("/jobs/:id/retry", s.retryJob)
-	r.DELETE("/jobs/:id/file", s.deleteJobFile)
+	// Every route naming a job or batch checks its tenant first (own.go).
+	r.GET("/jobs/:id", s.ownJob, s.getJob)
+	r.DELETE("/jobs/:id", s.ownJob, s.cancelJob)
+	r.POST("/jobs/:id/retry", s.ownJob, s.retryJob)
+	r.DELETE("/jobs/:id/file", s.ownJob, s.deleteJobFile)
 	r.POST("/metadata", s.getMetadata)
-	r.GET("/jobs/:id/webhooks", s.getJobWebhooks)
-	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.redeliverWebhook)
+	r.GET("/jobs/:id/webhooks", s.ownJob, s.getJobWebhooks)
+	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.ownJob, s.redeliverWebhook)
 	r.POST("/batches", s.createBatch)
 	for _, p := range []string{"/batch/:id", "/batches/:id"} {
-		r.GET(p, s.getBatch)
-		r.DELETE(p, s.cancelBatch)
-		r.PATCH(p+"/jobs", s.renameBatchJobs)
-		r.POST(p+"/start", s.startPausedBatch)
+		r.GET(p, s.ownBatch, s.getBatch)
+		r.DELETE(p, s.ownBatch, s.cancelBatch)
+		r.PATCH(p+"/jobs", s.ownBatch, s.renameBatchJobs)
+		r.POST(p+"/start", s.ownBatch, s.startPausedBatch)
 	}
 	dash := newDashboard(s)
+	s.dash = dash
 	if d.WarmDashboard {
 		go dash.warm()
 	}
@@ -164,30 +177,24 @@ func recordRoute(c *gin.Context) {
 	c.Next()
 }
 
-// requireAPIKey accepts requests whose x-api-key header matches one of keys.
-// Every route but GET /healthz needs one, unknown routes included, so the
-// API reveals nothing to anonymous clients. Keys are compared as SHA-256
-// digests in constant time, so neither a key's bytes nor its length leak.
-func requireAPIKey(keys []string) gin.HandlerFunc {
-	digests := make([][sha256.Size]byte, len(keys))
-	for i, k := range keys {
-		digests[i] = sha256.Sum256([]byte(k))
-	}
+// requireAPIKey accepts requests whose x-api-key header is one of the
+// configured keys and records its tenant (tenantOf). Every route but GET
+// /healthz needs one, unknown routes included, so the API reveals nothing
+// to anonymous clients. Keys are compared as SHA-256 digests in constant
+// time (tenants.Set.Lookup), so neither a key's bytes nor its length leak.
+func requireAPIKey(store *tenants.Store) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.Method == http.MethodGet && (c.FullPath() == healthzPath || c.FullPath() == openAPIPath) {
 			c.Next()
 			return
 		}
 		key := c.GetHeader(apiKeyHeader)
-		got := sha256.Sum256([]byte(key))
-		ok := 0
-		for _, d := range digests {
-			ok |= subtle.ConstantTimeCompare(got[:], d[:])
-		}
-		if key == "" || ok != 1 {
+		tenant, ok := store.Current().Lookup(key)
+		if !ok {
 			abort(c, unauthorized(key == ""))
 			return
 		}
+		c.Set(tenantContextKey, tenant)
 		c.Next()
 	}
 }

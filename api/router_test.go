@@ -42,6 +42,9 @@ const (
 	testQueue    = "riptide-test"
 	testJobID    = "550e8400-e29b-41d4-a716-446655440000"
 	testMaxBytes = 4096
+	// defaultScope ends every visibility query of the default tenant's
+	// keys (jobs.TenantClause).
+	defaultScope = " AND (RiptideTenant = 'default' OR RiptideTenant IS NULL)"
 )
 
 func TestMain(m *testing.M) {
@@ -237,6 +240,7 @@ func TestCreateJobStartsWorkflow(t *testing.T) {
 			o.ID == workflows.JobWorkflowID(optionsJobID) &&
 			o.TaskQueue == testQueue &&
 			o.WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE &&
+			tenantAttr(o) == workflows.DefaultTenant &&
 			reflect.DeepEqual(st, workflows.JobState{
 				JobID:     optionsJobID,
 				URL:       "https://www.youtube.com/watch?v=abc&t=1",
@@ -259,6 +263,7 @@ func TestCreateJobStartsWorkflow(t *testing.T) {
 				EnableProgressWebhook: true,
 				DownloadSubtitles:     true,
 				Format:                "mkv",
+				Tenancy:               workflows.Tenancy{Tenant: workflows.DefaultTenant},
 			})
 	}
 	h.tc.On("ExecuteWorkflow",
@@ -281,6 +286,12 @@ func TestCreateJobStartsWorkflow(t *testing.T) {
 	require.Equal(t, map[string]any{"job_id": inputJobID}, m)
 	require.Equal(t, inputJobID, optionsJobID)
 	require.Equal(t, "/jobs/"+inputJobID, rec.Header().Get("Location"))
+}
+
+// tenantAttr is the RiptideTenant search attribute a start sets.
+func tenantAttr(o client.StartWorkflowOptions) string {
+	v, _ := o.TypedSearchAttributes.GetKeyword(workflows.TenantKey)
+	return v
 }
 
 func TestCreateJobDefaults(t *testing.T) {

@@ -14,14 +14,16 @@ import (
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/cookies"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/tenants"
 	"github.com/riptide-dev/riptide/internal/version"
 )
 
 // CheckConfig refuses settings the API cannot serve with, before anything
 // is dialled.
 func CheckConfig(cfg *config.Config) error {
-	if len(cfg.API.Keys) == 0 {
-		return fmt.Errorf("no API keys: set %s_API_KEYS to a comma-separated list of accepted x-api-key values", config.Prefix)
+	if len(cfg.API.Keys) == 0 && cfg.TenantsFile == "" {
+		return fmt.Errorf("no API keys: set %s_API_KEYS to a comma-separated list of accepted x-api-key values, or %s_TENANTS_FILE",
+			config.Prefix, config.Prefix)
 	}
 	return nil
 }
@@ -33,6 +35,12 @@ func New(a *app.App) (http.Handler, error) {
 	if err := CheckConfig(cfg); err != nil {
 		return nil, err
 	}
+	store, err := tenants.NewStore(cfg.API.Keys, cfg.TenantsFile, a.Logger)
+	if err != nil {
+		return nil, err
+	}
+	// The process's lifetime: the file is watched until it exits.
+	go store.Watch(context.Background(), 0)
 	gin.SetMode(gin.ReleaseMode)
 	var jars *cookies.Store
 	if cfg.Sites.CookiesDir != "" {
@@ -45,7 +53,7 @@ func New(a *app.App) (http.Handler, error) {
 		}
 	}
 	return a.Metrics.InstrumentHTTP(NewRouter(Deps{
-		Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: a.Store, Keys: cfg.API.Keys,
+		Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: a.Store, Tenants: store,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: a.Logger, Guard: a.Guard,
 		TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,

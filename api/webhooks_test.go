@@ -45,6 +45,10 @@ func TestJobWebhooksListsAttemptsAndRedeliveries(t *testing.T) {
 
 func TestRedeliverRejectsBadIDs(t *testing.T) {
 	h := newHarness(t, nil)
+	// The job's tenant is read first (own.go): the two bad event ids and
+	// the event the job never sent.
+	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
+		Return(describeResponse(t, workflows.JobState{JobID: testJobID, Status: workflows.StatusCompleted}), nil).Times(3)
 	for _, tc := range []struct {
 		path, field string
 		status      int
@@ -56,8 +60,6 @@ func TestRedeliverRejectsBadIDs(t *testing.T) {
 		requireError(t, h.do(http.MethodPost, tc.path, "", testKey), tc.status, codeInvalidField, tc.field)
 	}
 	// An event the job never sent.
-	h.tc.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").
-		Return(describeResponse(t, workflows.JobState{JobID: testJobID, Status: workflows.StatusCompleted}), nil).Once()
 	requireError(t, h.do(http.MethodPost, "/jobs/"+testJobID+"/webhooks/evt_"+testJobID+"_job_failed/redeliver", "", testKey),
 		http.StatusNotFound, codeNotFound, "")
 	h.tc.AssertNumberOfCalls(t, "ExecuteWorkflow", 0)

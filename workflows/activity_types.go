@@ -37,9 +37,10 @@ type DownloadInput struct {
 	// Transcode is the job's (JobOptions.Transcode): one that encodes
 	// makes NeedsMux true.
 	Transcode *Transcode `json:",omitempty"`
-	// Tenant picks the tenant's cookie jars (internal/cookies); empty:
-	// DefaultTenant. Set from JobInput once jobs carry their tenant.
-	Tenant string `json:",omitempty"`
+	// Tenancy is the job's tenant and its limits: the download refuses
+	// to start when the storage quota is spent and stops at the tenant's
+	// file size limit.
+	Tenancy
 }
 
 // Subtitle is one downloaded subtitle file.

@@ -15,7 +15,7 @@ func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 		JobID: jobID, URL: ep.URL, WebhookURL: b.in.WebhookURL, Folder: b.in.Folder,
 		EnableProgressWebhook: b.in.EnableProgressWebhook, DownloadSubtitles: b.in.DownloadSubtitles,
 		Format: b.in.Format, Title: ep.Title, Description: ep.Description, ReleaseDate: ep.ReleaseDate,
-		JobOptions: b.in.JobOptions,
+		JobOptions: b.in.JobOptions, Tenancy: b.episodeTenancy(),
 	}
 	in.Filename = EpisodeFilename(in.Filename, jobID)
 	if ep.Filename != "" {
@@ -32,7 +32,7 @@ func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 		WaitForCancellation: true,
 		// Replay matches a child's start by workflow type only, so adding
 		// search attributes changes no command of running batches.
-		TypedSearchAttributes: jobSearchAttributes(b.in.Folder, b.in.BatchID),
+		TypedSearchAttributes: jobSearchAttributes(b.in.Folder, b.in.BatchID, b.in.Tenancy),
 		Memo:                  map[string]any{MemoKey: NewJobState(in, workflow.Now(ctx))},
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, Job, in)
@@ -137,6 +137,7 @@ func (b *batch) done(d EpisodeDone) {
 	b.running = slices.Delete(b.running, i, i+1)
 	if d.Status == StatusCompleted {
 		b.in.Completed++
+		b.in.StoredBytes += d.Bytes
 	} else {
 		// Failed, Warning and Skipped all count as failed, as the hosted
 		// service counts them.
@@ -180,4 +181,18 @@ func (b *batch) continueAsNew(ctx workflow.Context) error {
 	next.Running = slices.Clone(b.running)
 	b.logger.Info("Batch continuing as new", "offset", next.Offset, "running", len(next.Running))
 	return workflow.NewContinueAsNewError(ctx, Batch, next)
+}
+
+// episodeTenancy is the batch's tenancy as the next episode gets it: the
+// storage the tenant had used when the batch was created plus what the
+// batch's episodes have stored since, so the episode's download refuses
+// to start once the quota is spent (activities: checkTenantLimits).
+func (b *batch) episodeTenancy() Tenancy {
+	t := b.in.Tenancy
+	if t.Limits != nil {
+		l := *t.Limits
+		l.StorageUsedBytes += b.in.StoredBytes
+		t.Limits = &l
+	}
+	return t
 }

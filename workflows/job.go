@@ -96,7 +96,7 @@ func (j *job) reportToBatch(ctx workflow.Context) {
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", EpisodeDoneSignal,
-		EpisodeDone{JobID: j.in.JobID, Status: j.state.Status}).Get(ctx, nil)
+		EpisodeDone{JobID: j.in.JobID, Status: j.state.Status, Bytes: j.state.FileSizeBytes}).Get(ctx, nil)
 	if err != nil {
 		// The batch is gone (terminated): nobody is left to count this job.
 		j.logger.Warn("Reporting to the batch failed", "batch_workflow_id", parent.ID, "error", err)

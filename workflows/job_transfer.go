@@ -105,6 +105,7 @@ func (j *job) downloadInput() DownloadInput {
 		MaxHeight: j.in.MaxHeight, MaxDuration: j.in.MaxDuration, Thumbnail: j.in.Thumbnail,
 		ClipStart: j.in.ClipStart, ClipEnd: j.in.ClipEnd, Transcode: j.in.Transcode,
 		LiveRecording: j.in.LiveRecording, LiveFromStart: j.in.LiveFromStart, WaitForVideo: j.in.WaitForVideo,
+		Tenancy: j.in.Tenancy,
 	}
 }
 

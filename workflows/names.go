@@ -216,13 +216,14 @@ const (
 const DefaultTenant = "default"
 
 // SearchAttributes lists the custom search attributes riptide needs.
-var SearchAttributes = []string{SearchAttrStatus, SearchAttrFolder, SearchAttrBatchID}
+var SearchAttributes = []string{SearchAttrStatus, SearchAttrFolder, SearchAttrBatchID, SearchAttrTenant}
 
 // Typed keys of the search attributes.
 var (
 	StatusKey  = temporal.NewSearchAttributeKeyKeyword(SearchAttrStatus)
 	FolderKey  = temporal.NewSearchAttributeKeyKeyword(SearchAttrFolder)
 	BatchIDKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrBatchID)
+	TenantKey  = temporal.NewSearchAttributeKeyKeyword(SearchAttrTenant)
 )
 
 // Job statuses, as the hosted service names them.

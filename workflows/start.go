@@ -26,7 +26,7 @@ func JobStartOptions(taskQueue string, in JobInput, now time.Time) client.StartW
 		// it: the idempotency check relies on seeing every duplicate.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		// What GET /jobs filters on; the workflow keeps the status current.
-		TypedSearchAttributes: jobSearchAttributes(in.Folder, ""),
+		TypedSearchAttributes: jobSearchAttributes(in.Folder, "", in.Tenancy),
 		Memo:                  map[string]any{MemoKey: NewJobState(in, now)},
 	}
 }
@@ -41,6 +41,7 @@ func BatchStartOptions(taskQueue string, in BatchInput, now time.Time) client.St
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    TenantSearchAttributes(in.TenantOf()),
 		Memo:                     map[string]any{BatchMemoKey: NewBatchState(in, now)},
 	}
 }
@@ -58,8 +59,8 @@ func RedeliverStartOptions(taskQueue, eventID string) client.StartWorkflowOption
 }
 
 // jobSearchAttributes are the search attributes a job starts with.
-func jobSearchAttributes(folder, batchID string) temporal.SearchAttributes {
-	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(StatusPending)}
+func jobSearchAttributes(folder, batchID string, t Tenancy) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(StatusPending), tenantSearchAttribute(t)}
 	if folder != "" {
 		updates = append(updates, FolderKey.ValueSet(folder))
 	}
@@ -67,4 +68,11 @@ func jobSearchAttributes(folder, batchID string) temporal.SearchAttributes {
 		updates = append(updates, BatchIDKey.ValueSet(batchID))
 	}
 	return temporal.NewSearchAttributes(updates...)
+}
+
+// TenantSearchAttributes are the search attributes of a workflow of tenant
+// that has no others (batches, metadata look-ups, file deletions,
+// webhook redeliveries).
+func TenantSearchAttributes(tenant string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(tenantSearchAttribute(Tenancy{Tenant: tenant}))
 }

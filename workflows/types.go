@@ -25,6 +25,8 @@ type JobInput struct {
 	ReleaseDate string `json:",omitempty"`
 	// RetryOf is the job this one re-runs (POST /jobs/{id}/retry).
 	RetryOf string `json:",omitempty"`
+	// Tenancy: the owning tenant and its limits (workflows/tenancy.go).
+	Tenancy
 }
 
 // JobOptions are a job's optional settings beyond the format; a batch gives
@@ -142,6 +144,11 @@ type BatchInput struct {
 	// Renames counts the rewrites of the manifest by RenameEpisodesUpdate
 	// (ManifestKey is the latest).
 	Renames int `json:",omitempty"`
+	// Tenancy: the owning tenant and its limits, given to every episode
+	// (workflows/tenancy.go); StoredBytes is what the batch's completed
+	// episodes have stored so far.
+	Tenancy
+	StoredBytes int64 `json:",omitempty"`
 }
 
 // BatchState is a batch as clients see it.
@@ -178,4 +185,6 @@ func NewBatchState(in BatchInput, now time.Time) BatchState {
 type EpisodeDone struct {
 	JobID  string
 	Status string
+	// Bytes is what a completed episode stored (its tenant's quota).
+	Bytes int64 `json:",omitempty"`
 }

@@ -103,6 +103,7 @@ func startOptions(taskQueue string, in workflows.BatchInput) client.StartWorkflo
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.TenantSearchAttributes(in.TenantOf()),
 		Memo: map[string]any{workflows.BatchMemoKey: workflows.BatchState{
 			BatchID: in.BatchID, ShowURL: in.ShowURL, Folder: in.Folder, Status: workflows.BatchResolving,
 			UpdatedAt: time.Now().UTC(),

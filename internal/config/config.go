@@ -48,6 +48,11 @@ type Config struct {
 	// default to loopback; set it wherever they listen beyond (the
 	// container image binds them to 0.0.0.0).
 	MetricsToken string `envconfig:"METRICS_TOKEN"`
+	// TenantsFile is a JSON file of tenants, their API keys (SHA-256
+	// digests) and limits (README: Tenants and keys), read again when it
+	// changes and on SIGHUP; empty: every key of API.Keys belongs to the
+	// default tenant.
+	TenantsFile string `split_words:"true"`
 }
 
 // Temporal says where the Temporal frontend is.

@@ -87,11 +87,11 @@ func TestDashboardAndUsageFromVisibility(t *testing.T) {
 	t.Logf("GET /dashboard/stats: %v per request over 20 back-to-back requests", time.Since(start)/20)
 	ctx := context.Background()
 	start = time.Now()
-	_, err := jobs.CountJobStatuses(ctx, stack.temporal)
+	_, err := jobs.CountJobStatuses(ctx, stack.temporal, "")
 	require.NoError(t, err)
 	t.Logf("uncached status counts: %v", time.Since(start))
 	start = time.Now()
-	agg, err := jobs.AggregateCompleted(ctx, stack.temporal, time.Now())
+	agg, err := jobs.AggregateCompleted(ctx, stack.temporal, "", time.Now())
 	require.NoError(t, err)
 	t.Logf("uncached completed-job sums: %v over %d jobs", time.Since(start), agg.Jobs)
 

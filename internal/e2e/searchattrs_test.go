@@ -59,7 +59,7 @@ func TestWorkerRefusesNamespaceWithoutSearchAttributes(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, "the worker must exit: %s", out)
 	require.Equal(t, 1, exit.ExitCode(), "%s", out)
-	for _, want := range []string{"RiptideStatus", "RiptideFolder", "RiptideBatchID", "temporal operator search-attribute create"} {
+	for _, want := range []string{"RiptideStatus", "RiptideFolder", "RiptideBatchID", "RiptideTenant", "temporal operator search-attribute create"} {
 		require.Contains(t, string(out), want)
 	}
 	t.Logf("worker said: %s", out)

@@ -37,7 +37,8 @@ var (
 // history (its Upload result lists every subtitle, the memo only the
 // first). Two calls at once start one deletion: the other gets
 // ErrFileDeleted. Past wait, ErrDeleteRunning: the deletion goes on.
-func DeleteFile(ctx context.Context, c client.Client, taskQueue, jobID string, wait time.Duration) (*workflows.DeleteFileResult, error) {
+// tenant owns the job; the deletion is recorded as its.
+func DeleteFile(ctx context.Context, c client.Client, taskQueue, tenant, jobID string, wait time.Duration) (*workflows.DeleteFileResult, error) {
 	v, err := Get(ctx, c, jobID)
 	if err != nil {
 		return nil, err
@@ -58,7 +59,9 @@ func DeleteFile(ctx context.Context, c client.Client, taskQueue, jobID string, w
 	if err != nil {
 		return nil, err
 	}
-	run, err := c.ExecuteWorkflow(ctx, workflows.DeleteFileStartOptions(taskQueue, jobID), workflows.DeleteFileWorkflowType,
+	opts := workflows.DeleteFileStartOptions(taskQueue, jobID)
+	opts.TypedSearchAttributes = workflows.TenantSearchAttributes(tenant)
+	run, err := c.ExecuteWorkflow(ctx, opts, workflows.DeleteFileWorkflowType,
 		workflows.DeleteFileInput{JobID: jobID, Keys: keys})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

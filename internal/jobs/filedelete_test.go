@@ -82,7 +82,7 @@ func TestDeleteFileRefusesAJobWithoutAFile(t *testing.T) {
 	} {
 		c := &mocks.Client{}
 		c.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").Return(d.response(t), nil).Once()
-		_, err := DeleteFile(context.Background(), c, "q", testJobID, time.Second)
+		_, err := DeleteFile(context.Background(), c, "q", workflows.DefaultTenant, testJobID, time.Second)
 		require.ErrorIs(t, err, ErrNotCompleted, d.memo.Status)
 		c.AssertExpectations(t) // nothing started
 	}
@@ -93,7 +93,7 @@ func TestDeleteFileOfADeletedFileIsRefused(t *testing.T) {
 	c.On("DescribeWorkflowExecution", mock.Anything, workflows.JobWorkflowID(testJobID), "").Return(completedJob(t), nil).Once()
 	c.On("DescribeWorkflowExecution", mock.Anything, workflows.FileDeletedWorkflowID(testJobID), "").
 		Return(deletion(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED), nil).Once()
-	_, err := DeleteFile(context.Background(), c, "q", testJobID, time.Second)
+	_, err := DeleteFile(context.Background(), c, "q", workflows.DefaultTenant, testJobID, time.Second)
 	require.ErrorIs(t, err, ErrFileDeleted)
 	c.AssertExpectations(t)
 }
@@ -121,7 +121,7 @@ func TestDeleteFileDeletesEveryUploadedObject(t *testing.T) {
 		}), workflows.DeleteFileWorkflowType, workflows.DeleteFileInput{JobID: testJobID, Keys: want}).Once()
 		if raced {
 			start.Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "del-1"))
-			_, err := DeleteFile(context.Background(), c, "q", testJobID, time.Second)
+			_, err := DeleteFile(context.Background(), c, "q", workflows.DefaultTenant, testJobID, time.Second)
 			require.ErrorIs(t, err, ErrFileDeleted)
 		} else {
 			run := &mocks.WorkflowRun{}
@@ -129,7 +129,7 @@ func TestDeleteFileDeletesEveryUploadedObject(t *testing.T) {
 				*args.Get(1).(*workflows.DeleteFileResult) = workflows.DeleteFileResult{JobID: testJobID, Keys: want, DeletedAt: closed}
 			}).Return(nil).Once()
 			start.Return(run, nil)
-			res, err := DeleteFile(context.Background(), c, "q", testJobID, time.Second)
+			res, err := DeleteFile(context.Background(), c, "q", workflows.DefaultTenant, testJobID, time.Second)
 			require.NoError(t, err)
 			require.Equal(t, want, res.Keys)
 		}

@@ -50,8 +50,9 @@ func Cancel(ctx context.Context, c client.Client, jobID string) (*View, error) {
 // Retry starts a new job with the options of a Failed, Cancelled or Skipped
 // one and returns its ID; started is false when an earlier retry of the
 // same job already started it. The options come from the original
-// workflow's start event, so they need no store of their own.
-func Retry(ctx context.Context, c client.Client, taskQueue, jobID string) (newID string, started bool, err error) {
+// workflow's start event, so they need no store of their own; the new
+// job carries tenancy (its tenant's limits as of now).
+func Retry(ctx context.Context, c client.Client, taskQueue, jobID string, tenancy workflows.Tenancy) (newID string, started bool, err error) {
 	v, err := Get(ctx, c, jobID)
 	if err != nil {
 		return "", false, err
@@ -63,7 +64,7 @@ func Retry(ctx context.Context, c client.Client, taskQueue, jobID string) (newID
 	if err != nil {
 		return "", false, err
 	}
-	in.JobID, in.RetryOf = workflows.RetryJobID(jobID), jobID
+	in.JobID, in.RetryOf, in.Tenancy = workflows.RetryJobID(jobID), jobID, tenancy
 	_, err = c.ExecuteWorkflow(ctx, workflows.JobStartOptions(taskQueue, *in, time.Now()), workflows.Job, *in)
 	var dup *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &dup) {

@@ -32,6 +32,20 @@ type Filter struct {
 	Status  string
 	Folder  string
 	BatchID string
+	// Tenant keeps the jobs of one tenant (TenantClause); empty: every
+	// tenant's.
+	Tenant string
+}
+
+// TenantClause matches the workflows of tenant: those whose RiptideTenant
+// says so and, for the default tenant, those started before riptide
+// recorded tenants (no RiptideTenant at all).
+func TenantClause(tenant string) string {
+	c := workflows.SearchAttrTenant + " = " + quote(tenant)
+	if tenant == workflows.DefaultTenant {
+		return "(" + c + " OR " + workflows.SearchAttrTenant + " IS NULL)"
+	}
+	return c
 }
 
 // Page is one page of a job list: the hosted service's jobs, total, limit
@@ -88,6 +102,9 @@ func Query(f Filter) (string, error) {
 	}
 	if f.BatchID != "" {
 		parts = append(parts, workflows.SearchAttrBatchID+" = "+quote(f.BatchID))
+	}
+	if f.Tenant != "" {
+		parts = append(parts, TenantClause(f.Tenant))
 	}
 	return strings.Join(parts, " AND "), nil
 }

@@ -113,3 +113,21 @@ func TestListOffsetSkipsInLargePages(t *testing.T) {
 	require.Equal(t, 1500, page.Offset)
 	require.Equal(t, EncodeCursor([]byte("c")), *page.NextCursor)
 }
+
+func TestQueryScopesToTheTenant(t *testing.T) {
+	q, err := Query(Filter{Status: workflows.StatusPending, Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "WorkflowType = 'Job' AND ExecutionStatus = 'Running' AND RiptideStatus = 'Pending' AND RiptideTenant = 'acme'"; q != want {
+		t.Errorf("Query = %q, want %q", q, want)
+	}
+	// Workflows from before tenants have no RiptideTenant: the default
+	// tenant's.
+	if got, want := TenantClause(workflows.DefaultTenant), "(RiptideTenant = 'default' OR RiptideTenant IS NULL)"; got != want {
+		t.Errorf("TenantClause(default) = %q, want %q", got, want)
+	}
+	if got := TenantClause("a'b"); got != `RiptideTenant = 'a\'b'` {
+		t.Errorf("TenantClause quotes: %q", got)
+	}
+}

@@ -30,12 +30,14 @@ func (e *SourceError) Error() string { return e.Message }
 // on a worker, waited for at most wait. A failure of the source is a
 // *SourceError; a lookup past wait, ErrMetadataTimeout. workflowID names
 // the lookup's workflow whatever the outcome, once it was started.
-func Metadata(ctx context.Context, c client.Client, taskQueue, url string, wait time.Duration) (md *workflows.Metadata, workflowID string, err error) {
+// tenant is the caller's, recorded on the workflow.
+func Metadata(ctx context.Context, c client.Client, taskQueue, tenant, url string, wait time.Duration) (md *workflows.Metadata, workflowID string, err error) {
 	id, err := uuid.NewRandom()
 	if err != nil {
 		return nil, "", err
 	}
 	opts := workflows.MetadataStartOptions(taskQueue, id.String())
+	opts.TypedSearchAttributes = workflows.TenantSearchAttributes(tenant)
 	run, err := c.ExecuteWorkflow(ctx, opts, workflows.MetadataWorkflowType, workflows.MetadataInput{URL: url})
 	if err != nil {
 		return nil, "", fmt.Errorf("start metadata lookup: %w", err)

@@ -25,7 +25,8 @@ var (
 // and webhook-id, by starting a RedeliverWebhook workflow. The body comes
 // from the job's own history (the input of its delivery activity): Temporal
 // stays the only store.
-func Redeliver(ctx context.Context, c client.Client, taskQueue, jobID, eventID string) (string, error) {
+// tenant owns the job; the redelivery is recorded as its.
+func Redeliver(ctx context.Context, c client.Client, taskQueue, tenant, jobID, eventID string) (string, error) {
 	v, err := Get(ctx, c, jobID)
 	if err != nil {
 		return "", err
@@ -47,7 +48,9 @@ func Redeliver(ctx context.Context, c client.Client, taskQueue, jobID, eventID s
 		return "", err
 	}
 	id := workflows.RedeliverWorkflowID(eventID)
-	_, err = c.ExecuteWorkflow(ctx, workflows.RedeliverStartOptions(taskQueue, eventID), workflows.RedeliverWebhook, workflows.RedeliverInput{JobID: jobID, Event: *in, Type: typ})
+	opts := workflows.RedeliverStartOptions(taskQueue, eventID)
+	opts.TypedSearchAttributes = workflows.TenantSearchAttributes(tenant)
+	_, err = c.ExecuteWorkflow(ctx, opts, workflows.RedeliverWebhook, workflows.RedeliverInput{JobID: jobID, Event: *in, Type: typ})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return "", ErrRedelivering

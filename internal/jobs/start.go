@@ -53,7 +53,8 @@ func RequestDigest(ctx context.Context, c client.Client, jobID string) (string, 
 // /jobs?batch_id= lists the group and the job's view names it.
 func StartInGroup(ctx context.Context, c client.Client, taskQueue string, in workflows.JobInput, group string) (client.WorkflowRun, error) {
 	opts := workflows.JobStartOptions(taskQueue, in, time.Now())
-	updates := []temporal.SearchAttributeUpdate{workflows.StatusKey.ValueSet(workflows.StatusPending), workflows.BatchIDKey.ValueSet(group)}
+	updates := []temporal.SearchAttributeUpdate{workflows.StatusKey.ValueSet(workflows.StatusPending), workflows.BatchIDKey.ValueSet(group),
+		workflows.TenantKey.ValueSet(in.TenantOf())}
 	if in.Folder != "" {
 		updates = append(updates, workflows.FolderKey.ValueSet(in.Folder))
 	}

@@ -44,12 +44,12 @@ var statsGroupBy struct {
 // the workflows whose memo status stands); a server that cannot group by
 // RiptideStatus gets one count per status instead, with the same clauses
 // GET /jobs?status= filters on.
-func CountJobStatuses(ctx context.Context, c client.Client) (StatusCounts, error) {
+func CountJobStatuses(ctx context.Context, c client.Client, tenant string) (StatusCounts, error) {
 	statsGroupBy.Lock()
 	grouped := !statsGroupBy.unsupported
 	statsGroupBy.Unlock()
 	if grouped {
-		sc, err := countGrouped(ctx, c)
+		sc, err := countGrouped(ctx, c, tenant)
 		if err == nil {
 			return sc.atLeastItsParts(), nil
 		}
@@ -62,7 +62,7 @@ func CountJobStatuses(ctx context.Context, c client.Client) (StatusCounts, error
 			statsGroupBy.Unlock()
 		}
 	}
-	sc, err := countEach(ctx, c)
+	sc, err := countEach(ctx, c, tenant)
 	return sc.atLeastItsParts(), err
 }
 
@@ -77,12 +77,20 @@ func (sc StatusCounts) atLeastItsParts() StatusCounts {
 
 const jobTypeClause = "WorkflowType = '" + workflows.JobWorkflowType + "'"
 
-func countGrouped(ctx context.Context, c client.Client) (StatusCounts, error) {
-	byMemo, err := countGroups(ctx, c, jobTypeClause+" AND ExecutionStatus IN ('Running', 'Completed') GROUP BY "+workflows.SearchAttrStatus)
+// jobsOf matches the jobs of tenant, every tenant's when empty.
+func jobsOf(tenant string) string {
+	if tenant == "" {
+		return jobTypeClause
+	}
+	return jobTypeClause + " AND " + TenantClause(tenant)
+}
+
+func countGrouped(ctx context.Context, c client.Client, tenant string) (StatusCounts, error) {
+	byMemo, err := countGroups(ctx, c, jobsOf(tenant)+" AND ExecutionStatus IN ('Running', 'Completed') GROUP BY "+workflows.SearchAttrStatus)
 	if err != nil {
 		return StatusCounts{}, err
 	}
-	byExec, err := countGroups(ctx, c, jobTypeClause+" GROUP BY ExecutionStatus")
+	byExec, err := countGroups(ctx, c, jobsOf(tenant)+" GROUP BY ExecutionStatus")
 	if err != nil {
 		return StatusCounts{}, err
 	}
@@ -121,7 +129,7 @@ func countGroups(ctx context.Context, c client.Client, q string) (map[string]int
 	return out, nil
 }
 
-func countEach(ctx context.Context, c client.Client) (StatusCounts, error) {
+func countEach(ctx context.Context, c client.Client, tenant string) (StatusCounts, error) {
 	var sc StatusCounts
 	targets := map[string]*int64{
 		"": &sc.Total, workflows.StatusPending: &sc.Pending, workflows.StatusProcessing: &sc.Processing,
@@ -131,7 +139,7 @@ func countEach(ctx context.Context, c client.Client) (StatusCounts, error) {
 	}
 	queries := map[string]string{}
 	for status := range targets {
-		q, err := Query(Filter{Status: status})
+		q, err := Query(Filter{Status: status, Tenant: tenant})
 		if err != nil {
 			return sc, err
 		}
@@ -201,12 +209,12 @@ type CompletedAggregate struct {
 
 // AggregateCompleted reads every Completed job from visibility (pages of
 // 1000, at most MaxAggregateScan) and sums their sizes and durations.
-func AggregateCompleted(ctx context.Context, c client.Client, now time.Time) (CompletedAggregate, error) {
+func AggregateCompleted(ctx context.Context, c client.Client, tenant string, now time.Time) (CompletedAggregate, error) {
 	now = now.UTC()
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	dayAgo := now.Add(-24 * time.Hour)
-	q, _ := Query(Filter{Status: workflows.StatusCompleted})
+	q, _ := Query(Filter{Status: workflows.StatusCompleted, Tenant: tenant})
 	q += " AND ExecutionStatus = 'Completed'"
 	var agg CompletedAggregate
 	var token []byte
@@ -275,8 +283,8 @@ type StepCounts struct {
 // CountRunningSteps counts the Processing jobs by the step in their memo.
 // The step is not a search attribute, so it lists them (at most
 // MaxRunningScan) and reads each memo.
-func CountRunningSteps(ctx context.Context, c client.Client) (StepCounts, error) {
-	q, _ := Query(Filter{Status: workflows.StatusProcessing})
+func CountRunningSteps(ctx context.Context, c client.Client, tenant string) (StepCounts, error) {
+	q, _ := Query(Filter{Status: workflows.StatusProcessing, Tenant: tenant})
 	var sc StepCounts
 	var token []byte
 	seen := 0
@@ -320,10 +328,10 @@ type DayCounts struct {
 // DailyCounts counts, for each of the days UTC days up to today (oldest
 // first), the jobs that closed Completed and those that failed (Failed,
 // Terminated or TimedOut), by CloseTime.
-func DailyCounts(ctx context.Context, c client.Client, now time.Time, days int) ([]DayCounts, error) {
+func DailyCounts(ctx context.Context, c client.Client, tenant string, now time.Time, days int) ([]DayCounts, error) {
 	now = now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	completed, _ := Query(Filter{Status: workflows.StatusCompleted})
+	completed, _ := Query(Filter{Status: workflows.StatusCompleted, Tenant: tenant})
 	queries := map[string]string{}
 	out := make([]DayCounts, days)
 	for i := range days {
@@ -332,7 +340,7 @@ func DailyCounts(ctx context.Context, c client.Client, now time.Time, days int) 
 		out[i].Date = from.Format(time.DateOnly)
 		rng := fmt.Sprintf(" AND CloseTime >= '%s' AND CloseTime < '%s'", from.Format(time.RFC3339), to.Format(time.RFC3339))
 		queries["c"+out[i].Date] = completed + " AND ExecutionStatus = 'Completed'" + rng
-		queries["f"+out[i].Date] = jobTypeClause + " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')" + rng
+		queries["f"+out[i].Date] = jobsOf(tenant) + " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')" + rng
 	}
 	counts, err := countMany(ctx, c, queries)
 	if err != nil {
@@ -389,9 +397,13 @@ const (
 // visibility's Batch workflows, newest first by start time, as their memo
 // says (a running batch's memo holds its state as of its current run's
 // start).
-func ListRecentBatches(ctx context.Context, c client.Client, limit int) ([]DashboardBatch, error) {
+func ListRecentBatches(ctx context.Context, c client.Client, tenant string, limit int) ([]DashboardBatch, error) {
+	q := "WorkflowType = '" + workflows.BatchWorkflowType + "'"
+	if tenant != "" {
+		q += " AND " + TenantClause(tenant)
+	}
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		PageSize: int32(limit), Query: "WorkflowType = '" + workflows.BatchWorkflowType + "'",
+		PageSize: int32(limit), Query: q,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list batches: %w", err)

@@ -48,7 +48,7 @@ func TestCountJobStatusesGrouped(t *testing.T) {
 		Return(&workflowservice.CountWorkflowExecutionsResponse{Groups: []*workflowservice.CountWorkflowExecutionsResponse_AggregationGroup{
 			group(t, "Running", 6), group(t, "Completed", 14), group(t, "Failed", 2), group(t, "Terminated", 1), group(t, "Canceled", 1),
 		}}, nil).Once()
-	sc, err := CountJobStatuses(context.Background(), tc)
+	sc, err := CountJobStatuses(context.Background(), tc, "")
 	require.NoError(t, err)
 	require.Equal(t, StatusCounts{Total: 24, Pending: 2, Processing: 3, Completed: 10, Failed: 4, Skipped: 4, Cancelled: 1, Grouped: true}, sc)
 }
@@ -69,7 +69,7 @@ func TestCountJobStatusesFallsBackToOneCountPerStatus(t *testing.T) {
 		tc.On("CountWorkflow", mock.Anything, countReq(q)).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: n}, nil).Twice()
 	}
 	for range 2 {
-		sc, err := CountJobStatuses(context.Background(), tc)
+		sc, err := CountJobStatuses(context.Background(), tc, "")
 		require.NoError(t, err)
 		require.Equal(t, StatusCounts{Total: 20, Pending: 1, Processing: 2, Completed: 12, Failed: 3, Skipped: 1, Cancelled: 1}, sc)
 	}
@@ -114,7 +114,7 @@ func TestAggregateCompletedPagesAndSums(t *testing.T) {
 			done("c", 400, now.AddDate(0, 0, -5), time.Minute), // this month
 			done("d", 800, now.AddDate(0, -1, 0), time.Minute), // last month
 		}}, nil).Once()
-	agg, err := AggregateCompleted(context.Background(), tc, now)
+	agg, err := AggregateCompleted(context.Background(), tc, "", now)
 	require.NoError(t, err)
 	require.Equal(t, CompletedAggregate{Jobs: 4, StoredBytes: 1500, TodayBytes: 100, PeriodBytes: 700,
 		Last24h: 2, Last24hSeconds: 30}, agg)
@@ -134,7 +134,7 @@ func TestCountRunningStepsByMemo(t *testing.T) {
 		run("a", workflows.StepDownloading), run("b", workflows.StepDownloading), run("c", workflows.StepMuxing),
 		run("d", workflows.StepUploading), run("e", workflows.StepQueued),
 	}}, nil).Once()
-	sc, err := CountRunningSteps(context.Background(), tc)
+	sc, err := CountRunningSteps(context.Background(), tc, "")
 	require.NoError(t, err)
 	require.Equal(t, StepCounts{Downloading: 2, Muxing: 1, Uploading: 1}, sc)
 }
@@ -154,7 +154,7 @@ func TestDailyCountsSevenUTCDaysOldestFirst(t *testing.T) {
 		}
 		return &workflowservice.CountWorkflowExecutionsResponse{Count: n}, nil
 	}).Times(14)
-	days, err := DailyCounts(context.Background(), tc, now, 7)
+	days, err := DailyCounts(context.Background(), tc, "", now, 7)
 	require.NoError(t, err)
 	require.Len(t, days, 7)
 	require.Equal(t, "2026-02-23", days[0].Date)
@@ -209,7 +209,7 @@ func TestListRecentBatchesStatuses(t *testing.T) {
 			enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, t0.Add(time.Hour)),
 		batch("killed", workflows.BatchState{BatchID: "killed", Status: workflows.BatchRunning}, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, t0.Add(-time.Hour)),
 	}}, nil).Once()
-	rows, err := ListRecentBatches(context.Background(), tc, 100)
+	rows, err := ListRecentBatches(context.Background(), tc, "", 100)
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 	require.Equal(t, []string{"done", "run", "killed"}, []string{rows[0].ID, rows[1].ID, rows[2].ID})
