@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
 )
@@ -73,6 +74,9 @@ type Deps struct {
 	// Guard refuses url and webhook_url values whose host is visibly not
 	// public; nil refuses every non-public address.
 	Guard *netguard.Guard
+	// Codec encrypts and decrypts Temporal payloads for the codec routes
+	// (the Temporal UI's codec server); nil: payloads pass through.
+	Codec *codec.Codec
 }
 
 const (
@@ -112,7 +116,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.RateLimit > 0 {
 		lim = newLimiter(d.RateLimit, d.RateBurst, d.Now)
 	}
-	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Keys), rateLimit(lim))
+	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), codecCORS(d.TemporalUI), requireAPIKey(d.Keys), rateLimit(lim))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
 	})
@@ -149,6 +153,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/dashboard/cluster", dash.clusterStats)
 	r.GET("/dashboard/daily", dash.dailyStats)
 	r.GET("/usage", dash.usage)
+	r.POST(codecPrefix+"decode", s.codecDecode)
+	r.POST(codecPrefix+"encode", s.codecEncode)
 	return r
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/childproc"
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -224,7 +225,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	other := base
 	other.DisableWorkflowWorker = true
 
-	mw := sdkworker.New(c, cfg.Temporal.TaskQueue, main)
+	mw := sdkworker.New(codec.Unwrap(c), cfg.Temporal.TaskQueue, main)
 	workflows.Register(mw)
 	mw.RegisterActivity(acts)
 	w.workers = append(w.workers, mw)
@@ -242,7 +243,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		{workflows.WebhookQueue(cfg.Temporal.TaskQueue), hooks},
 		{acts.HostQueue, other},
 	} {
-		qw := sdkworker.New(c, q.name, q.opts)
+		qw := sdkworker.New(codec.Unwrap(c), q.name, q.opts)
 		// Every activity on every queue: tasks of a type land only on
 		// the queue the workflow sends them to.
 		qw.RegisterActivity(acts)

@@ -13,6 +13,7 @@
 package codec
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -22,6 +23,7 @@ import (
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
@@ -226,4 +228,16 @@ func DataConverter(c *Codec) converter.DataConverter {
 // texts read through the SDK are unchanged.
 func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
 	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
+}
+
+// DecodeMessage decrypts, in place, every payload of msg (a history, an
+// event, a describe response) that c sealed; search attributes are never
+// encrypted and stay as they are.
+func (c *Codec) DecodeMessage(ctx context.Context, msg proto.Message) error {
+	return proxy.VisitPayloads(ctx, msg, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return c.Decode(p)
+		},
+	})
 }
