@@ -239,9 +239,9 @@ func TestNoSecretInPlainText(t *testing.T) {
 			if wid == workflows.JobWorkflowID(jobID) {
 				jobHistory.Events = append(jobHistory.Events, h.Events...)
 			}
-			desc, err := plain.DescribeWorkflowExecution(ctx, wid, rid)
+			desc, err := plain.DescribeWorkflow(ctx, wid, rid)
 			require.NoError(t, err)
-			b, err = protojson.Marshal(desc)
+			b, err = protojson.Marshal(desc.RawResponse)
 			require.NoError(t, err)
 			exports["describe "+wid+" "+rid] = b
 			b, err = protojson.Marshal(info)
