@@ -102,3 +102,8 @@ func TestCodecServerBadInput(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestLogURLDropsCredentials(t *testing.T) {
+	require.Equal(t, "https://feeds.example/show.rss", logURL("https://user:pw@feeds.example/show.rss?token=s3cr3t#frag"))
+	require.Equal(t, "(unparsable URL)", logURL("http://[::1"))
+}

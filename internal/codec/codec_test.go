@@ -144,3 +144,20 @@ func TestParseKeys(t *testing.T) {
 	_, err = New(nil)
 	require.Error(t, err)
 }
+
+// BenchmarkRoundTrip seals and opens a job-state-sized payload (2 KiB).
+func BenchmarkRoundTrip(b *testing.B) {
+	keys, _ := ParseKeys([]string{NewKeyEntry("k1")})
+	c, _ := New(keys)
+	p := []*commonpb.Payload{{Metadata: map[string][]byte{MetadataEncoding: []byte("json/plain")}, Data: bytes.Repeat([]byte("x"), 2048)}}
+	b.SetBytes(2048)
+	for b.Loop() {
+		sealed, err := c.Encode(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Decode(sealed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
