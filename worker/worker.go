@@ -113,7 +113,7 @@ func New(a *app.App) (*Worker, error) {
 	if err := ytdlp.StartupCheck(context.Background(), a.Config.Media.YtdlpPath, mode, a.Config.Media.YtdlpMaxAge, a.Logger); err != nil {
 		return nil, fmt.Errorf("worker start-up: %w", err)
 	}
-	acts, stopActs, err := NewActivities(a.Config, a.Guard, a.Store, a.Logs)
+	acts, stopActs, err := NewActivities(a.Config, a.Guard, a.Store, app.RedactingWriter(a.Logs))
 	if err != nil {
 		return nil, err
 	}
