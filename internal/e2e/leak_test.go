@@ -188,6 +188,16 @@ func TestNoSecretInPlainText(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%v", created)
 	jobID := created["job_id"].(string)
 
+	// A stream through yt-dlp (which prints the URLs it fetches) and a
+	// source that fails (errors quote the URL).
+	var others []string
+	for _, u := range []string{stack.media + "/" + devstack.SampleDASH + "?token=" + sourceToken,
+		stack.media + "/missing.mp4?X-Amz-Signature=" + sourceToken} {
+		status, created := rec.json(t, http.MethodPost, "/jobs", map[string]any{"url": u, "webhook_url": hookURL})
+		require.Equal(t, http.StatusCreated, status, "%v", created)
+		others = append(others, created["job_id"].(string))
+	}
+
 	// A small batch.
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
 	require.NoError(t, err)
@@ -206,6 +216,14 @@ func TestNoSecretInPlainText(t *testing.T) {
 	_, job := rec.json(t, http.MethodGet, "/jobs/"+jobID, nil)
 	require.Equal(t, "Completed", job["status"], "%v", job)
 	waitBatchCompleted(t, hooks, jobTimeout)
+	for i, id := range others {
+		var other map[string]any
+		require.Eventually(t, func() bool {
+			_, other = rec.json(t, http.MethodGet, "/jobs/"+id, nil)
+			return other["completed_at"] != nil
+		}, jobTimeout, 250*time.Millisecond)
+		require.Equal(t, []string{"Completed", "Failed"}[i], other["status"], "%v", other)
+	}
 	for _, p := range []string{"/batch/" + batchID, "/jobs", "/jobs/" + jobID + "/webhooks", "/dashboard/stats",
 		"/dashboard/jobs", "/dashboard/batches", "/usage", "/healthz"} {
 		rec.call(t, http.MethodGet, p, nil)
@@ -253,7 +271,7 @@ func TestNoSecretInPlainText(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, jobHistory.Events, "the job's history was exported")
-	require.GreaterOrEqual(t, len(exports), 4*3, "history, describe and list entry of the job, the batch and its two episodes")
+	require.GreaterOrEqual(t, len(exports), 6*3, "history, describe and list entry of the jobs, the batch and its two episodes")
 	bin, err := devstack.Tool(devstack.TemporalBinEnv, "temporal")
 	require.NoError(t, err)
 	for _, wid := range []string{workflows.JobWorkflowID(jobID), workflows.BatchWorkflowID(batchID)} {
