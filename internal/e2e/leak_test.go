@@ -295,6 +295,16 @@ func TestNoSecretInPlainText(t *testing.T) {
 	status, decoded := rec.call(t, http.MethodPost, "/codec/decode", json.RawMessage(body))
 	require.Equal(t, http.StatusOK, status, "%s", decoded)
 	require.ElementsMatch(t, markers, leakedIn(decoded, markers), "the codec server decrypts the input")
+	// Temporal's own codec client (the CLI's) reads the history through
+	// the API's codec server, given the API key.
+	shown, err := exec.Command(bin, "workflow", "show", "-w", workflows.JobWorkflowID(jobID), "--address", stack.cfg.Temporal.Address,
+		"--namespace", stack.cfg.Temporal.Namespace, "--output", "json",
+		"--codec-endpoint", stack.apiURL+"/codec", "--codec-header", "x-api-key="+testAPIKey).Output()
+	require.NoError(t, err)
+	require.ElementsMatch(t, markers, leakedIn(shown, markers), "the CLI decrypts through the codec server")
+	require.Empty(t, leakedIn(shown, []string{codec.EncodingEncrypted}), "no payload left encrypted")
+	require.NotEmpty(t, leakedIn(exports["temporal workflow show "+workflows.JobWorkflowID(jobID)], []string{codec.EncodingEncrypted}),
+		"without the codec the CLI shows encrypted payloads")
 	clear := proto.Clone(&jobHistory).(*historypb.History)
 	require.NoError(t, stack.codec.DecodeMessage(ctx, clear))
 	b, err := protojson.Marshal(clear)
