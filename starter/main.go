@@ -37,17 +37,17 @@ func main() {
 		os.Exit(2)
 	}
 	opts := client.Options{HostPort: os.Getenv("RIPTIDE_TEMPORAL_ADDRESS"), Namespace: os.Getenv("RIPTIDE_TEMPORAL_NAMESPACE")}
+	var cd *codec.Codec // nil without keys: nothing encrypted
 	if env := os.Getenv("RIPTIDE_ENCRYPTION_KEYS"); env != "" {
 		keys, err := codec.ParseKeys(strings.Split(env, ","))
+		if err == nil {
+			cd, err = codec.New(keys)
+		}
 		if err != nil {
 			log.Fatalf("RIPTIDE_ENCRYPTION_KEYS: %v", err)
 		}
-		cd, err := codec.New(keys)
-		if err != nil {
-			log.Fatalf("RIPTIDE_ENCRYPTION_KEYS: %v", err)
-		}
-		codec.Options(&opts, cd)
 	}
+	codec.Options(&opts, cd)
 	c, err := client.Dial(opts)
 	if err != nil {
 		log.Fatalf("connecting to Temporal: %v", err)

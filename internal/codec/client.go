@@ -32,12 +32,13 @@ func Of(c client.Client) converter.DataConverter {
 	return converter.GetDefaultDataConverter()
 }
 
-// Options sets the data and failure converters of opts from c (nil: no
-// encryption, Temporal's defaults) and returns the data converter.
+// Options sets the data and failure converters of opts from c and returns
+// the data converter. A nil c encrypts nothing (PlainOnly) and leaves
+// failure messages plain, as before encryption existed.
 func Options(opts *client.Options, c *Codec) converter.DataConverter {
 	dc := DataConverter(c)
+	opts.DataConverter = dc
 	if c != nil {
-		opts.DataConverter = dc
 		opts.FailureConverter = FailureConverter(dc)
 	}
 	return dc

@@ -132,6 +132,12 @@ func New(keys []Key) (*Codec, error) {
 	return c, nil
 }
 
+// PlainOnly is the codec of a process without keys: it encrypts nothing,
+// passes plain payloads through, and answers an encrypted one with the
+// error naming its key id (a worker or API started without the keys of a
+// deployment that has them), not a converter's "unknown encoding".
+func PlainOnly() *Codec { return &Codec{byID: map[string]Key{}} }
+
 // KeyIDs are the ids of the codec's keys, the encrypting one first.
 func (c *Codec) KeyIDs() []string {
 	ids := make([]string, len(c.keys))
@@ -145,6 +151,9 @@ func (c *Codec) KeyIDs() []string {
 // (metadata included, so not even its encoding shows), is sealed with the
 // first key under a random nonce; the key id is authenticated too.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	if len(c.keys) == 0 {
+		return payloads, nil
+	}
 	k := c.keys[0]
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
@@ -214,11 +223,11 @@ func Encrypted(p *commonpb.Payload) bool {
 	return string(p.GetMetadata()[MetadataEncoding]) == EncodingEncrypted
 }
 
-// DataConverter wraps Temporal's default converter with c; with a nil c it
-// is the default converter (no encryption).
+// DataConverter wraps Temporal's default converter with c; with a nil c,
+// with PlainOnly (no encryption).
 func DataConverter(c *Codec) converter.DataConverter {
 	if c == nil {
-		return converter.GetDefaultDataConverter()
+		c = PlainOnly()
 	}
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
 }

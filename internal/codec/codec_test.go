@@ -161,3 +161,17 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+func TestWithoutKeysNothingIsEncryptedAndEncryptedPayloadsNameTheirKey(t *testing.T) {
+	dc := DataConverter(nil)
+	p, err := dc.ToPayload("plain")
+	require.NoError(t, err)
+	require.Equal(t, "json/plain", string(p.Metadata[MetadataEncoding]))
+	var s string
+	require.NoError(t, dc.FromPayload(p, &s))
+
+	sealed, err := DataConverter(mustCodec(t, NewKeyEntry("prod-1"))).ToPayload("secret")
+	require.NoError(t, err)
+	err = dc.FromPayload(sealed, &s)
+	require.ErrorContains(t, err, `key "prod-1"`)
+}
