@@ -216,6 +216,18 @@ func TestNoSecretInPlainText(t *testing.T) {
 	_, job := rec.json(t, http.MethodGet, "/jobs/"+jobID, nil)
 	require.Equal(t, "Completed", job["status"], "%v", job)
 	waitBatchCompleted(t, hooks, jobTimeout)
+	// A redelivery: its workflow's input is the event and the URL again.
+	status, redelivered := rec.json(t, http.MethodPost, "/jobs/"+jobID+"/webhooks/evt_"+jobID+"_job_completed/redeliver", nil)
+	require.Equal(t, http.StatusAccepted, status, "%v", redelivered)
+	require.Eventually(t, func() bool {
+		n := 0
+		for _, d := range hooks.forJob(jobID) {
+			if d.Body["type"] == "job_completed" {
+				n++
+			}
+		}
+		return n == 2
+	}, time.Minute, 100*time.Millisecond, "the redelivery arrived")
 	for i, id := range others {
 		var other map[string]any
 		require.Eventually(t, func() bool {
