@@ -190,25 +190,32 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		id := string(p.GetMetadata()[MetadataKeyID])
 		k, ok := c.byID[id]
 		if !ok {
-			return nil, UnknownKeyError(id)
+			return nil, taskFailure(UnknownKeyError(id))
 		}
 		data := p.GetData()
 		if len(data) < k.aead.NonceSize() {
-			return nil, fmt.Errorf("codec: encrypted payload too short for key %q", id)
+			return nil, taskFailure(fmt.Errorf("codec: encrypted payload too short for key %q", id))
 		}
 		nonce, sealed := data[:k.aead.NonceSize()], data[k.aead.NonceSize():]
 		plain, err := k.aead.Open(nil, nonce, sealed, []byte(id))
 		if err != nil {
-			return nil, fmt.Errorf("codec: payload does not decrypt with key %q: it was altered, or sealed with another key under the same id", id)
+			return nil, taskFailure(fmt.Errorf("codec: payload does not decrypt with key %q: it was altered, or sealed with another key under the same id", id))
 		}
 		var dec commonpb.Payload
 		if err := proto.Unmarshal(plain, &dec); err != nil {
-			return nil, fmt.Errorf("codec: decrypted payload (key %q) is not a payload: %w", id, err)
+			return nil, taskFailure(fmt.Errorf("codec: decrypted payload (key %q) is not a payload: %w", id, err))
 		}
 		out[i] = &dec
 	}
 	return out, nil
 }
+
+// taskFailure marks a decoding error so that, met while a worker runs a
+// workflow task (the workflow's input, an activity's result), it fails the
+// task, which Temporal retries, instead of the workflow execution: once the
+// operator restores the key, the workflow resumes where it was. Elsewhere
+// (activities, clients) it is the error it wraps.
+func taskFailure(err error) error { return converter.NewWorkflowTaskFailureError(err) }
 
 // UnknownKeyError is the non-retryable error of a payload sealed with key
 // id, which RIPTIDE_ENCRYPTION_KEYS does not list.

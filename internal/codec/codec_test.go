@@ -100,6 +100,8 @@ func TestWrongKeyFailsClearly(t *testing.T) {
 	require.True(t, errors.As(err, &appErr))
 	require.True(t, appErr.NonRetryable())
 	require.Equal(t, ErrTypeUnknownKey, appErr.Type())
+	var taskErr *converter.WorkflowTaskFailureError
+	require.True(t, errors.As(err, &taskErr), "in a workflow task it fails the task (retried), not the workflow")
 
 	// Same id, other bytes.
 	err = DataConverter(mustCodec(t, NewKeyEntry("gone"))).FromPayload(p, &s)
