@@ -148,7 +148,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 		abort(c, temporalError(err))
 		return
 	}
-	s.Logger.InfoContext(ctx, "Batch started", "batch_id", bin.BatchID, "show_url", bin.ShowURL)
+	s.Logger.InfoContext(ctx, "Batch started", "batch_id", bin.BatchID, "show_url", logURL(bin.ShowURL))
 	c.Header("Location", "/batches/"+bin.BatchID)
 
 	resp := batchResponse{BatchID: bin.BatchID, Status: batches.ReferenceStatus(workflows.BatchResolving),
@@ -372,4 +372,15 @@ func (s *server) isShowURL(ctx context.Context, raw string) bool {
 	}
 	resp.Body.Close()
 	return sources.IsFeedContentType(resp.Header.Get("Content-Type"))
+}
+
+// logURL is u as the logs may show it: no query (signed URLs carry their
+// credentials there), fragment or user info.
+func logURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
+	return p.String()
 }

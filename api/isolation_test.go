@@ -96,7 +96,8 @@ type isoCase struct {
 	path, body string
 	// kind: "object" (B gets the 404 of a missing id), "list" (B's
 	// queries are scoped to b), "create" (the start records b), "open"
-	// (no key, no tenant data).
+	// (no key, no tenant data), "stateless" (a key, but the route reads
+	// no workflow: it transforms the body it gets).
 	kind string
 }
 
@@ -129,6 +130,8 @@ var isoCases = map[string]isoCase{
 	"GET /dashboard/cluster":  {path: "/dashboard/cluster", kind: "list"},
 	"GET /dashboard/daily":    {path: "/dashboard/daily", kind: "list"},
 	"GET /usage":              {path: "/usage", kind: "list"},
+	"POST /codec/decode":      {path: "/codec/decode", body: `{"payloads":[]}`, kind: "stateless"},
+	"POST /codec/encode":      {path: "/codec/encode", body: `{"payloads":[]}`, kind: "stateless"},
 }
 
 func routeKey(r gin.RouteInfo) string { return r.Method + " " + r.Path }
@@ -196,6 +199,13 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 				require.NotEmpty(t, got, "the route starts a workflow")
 				for _, o := range got {
 					require.Equal(t, "b", tenantAttr(o), "started as the caller's tenant")
+				}
+			case "stateless":
+				h := tenantsHarness(t)
+				rec := h.do(method, tc.path, tc.body, keyB)
+				require.Less(t, rec.Code, 500, rec.Body.String())
+				for _, call := range []string{"DescribeWorkflowExecution", "ListWorkflow", "QueryWorkflow", "GetWorkflowHistory"} {
+					h.tc.AssertNotCalled(t, call)
 				}
 			case "open":
 			default:

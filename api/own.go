@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -115,3 +116,7 @@ func (s *server) own(c *gin.Context, workflowID func(string) string, notFound st
 	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), describeKey{}, m))
 	c.Next()
 }
+
+// DataConverter is the wrapped client's (codec.Of), so handlers decoding
+// raw payloads through s.Temporal still decrypt them.
+func (d describeOnce) DataConverter() converter.DataConverter { return codec.Of(d.Client) }

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/tenants"
@@ -79,6 +80,9 @@ type Deps struct {
 	// Guard refuses url and webhook_url values whose host is visibly not
 	// public; nil refuses every non-public address.
 	Guard *netguard.Guard
+	// Codec encrypts and decrypts Temporal payloads for the codec routes
+	// (the Temporal UI's codec server); nil: payloads pass through.
+	Codec *codec.Codec
 }
 
 const (
@@ -127,7 +131,7 @@ func NewRouter(d Deps) *gin.Engine {
 	// the client hands a handler's own first describe of that workflow
 	// the answer the check got, so the check costs no extra call.
 	s.Temporal = describeOnce{s.Temporal}
-	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), requireAPIKey(d.Tenants), rateLimit(lim))
+	r.Use(recordRoute, requestLogger(d.Logger), recovery(d.Logger), codecCORS(d.TemporalUI), requireAPIKey(d.Tenants), rateLimit(lim))
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no such endpoint"))
 	})
@@ -166,6 +170,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/dashboard/cluster", dash.clusterStats)
 	r.GET("/dashboard/daily", dash.dailyStats)
 	r.GET("/usage", dash.usage)
+	r.POST(codecPrefix+"decode", s.codecDecode)
+	r.POST(codecPrefix+"encode", s.codecEncode)
 	return r
 }
 

@@ -63,6 +63,7 @@ func New(a *app.App) (http.Handler, error) {
 		BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
 		FeedProbe:     feedProbe(cfg.Batch.FeedProbe, a.Guard),
 		WarmDashboard: true,
+		Codec:         a.Codec,
 	})), nil
 }
 

@@ -1,6 +1,8 @@
 // Command starter starts a riptide job straight on Temporal, without the HTTP
 // API; with -wait it draws the job's progress from its status query. It needs
-// only the Temporal SDK and riptide's workflows package: copy it.
+// only the Temporal SDK and riptide's workflows and codec packages: copy it.
+// With RIPTIDE_ENCRYPTION_KEYS set (as the worker's) it encrypts the job's
+// input and decrypts its state, as the API does.
 //
 //	RIPTIDE_TEMPORAL_ADDRESS=localhost:7233 go run ./starter -url https://example.com/a.mp4 -wait
 package main
@@ -19,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -33,7 +36,19 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	c, err := client.Dial(client.Options{HostPort: os.Getenv("RIPTIDE_TEMPORAL_ADDRESS"), Namespace: os.Getenv("RIPTIDE_TEMPORAL_NAMESPACE")})
+	opts := client.Options{HostPort: os.Getenv("RIPTIDE_TEMPORAL_ADDRESS"), Namespace: os.Getenv("RIPTIDE_TEMPORAL_NAMESPACE")}
+	var cd *codec.Codec // nil without keys: nothing encrypted
+	if env := os.Getenv("RIPTIDE_ENCRYPTION_KEYS"); env != "" {
+		keys, err := codec.ParseKeys(strings.Split(env, ","))
+		if err == nil {
+			cd, err = codec.New(keys)
+		}
+		if err != nil {
+			log.Fatalf("RIPTIDE_ENCRYPTION_KEYS: %v", err)
+		}
+	}
+	codec.Options(&opts, cd)
+	c, err := client.Dial(opts)
 	if err != nil {
 		log.Fatalf("connecting to Temporal: %v", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/riptide-dev/riptide/activities"
 	"github.com/riptide-dev/riptide/internal/app"
 	"github.com/riptide-dev/riptide/internal/childproc"
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -119,7 +120,7 @@ func New(a *app.App) (*Worker, error) {
 	if err := ytdlp.StartupCheck(context.Background(), a.Config.Media.YtdlpPath, mode, a.Config.Media.YtdlpMaxAge, a.Logger); err != nil {
 		return nil, fmt.Errorf("worker start-up: %w", err)
 	}
-	acts, stopActs, err := NewActivities(a.Config, a.Guard, a.Store, a.Logs)
+	acts, stopActs, err := NewActivities(a.Config, a.Guard, a.Store, app.RedactingWriter(a.Logs))
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +235,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	other := base
 	other.DisableWorkflowWorker = true
 
-	mw := sdkworker.New(c, cfg.Temporal.TaskQueue, main)
+	mw := sdkworker.New(codec.Unwrap(c), cfg.Temporal.TaskQueue, main)
 	workflows.Register(mw)
 	mw.RegisterActivity(acts)
 	w.workers = append(w.workers, mw)
@@ -252,7 +253,7 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 		{workflows.WebhookQueue(cfg.Temporal.TaskQueue), hooks},
 		{acts.HostQueue, other},
 	} {
-		qw := sdkworker.New(c, q.name, q.opts)
+		qw := sdkworker.New(codec.Unwrap(c), q.name, q.opts)
 		// Every activity on every queue: tasks of a type land only on
 		// the queue the workflow sends them to.
 		qw.RegisterActivity(acts)

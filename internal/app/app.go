@@ -20,6 +20,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
@@ -36,7 +37,9 @@ type App struct {
 	Logs     io.Writer
 	Metrics  *metrics.Metrics
 	Temporal client.Client
-	Store    *storage.Store
+	// Codec encrypts Temporal payloads; nil without RIPTIDE_ENCRYPTION_KEYS.
+	Codec *codec.Codec
+	Store *storage.Store
 	// Guard decides which addresses riptide may connect to.
 	Guard   *netguard.Guard
 	closers []func()
@@ -59,9 +62,22 @@ func New(ctx context.Context, cfg *config.Config, logs io.Writer) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
-	if a.Temporal, err = client.Dial(opts); err != nil {
+	if a.Codec, err = cfg.Codec(); err != nil {
+		return nil, err
+	}
+	dc := codec.Options(&opts, a.Codec)
+	if a.Codec == nil {
+		a.Logger.Warn("RIPTIDE_ENCRYPTION_KEYS is not set: job inputs (URLs, webhook URLs), results, memos and failure messages are stored in Temporal in plain text; set a key (README: Encryption of workflow data)")
+	} else {
+		a.Logger.Info("Encrypting Temporal payloads", "key_ids", a.Codec.KeyIDs())
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
 		return nil, fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
+	// The wrapper tells code that decodes raw payloads (memos, history
+	// events) which converter to use: codec.Of.
+	a.Temporal = codec.Wrap(c, dc)
 	a.closers = append(a.closers, a.Temporal.Close)
 	return a, nil
 }

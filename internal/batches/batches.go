@@ -12,9 +12,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -209,7 +209,7 @@ func Get(ctx context.Context, c client.Client, batchID string) (*View, error) {
 	info := resp.GetWorkflowExecutionInfo()
 	var st workflows.BatchState
 	if p, ok := info.GetMemo().GetFields()[workflows.BatchMemoKey]; ok {
-		if err := converter.GetDefaultDataConverter().FromPayload(p, &st); err != nil {
+		if err := codec.Of(c).FromPayload(p, &st); err != nil {
 			return nil, fmt.Errorf("decode state of batch %s: %w", batchID, err)
 		}
 	}

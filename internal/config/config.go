@@ -12,6 +12,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/riptide-dev/riptide/internal/childproc"
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/internal/webhook"
@@ -53,6 +54,23 @@ type Config struct {
 	// changes and on SIGHUP; empty: every key of API.Keys belongs to the
 	// default tenant.
 	TenantsFile string `split_words:"true"`
+	// EncryptionKeys encrypt every payload riptide stores in Temporal
+	// (inputs, results, memos, failures): <id>:<base64 of 32 bytes>,
+	// comma separated; the first encrypts, all decrypt (internal/codec).
+	EncryptionKeys []string `split_words:"true"`
+}
+
+// Codec returns the payload codec of EncryptionKeys, nil when none is set
+// (payloads stored in plain text, as before encryption existed).
+func (c *Config) Codec() (*codec.Codec, error) {
+	keys, err := codec.ParseKeys(c.EncryptionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s_ENCRYPTION_KEYS: %v", Prefix, err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return codec.New(keys)
 }
 
 // Temporal says where the Temporal frontend is.
@@ -244,6 +262,9 @@ func Load() (*Config, error) {
 	c.API.Keys = keys
 	if _, err := netguard.ParsePrefixes(c.AllowPrivateNetworks); err != nil {
 		return nil, fmt.Errorf("config: %s_ALLOW_PRIVATE_NETWORKS: %v", Prefix, err)
+	}
+	if _, err := c.Codec(); err != nil {
+		return nil, err
 	}
 	if _, err := webhook.NewSigner(c.Webhook.Secrets); err != nil {
 		return nil, fmt.Errorf("config: %s_WEBHOOK_SECRETS: %v", Prefix, err)

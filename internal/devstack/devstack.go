@@ -113,6 +113,9 @@ type TemporalOptions struct {
 	UIPort    int
 	Namespace string
 	Log       io.Writer
+	// UICodecEndpoint, when set, is the Codec Server the UI decodes
+	// payloads with (riptide's /codec routes).
+	UICodecEndpoint string
 }
 
 // StartTemporal starts `temporal server start-dev` and waits until its
@@ -133,6 +136,9 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Proc, error) {
 	}
 	if o.UIPort > 0 {
 		args = append(args, "--ui-port", strconv.Itoa(o.UIPort))
+		if o.UICodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+		}
 	} else {
 		args = append(args, "--headless")
 	}

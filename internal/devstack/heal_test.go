@@ -195,8 +195,19 @@ func TestDevStackHeals(t *testing.T) {
 			t.Errorf("dev env file: %s=%q, want %q", k, got[k], want)
 		}
 	}
-	if got["RIPTIDE_S3_SECRET_ACCESS_KEY"] == "" || got["RIPTIDE_API_KEYS"] == "" {
-		t.Errorf("dev env file lacks the S3 secret or the API key: %v", got)
+	if got["RIPTIDE_S3_SECRET_ACCESS_KEY"] == "" || got["RIPTIDE_API_KEYS"] == "" || got["RIPTIDE_ENCRYPTION_KEYS"] == "" {
+		t.Errorf("dev env file lacks the S3 secret, the API key or the encryption key: %v", got)
+	}
+	// The UI's codec endpoint: the samples server passes it to the API
+	// with the dev key (a browser cannot send one).
+	codecRes, err := http.Post("http://"+samplesAddr+"/codec/decode", "application/json", strings.NewReader(`{"payloads":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codecBody, _ := io.ReadAll(codecRes.Body)
+	codecRes.Body.Close()
+	if codecRes.StatusCode != http.StatusOK || !strings.Contains(string(codecBody), "payloads") && string(codecBody) != "{}" {
+		t.Errorf("dev codec endpoint: %d %s", codecRes.StatusCode, codecBody)
 	}
 
 	// A worker started by hand with nothing but the data directory (and

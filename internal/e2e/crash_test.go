@@ -55,6 +55,8 @@ func startWorkerProcess(t *testing.T, bin, name, taskQueue string, env ...string
 		// Several workers share this host: none serves metrics.
 		"RIPTIDE_WORKER_METRICS_ADDR=",
 		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + strings.Join(c.AllowPrivateNetworks, ","),
+		// The stack's payloads are encrypted: the same keys.
+		"RIPTIDE_ENCRYPTION_KEYS=" + strings.Join(testEncryptionKeys, ","),
 	}, env...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	require.NoError(t, err)

@@ -423,7 +423,7 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 		}
 		for _, pa := range desc.RawResponse.GetPendingActivities() {
 			if pa.GetActivityType().GetName() == workflows.Upload.Name() && pa.GetAttempt() >= 2 {
-				timedOut = pa.GetLastFailure().GetMessage()
+				timedOut = decodedFailure(pa.GetLastFailure()).GetMessage()
 				return true
 			}
 		}
@@ -551,7 +551,7 @@ func TestFaultDiskFullMidDownload(t *testing.T) {
 			return false
 		}
 		for _, pa := range desc.RawResponse.GetPendingActivities() {
-			if f := pa.GetLastFailure(); pa.GetActivityType().GetName() == workflows.Download.Name() && f != nil {
+			if f := decodedFailure(pa.GetLastFailure()); pa.GetActivityType().GetName() == workflows.Download.Name() && f != nil {
 				failure = f.GetApplicationFailureInfo().GetType() + ": " + f.GetMessage()
 			}
 		}

@@ -74,7 +74,7 @@ func activityFailures(t *testing.T, jobID string) []string {
 		ev, err := it.Next()
 		require.NoError(t, err)
 		if a := ev.GetActivityTaskFailedEventAttributes(); a != nil {
-			out = append(out, failureChain(a.GetFailure()))
+			out = append(out, failureChain(decodedFailure(a.GetFailure())))
 		}
 	}
 	return out

@@ -29,6 +29,7 @@ import (
 
 	"github.com/riptide-dev/riptide/api"
 	"github.com/riptide-dev/riptide/internal/app"
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/storage"
@@ -41,6 +42,14 @@ const testAPIKey = "sk_test_e2e"
 var testWebhookSecrets = []string{
 	"whsec_cmlwdGlkZS1lMmUtd2ViaG9vay1zZWNyZXQtb25lLTA=",
 	"whsec_cmlwdGlkZS1lMmUtd2ViaG9vay1zZWNyZXQtdHdvLTA=",
+}
+
+// testEncryptionKey encrypts every payload of the e2e stack (two keys, as
+// while an operator rotates: the first encrypts), so every test runs
+// encrypted, as production should.
+var testEncryptionKeys = []string{
+	"e2e-2026:cmlwdGlkZS1lMmUtZW5jcnlwdGlvbi1rZXktMDAwMDE=",
+	"e2e-2025:cmlwdGlkZS1lMmUtZW5jcnlwdGlvbi1rZXktb2xkMDE=",
 }
 
 // stack is the running system shared by the tests of this package.
@@ -58,6 +67,10 @@ var stack struct {
 	metricsURL string
 	// spotify fakes the Spotify Web API the worker is configured with.
 	spotify *fakeSpotify
+	// logsPath is the file the worker, the API and the servers log to.
+	logsPath string
+	// codec encrypts the stack's payloads (testEncryptionKeys).
+	codec *codec.Codec
 }
 
 func TestMain(m *testing.M) {
@@ -127,7 +140,8 @@ func runMain(m *testing.M) (int, error) {
 		// Media and receivers run on loopback, which production refuses.
 		AllowPrivateNetworks: []string{"127.0.0.0/8", "::1"},
 		// Two secrets, as while a receiver rotates: both sign every delivery.
-		Webhook: config.Webhook{Secrets: testWebhookSecrets},
+		Webhook:        config.Webhook{Secrets: testWebhookSecrets},
+		EncryptionKeys: testEncryptionKeys,
 	}
 	stack.spotify = &fakeSpotify{}
 	spotifySrv := serve(stack.spotify)
@@ -136,6 +150,7 @@ func runMain(m *testing.M) (int, error) {
 	cfg.Spotify = config.Spotify{ClientID: "e2e-client", ClientSecret: "e2e-secret", Market: "US",
 		APIURL: spotifySrv.URL, AccountsURL: spotifySrv.URL}
 	stack.cfg = cfg
+	stack.logsPath = logs.Name()
 	// The production wiring: one App serves the in-process worker and the
 	// API, as one process running both would (one metrics registry).
 	a, err := app.New(ctx, cfg, logs)
@@ -143,7 +158,7 @@ func runMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer a.Close()
-	stack.temporal, stack.store = a.Temporal, a.Store
+	stack.temporal, stack.store, stack.codec = a.Temporal, a.Store, a.Codec
 	if err := stack.store.EnsureBucket(ctx); err != nil {
 		return 0, err
 	}

@@ -25,7 +25,8 @@ func TestStarterRunsAJobAndWaits(t *testing.T) {
 		"-webhook-url", stack.hookURL, "-wait")
 	cmd.Env = append(os.Environ(),
 		"RIPTIDE_TEMPORAL_ADDRESS="+stack.cfg.Temporal.Address,
-		"RIPTIDE_TEMPORAL_TASK_QUEUE="+stack.cfg.Temporal.TaskQueue)
+		"RIPTIDE_TEMPORAL_TASK_QUEUE="+stack.cfg.Temporal.TaskQueue,
+		"RIPTIDE_ENCRYPTION_KEYS="+strings.Join(testEncryptionKeys, ","))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

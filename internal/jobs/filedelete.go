@@ -13,8 +13,8 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -88,7 +88,7 @@ func uploadedKeys(ctx context.Context, c client.Client, v *View) ([]string, erro
 	it := c.GetWorkflowHistory(ctx, v.WorkflowID, v.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	uploads := map[int64]bool{}
 	var last *workflows.UploadResult
-	dc := converter.GetDefaultDataConverter()
+	dc := codec.Of(c)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {

@@ -10,8 +10,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -92,7 +92,7 @@ func startInput(ctx context.Context, c client.Client, workflowID, runID string) 
 		return nil, fmt.Errorf("start event of %s has %d inputs, want 1", workflowID, len(payloads))
 	}
 	var in workflows.JobInput
-	if err := converter.GetDefaultDataConverter().FromPayload(payloads[0], &in); err != nil {
+	if err := codec.Of(c).FromPayload(payloads[0], &in); err != nil {
 		return nil, fmt.Errorf("decode input of %s: %w", workflowID, err)
 	}
 	return &in, nil

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -198,7 +199,7 @@ func List(ctx context.Context, c client.Client, f Filter, limit, offset int, tok
 		}
 		for _, info := range execs {
 			id, _ := workflows.ParseJobWorkflowID(info.GetExecution().GetWorkflowId())
-			v, err := viewOfInfo(id, info, nil)
+			v, err := viewOfInfo(codec.Of(c), id, info, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -31,8 +31,7 @@ type Media struct {
 }
 
 // mediaOf reads Media from a job's history events.
-func mediaOf(events []*historypb.HistoryEvent) Media {
-	dc := converter.GetDefaultDataConverter()
+func mediaOf(dc converter.DataConverter, events []*historypb.HistoryEvent) Media {
 	var m Media
 	scheduled := map[int64]string{}
 	var native, written *workflows.Streams

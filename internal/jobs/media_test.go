@@ -33,7 +33,7 @@ func TestMediaOfATranscodedJob(t *testing.T) {
 	h.activity(workflows.Mux.Name(), 2, 2, 3, 1, workflows.MuxResult{Bytes: 1,
 		Streams: &workflows.Streams{VideoCodec: "hevc", AudioCodec: "aac", Width: 1280, Height: 720}})
 	require.Equal(t, Media{NativeVideoCodec: str("vp9"), NativeAudioCodec: str("opus"), RequestedQuality: str("720p"),
-		ActualQuality: str("720p"), VideoCodec: str("h265"), AudioCodec: str("aac")}, mediaOf(h.events))
+		ActualQuality: str("720p"), VideoCodec: str("h265"), AudioCodec: str("aac")}, mediaOf(converter.GetDefaultDataConverter(), h.events))
 }
 
 // A job whose download was the file (no mux) wrote the source's streams; a
@@ -44,14 +44,14 @@ func TestMediaOfAKeptDownloadAndOfAudio(t *testing.T) {
 	h.activity(workflows.Download.Name(), 1, 1, 2, 1, workflows.DownloadResult{Bytes: 1,
 		Streams: &workflows.Streams{VideoCodec: "h264", AudioCodec: "aac", Width: 1080, Height: 1920}})
 	require.Equal(t, Media{NativeVideoCodec: str("h264"), NativeAudioCodec: str("aac"), RequestedQuality: str("best"),
-		ActualQuality: str("1080p"), VideoCodec: str("h264"), AudioCodec: str("aac")}, mediaOf(h.events))
+		ActualQuality: str("1080p"), VideoCodec: str("h264"), AudioCodec: str("aac")}, mediaOf(converter.GetDefaultDataConverter(), h.events))
 
 	h = &history{t: t}
 	h.start(workflows.JobInput{JobID: "j", Format: "mp3"})
 	h.activity(workflows.Download.Name(), 1, 1, 2, 1, workflows.DownloadResult{Bytes: 1, NeedsMux: true,
 		Streams: &workflows.Streams{AudioCodec: "aac"}})
 	h.activity(workflows.Mux.Name(), 2, 2, 3, 1, workflows.MuxResult{Bytes: 1, Streams: &workflows.Streams{AudioCodec: "mp3"}})
-	m := mediaOf(h.events)
+	m := mediaOf(converter.GetDefaultDataConverter(), h.events)
 	require.Nil(t, m.ActualQuality)
 	require.Nil(t, m.VideoCodec)
 	require.Equal(t, str("mp3"), m.AudioCodec)
@@ -61,5 +61,5 @@ func TestMediaOfAKeptDownloadAndOfAudio(t *testing.T) {
 	h = &history{t: t}
 	h.start(workflows.JobInput{JobID: "j", JobOptions: workflows.JobOptions{MaxHeight: 1080}})
 	h.activity(workflows.Download.Name(), 1, 1, 2, 1, workflows.DownloadResult{Bytes: 1})
-	require.Equal(t, Media{RequestedQuality: str("1080p")}, mediaOf(h.events))
+	require.Equal(t, Media{RequestedQuality: str("1080p")}, mediaOf(converter.GetDefaultDataConverter(), h.events))
 }

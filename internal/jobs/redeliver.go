@@ -8,8 +8,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -65,7 +65,7 @@ func Redeliver(ctx context.Context, c client.Client, taskQueue, tenant, jobID, e
 // history.
 func deliveryInput(ctx context.Context, c client.Client, jobID, eventID string) (*workflows.WebhookInput, error) {
 	it := c.GetWorkflowHistory(ctx, workflows.JobWorkflowID(jobID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	dc := converter.GetDefaultDataConverter()
+	dc := codec.Of(c)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -108,7 +108,7 @@ func Redelivery(ctx context.Context, c client.Client, eventID string) (*workflow
 		return &workflows.WebhookEvent{EventID: eventID, Status: workflows.WebhookPending}, nil
 	}
 	var ev workflows.WebhookEvent
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &ev); err != nil {
+	if err := codec.Of(c).FromPayload(p, &ev); err != nil {
 		return nil, fmt.Errorf("decode redelivery of %s: %w", eventID, err)
 	}
 	return &ev, nil

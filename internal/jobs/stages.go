@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -59,16 +60,15 @@ func AddStages(ctx context.Context, c client.Client, v *View) error {
 		}
 		events = append(events, e)
 	}
-	v.Stages = stagesOf(events, v.pending, v.CreatedAt, v.CompletedAt)
-	v.Media = mediaOf(events)
+	v.Stages = stagesOf(codec.Of(c), events, v.pending, v.CreatedAt, v.CompletedAt)
+	v.Media = mediaOf(codec.Of(c), events)
 	return nil
 }
 
-func stagesOf(events []*historypb.HistoryEvent, pending []*workflowpb.PendingActivityInfo, created time.Time, completed *time.Time) Stages {
+func stagesOf(dc converter.DataConverter, events []*historypb.HistoryEvent, pending []*workflowpb.PendingActivityInfo, created time.Time, completed *time.Time) Stages {
 	names := map[int64]string{}
 	runs := map[int64]*stageRun{}
 	byName := map[string][]*stageRun{}
-	dc := converter.GetDefaultDataConverter()
 	for _, e := range events {
 		at := timeOf(e.GetEventTime())
 		switch e.GetEventType() {

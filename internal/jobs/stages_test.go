@@ -66,7 +66,7 @@ func TestStagesOfACompletedJob(t *testing.T) {
 	// Upload: third attempt started at 20 s, 9 MB in 2 s (36 Mbps).
 	h.activity(workflows.Upload.Name(), 8, 20, 22, 3, workflows.UploadResult{Bytes: 9_000_000})
 	done := started.Add(23 * time.Second)
-	s := stagesOf(h.events, nil, started, &done)
+	s := stagesOf(converter.GetDefaultDataConverter(), h.events, nil, started, &done)
 	require.Equal(t, int64(4500), *s.DownloadDurationMS)
 	require.Equal(t, int64(2000), *s.MuxDurationMS)
 	require.Equal(t, int64(14000), *s.UploadDurationMS)
@@ -85,7 +85,7 @@ func TestStagesOfARunningJob(t *testing.T) {
 	// event until it ends; the pending activity says which attempt runs.
 	h.activity(workflows.Download.Name(), 2, -1, 0, 0, nil)
 	pending := []*workflowpb.PendingActivityInfo{{ActivityType: &commonpb.ActivityType{Name: workflows.Download.Name()}, Attempt: 2}}
-	s := stagesOf(h.events, pending, started, nil)
+	s := stagesOf(converter.GetDefaultDataConverter(), h.events, pending, started, nil)
 	require.Nil(t, s.DownloadDurationMS)
 	require.Nil(t, s.TotalDurationMS)
 	require.Nil(t, s.DownloadSpeedMbps)
@@ -99,14 +99,14 @@ func TestStagesOfARunningJob(t *testing.T) {
 	h = &history{t: t}
 	h.activity(workflows.Download.Name(), 1, -1, 0, 0, nil)
 	pending[0].Attempt, pending[0].LastStartedTime = 1, timestamppb.New(started.Add(1500*time.Millisecond))
-	s = stagesOf(h.events, pending, started, nil)
+	s = stagesOf(converter.GetDefaultDataConverter(), h.events, pending, started, nil)
 	require.Equal(t, int64(1500), *s.QueueWaitMS)
 	require.Equal(t, 0, *s.DownloadRetries)
 
 	// Failed download: its duration counts, it has no speed.
 	h = &history{t: t}
 	h.activity(workflows.Download.Name(), 1, 3, 4, 4, nil)
-	s = stagesOf(h.events, nil, started, nil)
+	s = stagesOf(converter.GetDefaultDataConverter(), h.events, nil, started, nil)
 	require.Equal(t, int64(3000), *s.DownloadDurationMS)
 	require.Equal(t, 3, *s.DownloadRetries)
 	require.Nil(t, s.DownloadSpeedMbps)

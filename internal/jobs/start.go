@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -42,7 +42,7 @@ func RequestDigest(ctx context.Context, c client.Client, jobID string) (string, 
 		return "", nil
 	}
 	var d string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &d); err != nil {
+	if err := codec.Of(c).FromPayload(p, &d); err != nil {
 		return "", fmt.Errorf("decode request digest of job %s: %w", jobID, err)
 	}
 	return d, nil

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -232,7 +233,7 @@ func AggregateCompleted(ctx context.Context, c client.Client, tenant string, now
 			}
 			agg.Jobs++
 			size := int64(0)
-			if st, ok := stateOf(info); ok {
+			if st, ok := stateOf(codec.Of(c), info); ok {
 				size = st.FileSizeBytes
 			}
 			closed := timeOf(info.GetCloseTime())
@@ -258,13 +259,13 @@ func AggregateCompleted(ctx context.Context, c client.Client, tenant string, now
 }
 
 // stateOf decodes a job's JobState memo.
-func stateOf(info *workflowpb.WorkflowExecutionInfo) (workflows.JobState, bool) {
+func stateOf(dc converter.DataConverter, info *workflowpb.WorkflowExecutionInfo) (workflows.JobState, bool) {
 	var st workflows.JobState
 	p, ok := info.GetMemo().GetFields()[workflows.MemoKey]
 	if !ok {
 		return st, false
 	}
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &st); err != nil {
+	if err := dc.FromPayload(p, &st); err != nil {
 		return st, false
 	}
 	return st, true
@@ -301,7 +302,7 @@ func CountRunningSteps(ctx context.Context, c client.Client, tenant string) (Ste
 				return sc, nil
 			}
 			seen++
-			st, _ := stateOf(info)
+			st, _ := stateOf(codec.Of(c), info)
 			switch st.Step {
 			case workflows.StepDownloading:
 				sc.Downloading++
@@ -412,7 +413,7 @@ func ListRecentBatches(ctx context.Context, c client.Client, tenant string, limi
 	for _, info := range resp.GetExecutions() {
 		var st workflows.BatchState
 		if p, ok := info.GetMemo().GetFields()[workflows.BatchMemoKey]; ok {
-			_ = converter.GetDefaultDataConverter().FromPayload(p, &st)
+			_ = codec.Of(c).FromPayload(p, &st)
 		}
 		b := DashboardBatch{ID: st.BatchID, ShowURL: st.ShowURL, Folder: st.Folder, Status: st.Status,
 			Total: st.Total, Completed: st.Completed, Failed: st.Failed, CreatedAt: timeOf(info.GetStartTime())}

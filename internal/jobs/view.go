@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -194,23 +195,23 @@ func Get(ctx context.Context, c client.Client, jobID string) (*View, error) {
 		}
 		return nil, fmt.Errorf("describe job %s: %w", jobID, err)
 	}
-	return viewOf(jobID, resp)
+	return viewOf(codec.Of(c), jobID, resp)
 }
 
 // viewOf maps a DescribeWorkflowExecution response to a View.
-func viewOf(jobID string, resp *workflowservice.DescribeWorkflowExecutionResponse) (*View, error) {
-	return viewOfInfo(jobID, resp.GetWorkflowExecutionInfo(), resp.GetPendingActivities())
+func viewOf(dc converter.DataConverter, jobID string, resp *workflowservice.DescribeWorkflowExecutionResponse) (*View, error) {
+	return viewOfInfo(dc, jobID, resp.GetWorkflowExecutionInfo(), resp.GetPendingActivities())
 }
 
 // viewOfInfo maps a workflow's execution info (from Describe or a list) to a
 // View; pending activities, when known, add the live transfer progress.
-func viewOfInfo(jobID string, info *workflowpb.WorkflowExecutionInfo, pending []*workflowpb.PendingActivityInfo) (*View, error) {
+func viewOfInfo(dc converter.DataConverter, jobID string, info *workflowpb.WorkflowExecutionInfo, pending []*workflowpb.PendingActivityInfo) (*View, error) {
 	if info == nil {
 		return nil, fmt.Errorf("describe job %s: response has no execution info", jobID)
 	}
 	state := workflows.JobState{JobID: jobID, Status: workflows.StatusPending, Step: workflows.StepQueued}
 	if p, ok := info.GetMemo().GetFields()[workflows.MemoKey]; ok {
-		if err := converter.GetDefaultDataConverter().FromPayload(p, &state); err != nil {
+		if err := dc.FromPayload(p, &state); err != nil {
 			return nil, fmt.Errorf("decode state of job %s: %w", jobID, err)
 		}
 	}
@@ -278,7 +279,7 @@ func viewOfInfo(jobID string, info *workflowpb.WorkflowExecutionInfo, pending []
 		v.Status, v.Error = workflows.StatusFailed, nil
 		finish(v, info, errTimedOut)
 	default: // running (or paused): add the live progress of the transfer
-		liveProgress(v, pending)
+		liveProgress(dc, v, pending)
 	}
 	v.BatchID = batchOf(info)
 	v.pending = pending
@@ -320,7 +321,7 @@ func finish(v *View, info *workflowpb.WorkflowExecutionInfo, errMsg string) {
 
 // liveProgress interpolates v.ProgressPercent inside the current stage from
 // the heartbeat of the stage's pending activity.
-func liveProgress(v *View, pending []*workflowpb.PendingActivityInfo) {
+func liveProgress(dc converter.DataConverter, v *View, pending []*workflowpb.PendingActivityInfo) {
 	// Download 0→33, mux 33→66, upload 66→100, where 100 is reached only
 	// by Completed.
 	stage, ok := workflows.StepSpans[v.Step]
@@ -339,7 +340,7 @@ func liveProgress(v *View, pending []*workflowpb.PendingActivityInfo) {
 			return
 		}
 		var p workflows.Progress
-		if err := converter.GetDefaultDataConverter().FromPayload(details[0], &p); err != nil {
+		if err := dc.FromPayload(details[0], &p); err != nil {
 			return // progress is a nicety; a bad detail must not fail the read
 		}
 		pct := stage.From + int(fraction(p)*float64(stage.To-stage.From))

@@ -25,6 +25,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -37,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/devstack"
 	"github.com/riptide-dev/riptide/internal/storage"
@@ -93,7 +95,9 @@ func run(ctx context.Context, cmd string) error {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "logs"), 0o755); err != nil {
 		return err
 	}
-	temporal := devstack.Service{Name: "temporal", Start: func(ctx context.Context) (*devstack.Proc, error) { return startTemporal(ctx, cfg) }}
+	// The UI's codec endpoint: `up`'s key-adding proxy (serveSamples).
+	uiCodec := ""
+	temporal := devstack.Service{Name: "temporal", Start: func(ctx context.Context) (*devstack.Proc, error) { return startTemporal(ctx, cfg, uiCodec) }}
 	s3 := devstack.Service{Name: "s3", Start: func(ctx context.Context) (*devstack.Proc, error) { return startS3(ctx, cfg) }}
 	var services []devstack.Service
 	var ready func()
@@ -111,10 +115,11 @@ func run(ctx context.Context, cmd string) error {
 		services = []devstack.Service{s3}
 		ready = func() { fmt.Printf("S3 on %s, bucket %s\n", cfg.S3.Endpoint, cfg.S3.Bucket) }
 	case "up":
-		children, banner, err := prepareUp(ctx, cfg)
+		children, banner, codecURL, err := prepareUp(ctx, cfg)
 		if err != nil {
 			return err
 		}
+		uiCodec = codecURL
 		services = append([]devstack.Service{temporal, s3}, children...)
 		ready = banner
 	default:
@@ -132,14 +137,17 @@ func run(ctx context.Context, cmd string) error {
 // prepareUp readies what the worker and the API need (credentials, sample
 // media and their server, the dev env file) and returns their services
 // and the banner printed once everything runs.
-func prepareUp(ctx context.Context, cfg *config.Config) ([]devstack.Service, func(), error) {
+func prepareUp(ctx context.Context, cfg *config.Config) ([]devstack.Service, func(), string, error) {
 	key, err := apiKey(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	secret, err := webhookSecret(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
+	}
+	if _, err := encryptionKey(cfg); err != nil {
+		return nil, nil, "", err
 	}
 	samplesAddr := os.Getenv(samplesAddrEn)
 	if samplesAddr == "" {
@@ -147,18 +155,18 @@ func prepareUp(ctx context.Context, cfg *config.Config) ([]devstack.Service, fun
 	}
 	samplesDir := filepath.Join(cfg.DataDir, "samples")
 	if err := devstack.GenerateSamples(ctx, cfg.Media.FfmpegPath, samplesDir, 5); err != nil {
-		return nil, nil, fmt.Errorf("generating sample media: %w", err)
+		return nil, nil, "", fmt.Errorf("generating sample media: %w", err)
 	}
-	if err := serveSamples(ctx, samplesAddr, samplesDir); err != nil {
-		return nil, nil, err
+	if err := serveSamples(ctx, samplesAddr, samplesDir, cfg.API.Addr, key); err != nil {
+		return nil, nil, "", err
 	}
 	envFile := filepath.Join(cfg.DataDir, config.DevEnvFile)
 	if err := writeDevEnv(cfg, envFile); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	var services []devstack.Service
 	for _, name := range []string{"riptide-worker", "riptide-api"} {
@@ -170,7 +178,7 @@ func prepareUp(ctx context.Context, cfg *config.Config) ([]devstack.Service, fun
 		fmt.Printf(`
 riptide is running.
   API           http://%s    (x-api-key: %s)
-  Temporal UI   %s
+  Temporal UI   %s  (payloads decrypted through http://%s/codec)
   Temporal      %s  namespace %s
   S3            %s  bucket %s  (access key %s)
   Samples       http://%s/   webhook echo: http://%s/hook
@@ -184,11 +192,11 @@ Try it:
   curl -s http://%s/jobs/<job_id> -H "x-api-key: %s"
 
 A component that dies is restarted; Ctrl-C stops everything.
-`, cfg.API.Addr, key, cfg.Temporal.UIURL, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
+`, cfg.API.Addr, key, cfg.Temporal.UIURL, samplesAddr, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
 			cfg.S3.AccessKeyID, samplesAddr, samplesAddr, secret, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"), envFile,
 			cfg.API.Addr, key, samplesAddr, devstack.SampleDASH, samplesAddr, cfg.API.Addr, key)
 	}
-	return services, banner, nil
+	return services, banner, "http://" + samplesAddr + "/codec", nil
 }
 
 // writeDevEnv writes the settings the children get, every RIPTIDE_*
@@ -212,7 +220,7 @@ func writeDevEnv(cfg *config.Config, path string) error {
 	return config.WriteEnvFile(path, list)
 }
 
-func startTemporal(ctx context.Context, cfg *config.Config) (*devstack.Proc, error) {
+func startTemporal(ctx context.Context, cfg *config.Config, uiCodec string) (*devstack.Proc, error) {
 	bin, err := devstack.Tool(devstack.TemporalBinEnv, "temporal")
 	if err != nil {
 		return nil, err
@@ -236,7 +244,7 @@ func startTemporal(ctx context.Context, cfg *config.Config) (*devstack.Proc, err
 	}
 	return devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: bin, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: port, UIPort: uiPort,
-		Namespace: cfg.Temporal.Namespace, Log: logf,
+		Namespace: cfg.Temporal.Namespace, Log: logf, UICodecEndpoint: uiCodec,
 	})
 }
 
@@ -299,6 +307,16 @@ func webhookSecret(cfg *config.Config) (string, error) {
 	})
 }
 
+// encryptionKey returns the dev payload encryption keys, so the dev stack
+// stores its payloads encrypted as production should: RIPTIDE_ENCRYPTION_KEYS
+// if set, else a key generated once and kept in the data directory.
+func encryptionKey(cfg *config.Config) (string, error) {
+	if len(cfg.EncryptionKeys) > 0 {
+		return strings.Join(cfg.EncryptionKeys, ","), nil
+	}
+	return persisted(cfg, "encryption-key", "RIPTIDE_ENCRYPTION_KEYS", func([]byte) string { return codec.NewKeyEntry("dev1") })
+}
+
 // persisted reads a generated credential from the data directory, creating
 // it on first use, and exports it to the child processes through env.
 func persisted(cfg *config.Config, file, env string, format func(random []byte) string) (string, error) {
@@ -323,8 +341,18 @@ func persisted(cfg *config.Config, file, env string, format func(random []byte) 
 
 // serveSamples serves the sample media and a webhook receiver that prints
 // every delivery, so a newcomer sees webhooks arrive.
-func serveSamples(ctx context.Context, addr, dir string) error {
+//
+// It also serves the Temporal UI's codec endpoint: the browser UI cannot
+// send an x-api-key, so /codec/* is passed to the API's with the dev key
+// added. Dev only, on loopback, like the UI itself (which shows every
+// workflow to whoever reaches it).
+func serveSamples(ctx context.Context, addr, dir, apiAddr, apiKey string) error {
 	mux := http.NewServeMux()
+	api := &url.URL{Scheme: "http", Host: apiAddr}
+	mux.Handle("/codec/", &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(api)
+		r.Out.Header.Set("x-api-key", apiKey)
+	}})
 	mux.Handle("/", http.FileServer(http.Dir(dir)))
 	mux.HandleFunc("GET /"+devstack.SampleFeed, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/rss+xml")
