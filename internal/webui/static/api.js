@@ -40,7 +40,9 @@ export async function api(method, path, body, key = session.key()) {
   try { data = text ? JSON.parse(text) : null; } catch { data = { error: text }; }
   if (!res.ok) {
     const err = new APIError(res.status, data);
-    if (res.status === 401 && onUnauthorized) onUnauthorized(err);
+    // A signed-in key that stopped working signs the tab out; a key being
+    // tried at sign-in just shows the API's answer.
+    if (res.status === 401 && onUnauthorized && key === session.key()) onUnauthorized(err);
     throw err;
   }
   return data;

@@ -1,0 +1,171 @@
+// Drives the web dashboard in Debian's chromium (playwright-core, never a
+// downloaded browser) as a person would, against the real stack that
+// internal/e2e/ui_test.go started. Inputs come in the environment; the
+// last line of stdout is a JSON report the Go test checks against the API.
+// Any failure exits non-zero with the reason on stderr.
+const { chromium } = require('playwright-core');
+const path = require('path');
+
+const env = process.env;
+const base = env.UI_BASE;
+const key = env.UI_KEY;
+const shots = env.UI_ARTIFACTS;
+const report = { screenshots: [], steps: [], stages: [] };
+
+function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
+
+const started = Date.now();
+function step(what) { console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`); }
+
+async function shot(page, name) {
+  step('screenshot ' + name);
+  const file = path.join(shots, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  report.screenshots.push(file);
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: env.UI_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(30000);
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[0149]/.test(m.text())) problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('request', (r) => { if (r.url().includes(key)) problems.push('the key is in a URL: ' + r.url()); });
+  let bytes = 0;
+  page.on('response', async (r) => {
+    if (r.url().includes('/ui/')) { try { bytes += (await r.body()).length; } catch { /* redirect */ } }
+  });
+
+  // First load: / redirects to the sign-in page.
+  await page.goto(base + '/');
+  await page.waitForSelector('#key');
+  assert(page.url().startsWith(base + '/ui/'), 'redirected to /ui/: ' + page.url());
+  report.first_contentful_paint_ms = await page.evaluate(() => {
+    const e = performance.getEntriesByName('first-contentful-paint')[0];
+    return e ? Math.round(e.startTime) : null;
+  });
+
+  step('wrong key');
+  // A wrong key is refused with the API's own message.
+  await page.fill('#key', 'not-the-key');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('key-error').textContent !== '');
+  report.wrong_key_error = await page.textContent('#key-error');
+  assert(report.wrong_key_error.includes('Invalid API Key'), 'wrong key error: ' + report.wrong_key_error);
+  assert(await page.getAttribute('#key', 'aria-invalid') === 'true', 'wrong key marks the field invalid');
+  assert(await page.evaluate(() => sessionStorage.length) === 0, 'nothing stored for a wrong key');
+  await shot(page, 'signin');
+  report.page_bytes = bytes;
+
+  step('sign in');
+  // The right key signs in (kept in sessionStorage), the overview fills.
+  await page.fill('#key', key);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.cards .stat');
+  await page.waitForSelector('svg.chart rect', { state: 'attached' });
+  assert(await page.evaluate(() => sessionStorage.getItem('riptide.apiKey')) === key, 'key in sessionStorage');
+
+  step('new job form');
+  // The new job form: the API's validation error appears by its field.
+  await page.goto(base + '/ui/#/new');
+  await page.waitForSelector('#o-url');
+  await page.fill('#o-url', env.UI_MEDIA_URL);
+  await page.fill('#o-folder', '../escape');
+  await page.click('form.form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('[data-field=folder] .field-error').textContent !== '');
+  report.folder_error = await page.textContent('[data-field=folder] .field-error');
+  assert(await page.evaluate(() => document.activeElement.id) === 'o-folder', 'the field at fault has the focus');
+  await shot(page, 'new-job');
+
+  step('submit job');
+  // Submitted properly, it opens the job's page, which follows it live.
+  await page.fill('#o-folder', env.UI_FOLDER);
+  await page.fill('#o-webhook_url', env.UI_HOOK_URL);
+  await page.check('#o-enable_progress_webhook');
+  await page.click('form.form button[type=submit]');
+  await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+  report.job_id = page.url().split('/').pop();
+  await page.waitForSelector('#job-step');
+  const deadline = Date.now() + 120000;
+  for (;;) {
+    const s = await page.evaluate(() => ({
+      status: document.querySelector('.job-head .badge').textContent,
+      step: document.getElementById('job-step').textContent,
+      current: [...document.querySelectorAll('.stage[data-state=current]')].map((e) => e.dataset.stage).join(),
+      done: [...document.querySelectorAll('.stage[data-state=done]')].map((e) => e.dataset.stage).join(),
+    }));
+    const last = report.steps[report.steps.length - 1];
+    if (!last || last.status !== s.status || last.step !== s.step) report.steps.push({ status: s.status, step: s.step });
+    if (s.current && !report.stages.includes(s.current)) report.stages.push(s.current);
+    if (s.status === 'Downloading' || s.step === 'Downloading') { /* seen live */ }
+    if (s.status === 'Completed' || s.status === 'Failed') break;
+    assert(Date.now() < deadline, 'job did not end: ' + JSON.stringify(report.steps));
+    await page.waitForTimeout(150);
+  }
+  assert(report.steps[report.steps.length - 1].status === 'Completed', 'completed: ' + JSON.stringify(report.steps));
+  assert(report.stages.includes('Downloading'), 'the Downloading stage was shown live: ' + JSON.stringify(report.stages));
+  await page.waitForSelector('#download');
+  await page.waitForSelector('.stage[data-stage=Downloading] .dur');
+
+  step('webhooks');
+  // Its webhooks and their attempts; redeliver the completion.
+  await page.waitForSelector('.hook[data-event$="job_completed"] .badge.s-delivered', { timeout: 60000 });
+  report.webhook_events = await page.$$eval('.hook', (els) => els.map((e) => e.dataset.event));
+  assert(await page.$$eval('.hook[data-event$="job_completed"] .attempts li', (els) => els.length) >= 1, 'attempts listed');
+  await shot(page, 'job');
+  report.redelivered = await page.getAttribute('.hook[data-event$="job_completed"]', 'data-event');
+  await page.click('.hook[data-event$="job_completed"] button.redeliver');
+  await page.waitForSelector('.hook[data-event$="job_completed"] .redelivery', { timeout: 60000 });
+
+  step('jobs list');
+  // The jobs list shows it, filtered by its folder.
+  await page.goto(base + '/ui/#/jobs?folder=' + encodeURIComponent(env.UI_FOLDER));
+  await page.waitForSelector(`tr[data-job="${report.job_id}"]`);
+  await shot(page, 'jobs');
+
+  step('cancel');
+  // Cancel a running job from its page.
+  await page.goto(base + '/ui/#/jobs/' + env.UI_CANCEL_JOB);
+  await page.click('#cancel');
+  await page.waitForFunction(() => document.querySelector('.job-head .badge').textContent === 'Cancelled', null, { timeout: 60000 });
+
+  step('paused batch');
+  // Start a paused batch.
+  await page.goto(base + '/ui/#/batches/' + env.UI_PAUSED_BATCH);
+  await page.waitForSelector('#start-batch');
+  await page.waitForSelector('#ep-h ~ .table-wrap tr[data-job]');
+  await shot(page, 'batch');
+  await page.click('#start-batch');
+  await page.waitForSelector('#start-batch', { state: 'detached', timeout: 60000 });
+  await page.goto(base + '/ui/#/batches');
+  await page.waitForSelector(`tr[data-batch="${env.UI_PAUSED_BATCH}"]`);
+  await shot(page, 'batches');
+
+  await page.goto(base + '/ui/#/overview');
+  await page.waitForSelector('svg.chart rect', { state: 'attached' });
+  await page.waitForFunction(() => document.querySelector('.cards .stat-value').textContent !== '0');
+  await shot(page, 'overview');
+
+  step('phone');
+  // On a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(base + '/ui/#/jobs/' + report.job_id);
+  await page.waitForSelector('#download');
+  await shot(page, 'phone-job');
+
+  step('sign out');
+  // Signing out forgets the key.
+  await page.click('#signout');
+  await page.waitForSelector('#key');
+  assert(await page.evaluate(() => sessionStorage.length) === 0, 'signed out: nothing stored');
+
+  assert(problems.length === 0, problems.join('\n'));
+  await browser.close();
+  console.log(JSON.stringify(report));
+})().catch((e) => { console.error(e && e.stack || e); process.exit(1); });

@@ -1,0 +1,167 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riptide-dev/riptide/internal/devstack"
+)
+
+// playwrightEnv names the directory holding node_modules/playwright-core
+// (make test-tools installs it from testdata/ui/package-lock.json; the
+// Makefile exports the variable). uiArtifactsEnv, when set, is where the
+// screenshots go instead of the test's temporary directory.
+const (
+	playwrightEnv  = "RIPTIDE_PLAYWRIGHT_DIR"
+	uiArtifactsEnv = "RIPTIDE_UI_ARTIFACTS"
+	chromiumPath   = "/usr/bin/chromium"
+)
+
+// uiReport is what testdata/ui/dashboard.cjs prints last.
+type uiReport struct {
+	Screenshots   []string            `json:"screenshots"`
+	Steps         []map[string]string `json:"steps"`
+	Stages        []string            `json:"stages"`
+	JobID         string              `json:"job_id"`
+	Redelivered   string              `json:"redelivered"`
+	WrongKeyError string              `json:"wrong_key_error"`
+	FolderError   string              `json:"folder_error"`
+	FCP           *int                `json:"first_contentful_paint_ms"`
+	PageBytes     int                 `json:"page_bytes"`
+}
+
+// TestWebDashboardInChromium drives the web dashboard in a real browser
+// against the real stack: a wrong key refused, sign-in, a job submitted
+// from the form (its validation error shown first) and followed live from
+// Queued to Completed, its webhook attempts and a redelivery, a running
+// job cancelled, a paused batch started, sign-out; a screenshot of each
+// page. The Go side then checks through the API that each click did what
+// the page said.
+func TestWebDashboardInChromium(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	dir := os.Getenv(playwrightEnv)
+	if err == nil && dir != "" {
+		_, err = os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json"))
+	} else if err == nil {
+		err = os.ErrNotExist
+	}
+	if err == nil {
+		_, err = os.Stat(chromiumPath)
+	}
+	if err != nil {
+		if os.Getenv("RIPTIDE_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("node, chromium (%s) and playwright-core (%s) are needed: %v; run make test-tools", chromiumPath, playwrightEnv, err)
+		}
+		t.Skipf("node, chromium or playwright-core missing: %v", err)
+	}
+	artifacts := os.Getenv(uiArtifactsEnv)
+	if artifacts == "" {
+		artifacts = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(artifacts, 0o755))
+
+	// A download lasting a few seconds, so the page shows it running.
+	slow := slowMedia(t, 4*time.Second) + "/clip.mp4"
+	// A job that downloads forever until cancelled.
+	endless, _, _ := trickle(t)
+	cancelID := submit(t, map[string]any{"url": endless, "folder": "e2e/ui-cancel"})
+	// Should the page not cancel it, do so before the endless source's
+	// server closes (cleanups run last first): its Close waits for the
+	// download to end.
+	t.Cleanup(func() {
+		call(t, http.MethodDelete, "/jobs/"+cancelID, nil)
+		require.Eventually(t, func() bool {
+			_, j := call(t, http.MethodGet, "/jobs/"+cancelID, nil)
+			return j["status"] == "Cancelled"
+		}, time.Minute, 200*time.Millisecond)
+	})
+	// A paused batch of two episodes.
+	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	feed := serveClipFeed(clip, "Dashboard", 2, 0)
+	t.Cleanup(feed.Close)
+	status, out := call(t, http.MethodPost, "/batches", map[string]any{"show_url": feed.URL + "/feed.xml", "paused": true,
+		"folder": "e2e/ui-batch-" + uuid.NewString()[:8]})
+	require.Equal(t, http.StatusCreated, status, "%v", out)
+	batchID := out["batch_id"].(string)
+	folder := "e2e/ui-" + uuid.NewString()[:8]
+
+	cmd := exec.Command(node, "testdata/ui/dashboard.cjs")
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"),
+		"UI_BASE="+stack.apiURL, "UI_KEY="+testAPIKey, "UI_ARTIFACTS="+artifacts, "UI_CHROMIUM="+chromiumPath,
+		"UI_MEDIA_URL="+slow, "UI_HOOK_URL="+stack.hookURL, "UI_FOLDER="+folder,
+		"UI_CANCEL_JOB="+cancelID, "UI_PAUSED_BATCH="+batchID)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(&stderr, testLog{t})
+	err = cmd.Run()
+	require.NoError(t, err, "browser script failed:\n%s\n%s", stderr.String(), stdout.String())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var rep uiReport
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &rep), stdout.String())
+	t.Logf("dashboard: first contentful paint %v ms, sign-in page %d bytes, steps seen %v, screenshots in %s",
+		derefInt(rep.FCP), rep.PageBytes, rep.Steps, artifacts)
+
+	require.Equal(t, "Invalid API Key", rep.WrongKeyError)
+	require.Contains(t, rep.FolderError, "..")
+	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job"} {
+		b, err := os.ReadFile(filepath.Join(artifacts, name+".png"))
+		require.NoError(t, err, name)
+		require.True(t, bytes.HasPrefix(b, []byte("\x89PNG")), name)
+	}
+
+	// What the page did, seen through the API.
+	status, job := call(t, http.MethodGet, "/jobs/"+rep.JobID, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "Completed", job["status"])
+	require.Equal(t, folder, job["folder"], "the form sent the folder")
+	require.Contains(t, rep.Stages, "Downloading")
+	require.Equal(t, "Completed", rep.Steps[len(rep.Steps)-1]["status"])
+	require.True(t, strings.HasSuffix(rep.Redelivered, "job_completed"), rep.Redelivered)
+	require.Eventually(t, func() bool {
+		_, hooks := call(t, http.MethodGet, "/jobs/"+rep.JobID+"/webhooks", nil)
+		for _, w := range hooks["webhooks"].([]any) {
+			ev := w.(map[string]any)
+			if ev["event_id"] == rep.Redelivered && ev["redelivery"] != nil {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "the redelivery the page started")
+	require.Eventually(t, func() bool {
+		_, j := call(t, http.MethodGet, "/jobs/"+cancelID, nil)
+		return j["status"] == "Cancelled"
+	}, 30*time.Second, 200*time.Millisecond)
+	_, b := call(t, http.MethodGet, "/batches/"+batchID, nil)
+	require.Equal(t, false, b["paused"], "%v", b)
+	require.NotEqual(t, "paused", b["status"])
+}
+
+func derefInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// testLog passes the browser script's progress lines to t.Log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
