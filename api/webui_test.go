@@ -1,6 +1,8 @@
 package api
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,6 +42,19 @@ func TestWebDashboardIsServedWithoutAKey(t *testing.T) {
 	rr := httptest.NewRecorder()
 	h.router.ServeHTTP(rr, req)
 	require.Equal(t, http.StatusNotModified, rr.Code)
+
+	// Gzipped for browsers that take it.
+	req = httptest.NewRequest(http.MethodGet, "/ui/app.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate")
+	rr = httptest.NewRecorder()
+	h.router.ServeHTTP(rr, req)
+	require.Equal(t, http.StatusOK, rr.Code)
+	require.Equal(t, "gzip", rr.Header().Get("Content-Encoding"))
+	zr, err := gzip.NewReader(rr.Body)
+	require.NoError(t, err)
+	plain, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.Equal(t, rec.Body.String(), string(plain))
 
 	require.Equal(t, http.StatusNotFound, h.do(http.MethodGet, "/ui/nope.js", "", "").Code)
 	require.Equal(t, http.StatusNotFound, h.do(http.MethodGet, "/ui/../openapi.json", "", "").Code)

@@ -231,7 +231,7 @@ function jobTable(jobs) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
     h('thead', {}, h('tr', {}, ['Job', 'Status', 'Step', 'Created'].map((t) => h('th', { scope: 'col', text: t })))),
     h('tbody', {}, jobs.map((j) => h('tr', { dataset: { job: j.id, status: j.status } },
-      h('td', { class: 'job-name' }, h('a', { href: `#/jobs/${j.id}`, dataset: { fk: 'job-' + j.id }, text: j.title || j.url }),
+      h('td', { class: 'job-name' }, h('a', { href: `#/jobs/${j.id}`, dataset: { fk: 'job-' + j.id }, text: j.title || j.url || 'Job ' + shortID(j.id) }),
         h('span', { class: 'muted small', text: j.folder ? ` ${j.folder}/` : '' })),
       h('td', {}, badge(j.status)),
       progressCell(j),
