@@ -270,7 +270,7 @@ function jobsList(params) {
     const key = JSON.stringify([jobs, res.total, pageNo]);
     if (key === last) return;
     last = key;
-    swap(list, h('p', { class: 'muted', id: 'jobs-total', text: `${res.total} jobs${needle ? `, ${jobs.length} on this page match “${f.q}”` : ''}` }),
+    swap(list, h('p', { class: 'muted', id: 'jobs-total', text: `${res.total} job${res.total === 1 ? '' : 's'}${needle ? `, ${jobs.length} on this page match “${f.q}”` : ''}` }),
       jobs.length ? jobTable(jobs) : h('p', { text: 'No jobs match.' }));
     const pages = Math.max(1, Math.ceil(res.total / PAGE));
     swap(pager,
@@ -351,6 +351,8 @@ function jobPage(id) {
       swap(head, h('p', {}, badge(j.status), ' ', h('span', { id: 'job-step', text: j.step }),
         j.completed_at ? null : h('span', { class: 'pct', text: ` ${j.progress_percent || 0}%` })),
       h('p', { class: 'url' }, h('span', { class: 'muted', text: 'Source ' }), h('span', { text: j.url })),
+      j.key ? h('p', { class: 'url' }, h('span', { class: 'muted', text: 'Object ' }), h('span', { id: 'job-key', text: j.key }),
+        h('span', { class: 'muted', text: ` · ${fmtBytes(j.file_size_bytes)}${j.file_deleted ? ' · deleted' : ''}` })) : null,
       errorBox(j));
       const running = j.status === 'Pending' || j.status === 'Processing';
       swap(actions,

@@ -37,10 +37,6 @@ async function shot(page, name) {
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[0149]/.test(m.text())) problems.push('console: ' + m.text()); });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('request', (r) => { if (r.url().includes(key)) problems.push('the key is in a URL: ' + r.url()); });
-  let bytes = 0;
-  page.on('response', async (r) => {
-    if (r.url().includes('/ui/')) { try { bytes += (await r.body()).length; } catch { /* redirect */ } }
-  });
 
   // First load: / redirects to the sign-in page.
   await page.goto(base + '/');
@@ -61,7 +57,6 @@ async function shot(page, name) {
   assert(await page.getAttribute('#key', 'aria-invalid') === 'true', 'wrong key marks the field invalid');
   assert(await page.evaluate(() => sessionStorage.length) === 0, 'nothing stored for a wrong key');
   await shot(page, 'signin');
-  report.page_bytes = bytes;
 
   step('sign in');
   // The right key signs in (kept in sessionStorage), the overview fills.
@@ -127,7 +122,7 @@ async function shot(page, name) {
   // The jobs list shows it, filtered by its folder.
   await page.goto(base + '/ui/#/jobs?folder=' + encodeURIComponent(env.UI_FOLDER));
   await page.waitForSelector(`tr[data-job="${report.job_id}"]`);
-  await shot(page, 'jobs');
+  assert(await page.$$eval('tr[data-job]', (els) => els.length) === 1, 'the folder filter leaves one job');
 
   step('cancel');
   // Cancel a running job from its page.
@@ -146,6 +141,9 @@ async function shot(page, name) {
   await page.goto(base + '/ui/#/batches');
   await page.waitForSelector(`tr[data-batch="${env.UI_PAUSED_BATCH}"]`);
   await shot(page, 'batches');
+  await page.goto(base + '/ui/#/jobs');
+  await page.waitForSelector(`tr[data-job="${env.UI_CANCEL_JOB}"]`);
+  await shot(page, 'jobs');
 
   await page.goto(base + '/ui/#/overview');
   await page.waitForSelector('svg.chart rect', { state: 'attached' });
