@@ -23,6 +23,8 @@ export RIPTIDE_STANDARDWEBHOOKS_DIR ?= $(CACHE_DIR)/standardwebhooks-$(STANDARDW
 # lockfile's hash; it drives Debian's chromium, never a downloaded browser.
 UI_E2E_DIR := internal/e2e/testdata/ui
 export RIPTIDE_UI_E2E_LOCK := $(UI_E2E_DIR)/package-lock.json
+# Where the browser test leaves its screenshots (one PNG per page).
+export RIPTIDE_UI_ARTIFACTS ?= $(CURDIR)/$(BIN)/ui-screenshots
 export RIPTIDE_PLAYWRIGHT_DIR ?= $(CACHE_DIR)/playwright-core-$(shell sha256sum $(UI_E2E_DIR)/package-lock.json 2>/dev/null | cut -c1-12)
 export RIPTIDE_TEMPORAL_BIN  ?= $(CACHE_DIR)/temporal-$(TEMPORAL_CLI_VERSION)/temporal
 export RIPTIDE_VERSITYGW_BIN ?= $(CACHE_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
