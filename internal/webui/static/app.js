@@ -12,6 +12,8 @@ import { jobForm, batchForm } from './forms.js';
 
 const POLL_MS = 1000;
 const PAGE = 25;
+// SEARCH_SCAN: how many of the latest jobs a text search reads.
+const SEARCH_SCAN = 1000;
 const STATUSES = ['Pending', 'Processing', 'Completed', 'Failed', 'Warning', 'Skipped', 'Cancelled'];
 const main = document.getElementById('main');
 
@@ -246,7 +248,7 @@ function jobsList(params) {
     STATUSES.map((s) => h('option', { value: s.toLowerCase(), text: s, selected: f.status.toLowerCase() === s.toLowerCase() })));
   const folder = h('input', { id: 'f-folder', name: 'folder', value: f.folder });
   const batch = h('input', { id: 'f-batch', name: 'batch_id', value: f.batch_id, placeholder: 'batch id' });
-  const q = h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'URL or title' });
+  const q = h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'latest 1,000 jobs' });
   const apply = (ev) => {
     ev.preventDefault();
     go('#/jobs' + query({ status: statusSel.value, folder: folder.value.trim(), batch_id: batch.value.trim(), q: q.value.trim() }));
@@ -255,22 +257,43 @@ function jobsList(params) {
     h('div', {}, h('label', { for: 'f-status', text: 'Status' }), statusSel),
     h('div', {}, h('label', { for: 'f-folder', text: 'Folder' }), folder),
     h('div', {}, h('label', { for: 'f-batch', text: 'Batch' }), batch),
-    h('div', {}, h('label', { for: 'f-q', text: 'Search this page' }), q),
+    h('div', {}, h('label', { for: 'f-q', text: 'Search URL or title' }), q),
     h('button', { type: 'submit', text: 'Filter' }));
   const list = h('div', { 'aria-live': 'off' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
   page('Jobs', filters, list, pager);
   let last = '';
+  const filter = { status: f.status, folder: f.folder, batch_id: f.batch_id };
+  const needle = f.q.toLowerCase();
+  const matches = (j) => `${j.url} ${j.title || ''}`.toLowerCase().includes(needle);
+  // Text search: visibility has no text attribute for URL or title, so the
+  // latest SEARCH_SCAN jobs (with the other filters) are read and matched
+  // here, polled less often.
+  const search = async () => {
+    let cursor = null; let scanned = 0; let total = 0; const found = [];
+    while (scanned < SEARCH_SCAN && found.length < PAGE * 4) {
+      const r = await api('GET', '/jobs' + query({ ...filter, limit: 100, cursor }));
+      total = r.total; scanned += r.jobs.length; found.push(...r.jobs.filter(matches));
+      cursor = r.next_cursor;
+      if (!cursor) break;
+    }
+    found.forEach(noteStatus);
+    const key = JSON.stringify(found);
+    if (key === last) return;
+    last = key;
+    swap(list, h('p', { class: 'muted', id: 'jobs-total', text: `${found.length} match${found.length === 1 ? '' : 'es'} for “${f.q}” among the latest ${scanned} of ${total} jobs` }),
+      found.length ? jobTable(found) : h('p', { text: 'No jobs match.' }));
+    swap(pager);
+  };
   const load = async () => {
-    const res = await api('GET', '/jobs' + query({ status: f.status, folder: f.folder, batch_id: f.batch_id, limit: PAGE, cursor: cursors[pageNo] }));
+    const res = await api('GET', '/jobs' + query({ ...filter, limit: PAGE, cursor: cursors[pageNo] }));
     cursors[pageNo + 1] = res.next_cursor;
-    const needle = f.q.toLowerCase();
-    const jobs = needle ? res.jobs.filter((j) => `${j.url} ${j.title || ''}`.toLowerCase().includes(needle)) : res.jobs;
+    const jobs = res.jobs;
     jobs.forEach(noteStatus);
     const key = JSON.stringify([jobs, res.total, pageNo]);
     if (key === last) return;
     last = key;
-    swap(list, h('p', { class: 'muted', id: 'jobs-total', text: `${res.total} job${res.total === 1 ? '' : 's'}${needle ? `, ${jobs.length} on this page match “${f.q}”` : ''}` }),
+    swap(list, h('p', { class: 'muted', id: 'jobs-total', text: `${res.total} job${res.total === 1 ? '' : 's'}` }),
       jobs.length ? jobTable(jobs) : h('p', { text: 'No jobs match.' }));
     const pages = Math.max(1, Math.ceil(res.total / PAGE));
     swap(pager,
@@ -280,7 +303,7 @@ function jobsList(params) {
       h('button', { type: 'button', class: 'ghost', disabled: !res.next_cursor, dataset: { fk: 'next' }, text: 'Next →',
         onclick: () => { pageNo++; last = ''; load(); } }));
   };
-  poll(load);
+  if (needle) poll(search, 5 * POLL_MS); else poll(load);
 }
 
 const STAGES = [

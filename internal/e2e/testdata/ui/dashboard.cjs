@@ -61,7 +61,7 @@ async function shot(page, name) {
   step('sign in');
   // The right key signs in (kept in sessionStorage), the overview fills.
   await page.fill('#key', key);
-  await page.click('button[type=submit]');
+  await page.press('#key', 'Enter'); // the keyboard signs in as the button does
   await page.waitForSelector('.cards .stat');
   await page.waitForSelector('svg.chart rect', { state: 'attached' });
   assert(await page.evaluate(() => sessionStorage.getItem('riptide.apiKey')) === key, 'key in sessionStorage');
@@ -123,6 +123,12 @@ async function shot(page, name) {
   await page.goto(base + '/ui/#/jobs?folder=' + encodeURIComponent(env.UI_FOLDER));
   await page.waitForSelector(`tr[data-job="${report.job_id}"]`);
   assert(await page.$$eval('tr[data-job]', (els) => els.length) === 1, 'the folder filter leaves one job');
+  // The text search finds it by its URL (its source server's port).
+  await page.goto(base + '/ui/#/jobs');
+  await page.fill('#f-q', ':' + new URL(env.UI_MEDIA_URL).port + '/');
+  await page.press('#f-q', 'Enter');
+  await page.waitForSelector(`tr[data-job="${report.job_id}"]`);
+  assert(await page.$$eval('tr[data-job]', (els) => els.length) === 1, 'the search finds one job');
 
   step('cancel');
   // Cancel a running job from its page.
