@@ -37,6 +37,7 @@ type uiReport struct {
 	Stages        []string            `json:"stages"`
 	JobID         string              `json:"job_id"`
 	Redelivered   string              `json:"redelivered"`
+	RetryID       string              `json:"retry_id"`
 	WrongKeyError string              `json:"wrong_key_error"`
 	FolderError   string              `json:"folder_error"`
 	FCP           *int                `json:"first_contentful_paint_ms"`
@@ -44,9 +45,10 @@ type uiReport struct {
 
 // TestWebDashboardInChromium drives the web dashboard in a real browser
 // against the real stack: a wrong key refused, sign-in, a job submitted
-// from the form (its validation error shown first) and followed live from
-// Queued to Completed, its webhook attempts and a redelivery, a running
-// job cancelled, a paused batch started, sign-out; a screenshot of each
+// from the form (its validation error shown first) and followed live
+// until Completed, found by the filters and the text search, its webhook
+// attempts and a redelivery, a running job cancelled, retried and its
+// retry cancelled, a paused batch started, sign-out; a screenshot of each
 // page. The Go side then checks through the API that each click did what
 // the page said.
 func TestWebDashboardInChromium(t *testing.T) {
@@ -78,16 +80,23 @@ func TestWebDashboardInChromium(t *testing.T) {
 	slow := slowMedia(t, 4*time.Second) + "/clip.mp4"
 	// A job that downloads forever until cancelled.
 	endless, _, _ := trickle(t)
-	cancelID := submit(t, map[string]any{"url": endless, "folder": "e2e/ui-cancel"})
-	// Should the page not cancel it, do so before the endless source's
-	// server closes (cleanups run last first): its Close waits for the
-	// download to end.
+	cancelFolder := "e2e/ui-cancel-" + uuid.NewString()[:8]
+	cancelID := submit(t, map[string]any{"url": endless, "folder": cancelFolder})
+	// Whatever the page did not cancel (the job, its retry) is cancelled
+	// before the endless source's server closes (cleanups run last
+	// first): its Close waits for the downloads to end.
 	t.Cleanup(func() {
-		call(t, http.MethodDelete, "/jobs/"+cancelID, nil)
 		require.Eventually(t, func() bool {
-			_, j := call(t, http.MethodGet, "/jobs/"+cancelID, nil)
-			return j["status"] == "Cancelled"
-		}, time.Minute, 200*time.Millisecond)
+			_, page := call(t, http.MethodGet, "/jobs?folder="+cancelFolder, nil)
+			done := true
+			for _, j := range page["jobs"].([]any) {
+				if st := j.(map[string]any)["status"]; st == "Pending" || st == "Processing" {
+					call(t, http.MethodDelete, "/jobs/"+j.(map[string]any)["id"].(string), nil)
+					done = false
+				}
+			}
+			return done
+		}, time.Minute, 500*time.Millisecond)
 	})
 	// A paused batch of two episodes.
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
@@ -145,6 +154,10 @@ func TestWebDashboardInChromium(t *testing.T) {
 		_, j := call(t, http.MethodGet, "/jobs/"+cancelID, nil)
 		return j["status"] == "Cancelled"
 	}, 30*time.Second, 200*time.Millisecond)
+	require.NotEqual(t, cancelID, rep.RetryID)
+	_, retried := call(t, http.MethodGet, "/jobs/"+rep.RetryID, nil)
+	require.Equal(t, cancelID, retried["retry_of"], "%v", retried)
+	require.Equal(t, "Cancelled", retried["status"], "cancelled from its page too")
 	_, b := call(t, http.MethodGet, "/batches/"+batchID, nil)
 	require.Equal(t, false, b["paused"], "%v", b)
 	require.NotEqual(t, "paused", b["status"])

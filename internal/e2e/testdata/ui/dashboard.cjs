@@ -135,6 +135,13 @@ async function shot(page, name) {
   await page.goto(base + '/ui/#/jobs/' + env.UI_CANCEL_JOB);
   await page.click('#cancel');
   await page.waitForFunction(() => document.querySelector('.job-head .badge').textContent === 'Cancelled', null, { timeout: 60000 });
+  // Retry it: the retry's page opens; cancel that one too.
+  step('retry');
+  await page.click('#retry');
+  await page.waitForURL((u) => /#\/jobs\/[0-9a-f-]{36}$/.test(u.hash) && !u.hash.endsWith(env.UI_CANCEL_JOB));
+  report.retry_id = page.url().split('/').pop();
+  await page.click('#cancel');
+  await page.waitForFunction(() => document.querySelector('.job-head .badge').textContent === 'Cancelled', null, { timeout: 60000 });
 
   step('paused batch');
   // Start a paused batch.
