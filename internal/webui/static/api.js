@@ -40,6 +40,7 @@ export async function api(method, path, body, key = session.key()) {
   try { data = text ? JSON.parse(text) : null; } catch { data = { error: text }; }
   if (!res.ok) {
     const err = new APIError(res.status, data);
+    err.retryAfter = Number(res.headers.get('Retry-After')) || 0;
     // A signed-in key that stopped working signs the tab out; a key being
     // tried at sign-in just shows the API's answer.
     if (res.status === 401 && onUnauthorized && key === session.key()) onUnauthorized(err);

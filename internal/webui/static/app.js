@@ -33,9 +33,18 @@ function poll(fn, ms = POLL_MS) {
     timer = null;
     if (stopped || document.hidden) return;
     running = true;
-    try { await fn(); } catch (e) { if (!(e instanceof APIError && e.status === 401)) flash(e); }
+    let wait = ms;
+    try {
+      await fn();
+      flash(null);
+    } catch (e) {
+      if (!(e instanceof APIError && e.status === 401)) flash(e, 'poll');
+      // Rate limited (RIPTIDE_API_RATE_LIMIT is per key, shared by every
+      // tab): wait as long as the API asks.
+      if (e instanceof APIError && e.status === 429) wait = Math.max(ms, e.retryAfter * 1000);
+    }
     running = false;
-    if (!stopped && !document.hidden) timer = setTimeout(tick, ms);
+    if (!stopped && !document.hidden) timer = setTimeout(tick, wait);
   };
   const vis = () => { if (!document.hidden && !timer && !running && !stopped) tick(); };
   document.addEventListener('visibilitychange', vis);
@@ -44,8 +53,12 @@ function poll(fn, ms = POLL_MS) {
 }
 
 let flashEl = null;
-function flash(e) {
+// flash shows an error above the page. A polling error (from 'poll') is
+// cleared by the next poll that works; an action's error stays.
+function flash(e, from = 'action') {
   if (!flashEl || !flashEl.isConnected) return;
+  if (!e && flashEl.dataset.from !== 'poll') return;
+  flashEl.dataset.from = from;
   swap(flashEl, e ? h('p', { class: 'error', role: 'alert', text: e.message }) : null);
 }
 
@@ -172,6 +185,8 @@ function overview() {
     swap(cards,
       card('Total', st.total_jobs),
       ...STATUSES.map((s) => card(s, st[`${s.toLowerCase()}_jobs`] ?? 0, s.toLowerCase())),
+      h('div', { class: 'stat' }, h('span', { class: 'stat-value', text: (daily.daily_stats.at(-1) || {}).completed ?? 0 }),
+        h('span', { class: 'stat-label', text: 'Completed today (UTC)' })),
       h('div', { class: 'stat' }, h('span', { class: 'stat-value', text: fmtBytes(st.today_throughput_bytes) }),
         h('span', { class: 'stat-label', text: 'Throughput today (UTC)' })),
       h('div', { class: 'stat' }, h('span', { class: 'stat-value', text: st.avg_processing_time_seconds == null ? '—' : `${st.avg_processing_time_seconds.toFixed(1)} s` }),
@@ -321,6 +336,7 @@ function timeline(j) {
     const dur = j[field];
     return h('li', { class: `stage st-${state}`, dataset: { stage: name, state } },
       h('span', { class: 'stage-name', text: name }),
+      h('span', { class: 'sr-only', text: { done: ' done', current: ' in progress', todo: ' not started', skipped: ' skipped' }[state] }),
       h('span', { class: 'stage-info' },
         state === 'current' && name !== 'Queued' ? `${j.progress_percent || 0}%` : '',
         state === 'skipped' ? 'not needed' : '',
