@@ -201,7 +201,7 @@ function overview() {
         h('span', { class: 'pill', text: `${cl.total_downloading} downloading` }),
         h('span', { class: 'pill', text: `${cl.total_muxing} muxing` }),
         h('span', { class: 'pill', text: `${cl.total_uploading} uploading` })),
-      running.jobs.length ? jobTable(running.jobs) : h('p', { class: 'muted', text: 'Nothing is running.' }),
+      running.jobs.length ? jobTable(running.jobs, true) : h('p', { class: 'muted', text: 'Nothing is running.' }),
       running.total > running.jobs.length ? h('a', { href: '#/jobs?status=processing', text: `All ${running.total} running jobs` }) : null);
   });
 }
@@ -244,15 +244,18 @@ function progressCell(j) {
     done ? null : h('span', { class: 'pct', text: `${j.progress_percent || 0}%` }));
 }
 
-function jobTable(jobs) {
+// jobTable lists jobs; compact (the overview's narrow card) leaves out the
+// folder and the creation time.
+function jobTable(jobs, compact = false) {
+  const cols = compact ? ['Job', 'Status', 'Step'] : ['Job', 'Status', 'Step', 'Created'];
   return h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
-    h('thead', {}, h('tr', {}, ['Job', 'Status', 'Step', 'Created'].map((t) => h('th', { scope: 'col', text: t })))),
+    h('thead', {}, h('tr', {}, cols.map((t) => h('th', { scope: 'col', text: t })))),
     h('tbody', {}, jobs.map((j) => h('tr', { dataset: { job: j.id, status: j.status } },
       h('td', { class: 'job-name' }, h('a', { href: `#/jobs/${j.id}`, dataset: { fk: 'job-' + j.id }, text: j.title || j.url || 'Job ' + shortID(j.id) }),
-        h('span', { class: 'muted small', text: j.folder ? ` ${j.folder}/` : '' })),
+        !compact && j.folder ? h('span', { class: 'muted small', text: ` ${j.folder}/` }) : null),
       h('td', {}, badge(j.status)),
       progressCell(j),
-      h('td', { class: 'small', text: fmtTime(j.created_at) }))))));
+      compact ? null : h('td', { class: 'small', text: fmtTime(j.created_at) }))))));
 }
 
 function jobsList(params) {
