@@ -83,6 +83,9 @@ async function shot(page, name) {
   report.folder_error = await page.textContent('[data-field=folder] .field-error');
   assert(await page.evaluate(() => document.activeElement.id) === 'o-folder', 'the field at fault has the focus');
   await shot(page, 'new-job');
+  // Every control of the form has a label.
+  const unlabelled = await page.$$eval('main input, main select', (els) => els.filter((e) => e.labels.length === 0).map((e) => e.id || e.name));
+  assert(unlabelled.length === 0, 'controls without a label: ' + unlabelled);
 
   step('submit job');
   // Submitted properly, it opens the job's page, which follows it live.
@@ -177,6 +180,11 @@ async function shot(page, name) {
   await page.goto(base + '/ui/#/jobs/' + report.job_id);
   await page.waitForSelector('#download');
   await shot(page, 'phone-job');
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert(await fits(), 'the job page fits a phone without sideways scrolling');
+  await page.goto(base + '/ui/#/new');
+  await page.waitForSelector('#o-url');
+  assert(await fits(), 'the new job form fits a phone');
 
   step('sign out');
   // Signing out forgets the key.
