@@ -127,7 +127,7 @@ func TestWebDashboardInChromium(t *testing.T) {
 
 	require.Equal(t, "Invalid API Key", rep.WrongKeyError)
 	require.Contains(t, rep.FolderError, "..")
-	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job"} {
+	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job", "overview-dark"} {
 		b, err := os.ReadFile(filepath.Join(artifacts, name+".png"))
 		require.NoError(t, err, name)
 		require.True(t, bytes.HasPrefix(b, []byte("\x89PNG")), name)

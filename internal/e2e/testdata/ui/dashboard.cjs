@@ -145,6 +145,9 @@ async function shot(page, name) {
   await page.waitForSelector('svg.chart rect', { state: 'attached' });
   await page.waitForSelector(`tr[data-job="${env.UI_CANCEL_JOB}"]`);
   await shot(page, 'overview');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'overview-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   step('cancel');
   // Cancel a running job from its page.
   await page.goto(base + '/ui/#/jobs/' + env.UI_CANCEL_JOB);
