@@ -78,7 +78,7 @@ func TestWebDashboardInChromium(t *testing.T) {
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))
 
 	// A download lasting a few seconds, so the page shows it running.
-	slow := slowMedia(t, 4*time.Second) + "/clip.mp4"
+	slow := slowMedia(t, 6*time.Second) + "/clip.mp4"
 	// A job that downloads forever until cancelled.
 	endless, _, _ := trickle(t)
 	cancelFolder := "e2e/ui-cancel-" + uuid.NewString()[:8]
