@@ -40,6 +40,7 @@ type uiReport struct {
 	RetryID       string              `json:"retry_id"`
 	WrongKeyError string              `json:"wrong_key_error"`
 	FolderError   string              `json:"folder_error"`
+	FailedError   string              `json:"failed_error"`
 	FCP           *int                `json:"first_contentful_paint_ms"`
 	WarmFCP       int                 `json:"warm_first_contentful_paint_ms"`
 }
@@ -49,7 +50,8 @@ type uiReport struct {
 // from the form (its validation error shown first) and followed live
 // until Completed, found by the filters and the text search, its webhook
 // attempts and a redelivery, a running job cancelled, retried and its
-// retry cancelled, a paused batch started, sign-out; a screenshot of each
+// retry cancelled, a failed job's error in words, a paused batch
+// started, sign-out; a screenshot of each
 // page. The Go side then checks through the API that each click did what
 // the page said.
 func TestWebDashboardInChromium(t *testing.T) {
@@ -99,6 +101,8 @@ func TestWebDashboardInChromium(t *testing.T) {
 			return done
 		}, time.Minute, 500*time.Millisecond)
 	})
+	// A job that fails: its source is not there.
+	failedID := submit(t, map[string]any{"url": stack.media + "/missing-" + uuid.NewString()[:8] + ".mp4", "folder": "e2e/ui-failed"})
 	// A paused batch of two episodes.
 	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
 	require.NoError(t, err)
@@ -114,7 +118,7 @@ func TestWebDashboardInChromium(t *testing.T) {
 	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"),
 		"UI_BASE="+stack.apiURL, "UI_KEY="+testAPIKey, "UI_ARTIFACTS="+artifacts, "UI_CHROMIUM="+chromiumPath,
 		"UI_MEDIA_URL="+slow, "UI_HOOK_URL="+stack.hookURL, "UI_FOLDER="+folder,
-		"UI_CANCEL_JOB="+cancelID, "UI_PAUSED_BATCH="+batchID)
+		"UI_CANCEL_JOB="+cancelID, "UI_FAILED_JOB="+failedID, "UI_PAUSED_BATCH="+batchID)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(&stderr, testLog{t})
 	err = cmd.Run()
@@ -127,7 +131,10 @@ func TestWebDashboardInChromium(t *testing.T) {
 
 	require.Equal(t, "Invalid API Key", rep.WrongKeyError)
 	require.Contains(t, rep.FolderError, "..")
-	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job", "overview-dark"} {
+	_, failed := call(t, http.MethodGet, "/jobs/"+failedID, nil)
+	require.Equal(t, "Failed", failed["status"])
+	require.Contains(t, rep.FailedError, failed["error"], "the page shows the job's error")
+	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job", "overview-dark", "job-failed"} {
 		b, err := os.ReadFile(filepath.Join(artifacts, name+".png"))
 		require.NoError(t, err, name)
 		require.True(t, bytes.HasPrefix(b, []byte("\x89PNG")), name)

@@ -332,17 +332,30 @@ const STAGES = [
 function timeline(j) {
   const at = STAGES.findIndex(([s]) => s === j.step);
   const done = j.completed_at !== null;
+  // A job that ended other than Completed stopped in the last stage that
+  // has a duration (a stage's duration covers a failed end too), or in
+  // the download when it has none.
+  const has = (i) => j[STAGES[i][1]] !== null && j[STAGES[i][1]] !== undefined;
+  let stopped = -1;
+  if (done && j.status !== 'Completed') {
+    stopped = [3, 2, 1].find(has) ?? (has(0) ? 1 : 0);
+  }
+  const spoken = { done: ' done', current: ' in progress', todo: ' not started', skipped: ' skipped', stopped: ' stopped here' };
   return h('ol', { class: 'timeline', id: 'timeline' }, STAGES.map(([name, field], i) => {
     let state = i < at ? 'done' : i === at ? (done ? 'done' : 'current') : 'todo';
     if (name === 'Muxing' && j[field] === null && (i < at || done)) state = 'skipped';
-    if (done && name === 'Finished') state = 'done';
+    if (stopped >= 0 && name !== 'Finished') state = i < stopped ? (state === 'skipped' ? 'skipped' : 'done') : i === stopped ? 'stopped' : 'todo';
+    if (stopped >= 0 && name === 'Muxing' && i > stopped) state = 'todo';
+    if (done && name === 'Finished') state = stopped >= 0 ? 'stopped' : 'done';
     const dur = j[field];
     return h('li', { class: `stage st-${state}`, dataset: { stage: name, state } },
       h('span', { class: 'stage-name', text: name }),
-      h('span', { class: 'sr-only', text: { done: ' done', current: ' in progress', todo: ' not started', skipped: ' skipped' }[state] }),
+      h('span', { class: 'sr-only', text: spoken[state] }),
       h('span', { class: 'stage-info' },
         state === 'current' && name !== 'Queued' ? `${j.progress_percent || 0}%` : '',
         state === 'skipped' ? 'not needed' : '',
+        state === 'stopped' && name !== 'Finished' ? `${j.status.toLowerCase()} here ` : '',
+        state === 'todo' && done ? 'not reached' : '',
         dur !== null && dur !== undefined ? h('span', { class: 'dur', text: (name === 'Finished' ? 'total ' : '') + fmtMS(dur) }) : ''));
   }));
 }

@@ -169,6 +169,17 @@ async function shot(page, name) {
   await page.click('#cancel');
   await page.waitForFunction(() => document.querySelector('.job-head .badge').textContent === 'Cancelled', null, { timeout: 60000 });
 
+  // A failed job: its error in words, and Retry offered.
+  step('failed job');
+  await page.goto(base + '/ui/#/jobs/' + env.UI_FAILED_JOB);
+  await page.waitForFunction(() => (document.querySelector('.job-head .badge') || {}).textContent === 'Failed', null, { timeout: 90000 });
+  report.failed_error = await page.textContent('#job-error');
+  assert(report.failed_error.startsWith('The job failed.'), 'failed job says so: ' + report.failed_error);
+  assert(await page.isVisible('#retry') && !(await page.isVisible('#cancel')), 'a failed job offers Retry, not Cancel');
+  assert(await page.getAttribute('.stage[data-stage=Downloading]', 'data-state') === 'stopped', 'it stopped at the download');
+  assert(await page.getAttribute('.stage[data-stage=Uploading]', 'data-state') === 'todo', 'never uploaded');
+  await shot(page, 'job-failed');
+
   step('paused batch');
   // Start a paused batch.
   await page.goto(base + '/ui/#/batches/' + env.UI_PAUSED_BATCH);
