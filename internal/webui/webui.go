@@ -4,7 +4,7 @@
 // signs in with, so the files themselves are served without a key.
 //
 // Plain JavaScript modules and CSS, no framework and no build step: the
-// whole dashboard is under 50 KB (15 KB gzipped, as it is served to
+// whole dashboard is some 50 KB (17 KB gzipped, as it is served to
 // browsers that take gzip), and `go build` alone makes a binary that
 // serves it.
 package webui
