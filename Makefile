@@ -18,6 +18,14 @@ STANDARDWEBHOOKS_VERSION := 1.1.1
 CACHE_DIR ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/riptide/tools
 export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION TEMPORAL_SERVER_VERSION TEMPORAL_UI_VERSION
 export RIPTIDE_STANDARDWEBHOOKS_DIR ?= $(CACHE_DIR)/standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
+# playwright-core for the web dashboard's browser test (internal/e2e/ui_test.go),
+# installed with npm ci from its lockfile into a directory named by the
+# lockfile's hash; it drives Debian's chromium, never a downloaded browser.
+UI_E2E_DIR := internal/e2e/testdata/ui
+export RIPTIDE_UI_E2E_LOCK := $(UI_E2E_DIR)/package-lock.json
+# Where the browser test leaves its screenshots (one PNG per page).
+export RIPTIDE_UI_ARTIFACTS ?= $(CURDIR)/$(BIN)/ui-screenshots
+export RIPTIDE_PLAYWRIGHT_DIR ?= $(CACHE_DIR)/playwright-core-$(shell sha256sum $(UI_E2E_DIR)/package-lock.json 2>/dev/null | cut -c1-12)
 export RIPTIDE_TEMPORAL_BIN  ?= $(CACHE_DIR)/temporal-$(TEMPORAL_CLI_VERSION)/temporal
 export RIPTIDE_VERSITYGW_BIN ?= $(CACHE_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
 export RIPTIDE_TEMPORAL_SERVER_BIN   ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-server

@@ -105,6 +105,8 @@ type isoCase struct {
 var isoCases = map[string]isoCase{
 	"GET /healthz":           {kind: "open"},
 	"GET /openapi.json":      {kind: "open"},
+	"GET /":                  {kind: "open"},
+	"GET /ui/*filepath":      {kind: "open"},
 	"POST /jobs":             {path: "/jobs", body: `{"url":"https://example.com/v.mp4"}`, kind: "create"},
 	"POST /jobs/bulk":        {path: "/jobs/bulk", body: `{"jobs":[{"url":"https://example.com/v.mp4"}]}`, kind: "create"},
 	"POST /metadata":         {path: "/metadata", body: `{"url":"https://example.com/v.mp4"}`, kind: "create"},

@@ -17,6 +17,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/tenants"
+	"github.com/riptide-dev/riptide/internal/webui"
 )
 
 // Store is the slice of S3 the API needs; *storage.Store satisfies it.
@@ -91,6 +92,8 @@ const (
 	temporalTimeout = 10 * time.Second
 	apiKeyHeader    = "x-api-key"
 	healthzPath     = "/healthz"
+	// uiPath serves the web dashboard's static files (internal/webui).
+	uiPath = webui.Prefix + "*filepath"
 )
 
 type server struct {
@@ -140,6 +143,8 @@ func NewRouter(d Deps) *gin.Engine {
 	})
 
 	r.GET(healthzPath, s.healthz)
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, webui.Prefix) })
+	r.GET(uiPath, func(c *gin.Context) { webui.Serve(c.Writer, c.Request, c.Param("filepath")) })
 	r.GET(openAPIPath, serveOpenAPI)
 	r.POST("/jobs", s.createJob)
 	r.POST("/jobs/bulk", s.createJobsBulk)
@@ -185,12 +190,15 @@ func recordRoute(c *gin.Context) {
 
 // requireAPIKey accepts requests whose x-api-key header is one of the
 // configured keys and records its tenant (tenantOf). Every route but GET
-// /healthz needs one, unknown routes included, so the API reveals nothing
-// to anonymous clients. Keys are compared as SHA-256 digests in constant
+// /healthz, /openapi.json and the web dashboard's static files (/,
+// /ui/...: no data in them; the page sends the key on each data call)
+// needs one, unknown routes included, so the API reveals nothing to
+// anonymous clients. Keys are compared as SHA-256 digests in constant
 // time (tenants.Set.Lookup), so neither a key's bytes nor its length leak.
 func requireAPIKey(store *tenants.Store) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.Method == http.MethodGet && (c.FullPath() == healthzPath || c.FullPath() == openAPIPath) {
+		if c.Request.Method == http.MethodGet && (c.FullPath() == healthzPath || c.FullPath() == openAPIPath ||
+			c.FullPath() == "/" || c.FullPath() == uiPath) {
 			c.Next()
 			return
 		}

@@ -177,3 +177,24 @@ if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_STANDARDWEBHOOKS
 	mkdir -p "$RIPTIDE_STANDARDWEBHOOKS_DIR"
 	(cd "$RIPTIDE_STANDARDWEBHOOKS_DIR" && npm install --no-audit --no-fund --ignore-scripts --silent "standardwebhooks@${STANDARDWEBHOOKS_VERSION}")
 fi
+
+# Test-only (make test-tools): Debian's chromium and playwright-core (npm ci
+# from the committed lockfile, no browser download), for the web
+# dashboard's browser test.
+if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_PLAYWRIGHT_DIR:-}" ]; then
+	if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then
+		echo "Installing Debian packages for: chromium nodejs npm"
+		sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium nodejs npm >/dev/null
+	fi
+	if [ ! -f "$RIPTIDE_PLAYWRIGHT_DIR/node_modules/playwright-core/package.json" ]; then
+		echo "Installing playwright-core for the browser tests"
+		tmp="$RIPTIDE_PLAYWRIGHT_DIR.tmp"
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		cp "$(dirname "$RIPTIDE_UI_E2E_LOCK")/package.json" "$RIPTIDE_UI_E2E_LOCK" "$tmp/"
+		(cd "$tmp" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts --silent)
+		rm -rf "$RIPTIDE_PLAYWRIGHT_DIR" && mv "$tmp" "$RIPTIDE_PLAYWRIGHT_DIR"
+	fi
+fi

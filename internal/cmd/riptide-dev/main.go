@@ -178,6 +178,7 @@ func prepareUp(ctx context.Context, cfg *config.Config) ([]devstack.Service, fun
 		fmt.Printf(`
 riptide is running.
   API           http://%s    (x-api-key: %s)
+  Dashboard     http://%s/ui/  (sign in with that key)
   Temporal UI   %s  (payloads decrypted through http://%s/codec)
   Temporal      %s  namespace %s
   S3            %s  bucket %s  (access key %s)
@@ -192,7 +193,7 @@ Try it:
   curl -s http://%s/jobs/<job_id> -H "x-api-key: %s"
 
 A component that dies is restarted; Ctrl-C stops everything.
-`, cfg.API.Addr, key, cfg.Temporal.UIURL, samplesAddr, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
+`, cfg.API.Addr, key, cfg.API.Addr, cfg.Temporal.UIURL, samplesAddr, cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.S3.Endpoint, cfg.S3.Bucket,
 			cfg.S3.AccessKeyID, samplesAddr, samplesAddr, secret, cfg.DataDir, filepath.Join(cfg.DataDir, "logs"), envFile,
 			cfg.API.Addr, key, samplesAddr, devstack.SampleDASH, samplesAddr, cfg.API.Addr, key)
 	}
