@@ -14,12 +14,18 @@ STATICCHECK_VERSION  := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 # The official Standard Webhooks library the tests verify signatures with.
 STANDARDWEBHOOKS_VERSION := 1.1.1
+# Storage emulators the provider tests run on: Azure's official Azurite
+# (npm) and fake-gcs-server (built from its Go module, like versitygw).
+AZURITE_VERSION  := 3.37.0
+FAKE_GCS_VERSION := v1.56.1
 
 CACHE_DIR ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/riptide/tools
-export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION TEMPORAL_SERVER_VERSION TEMPORAL_UI_VERSION
+export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION TEMPORAL_SERVER_VERSION TEMPORAL_UI_VERSION AZURITE_VERSION FAKE_GCS_VERSION
 export RIPTIDE_STANDARDWEBHOOKS_DIR ?= $(CACHE_DIR)/standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
 export RIPTIDE_TEMPORAL_BIN  ?= $(CACHE_DIR)/temporal-$(TEMPORAL_CLI_VERSION)/temporal
 export RIPTIDE_VERSITYGW_BIN ?= $(CACHE_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
+export RIPTIDE_AZURITE_BIN   ?= $(CACHE_DIR)/azurite-$(AZURITE_VERSION)/node_modules/.bin/azurite-blob
+export RIPTIDE_FAKE_GCS_BIN  ?= $(CACHE_DIR)/fake-gcs-server-$(FAKE_GCS_VERSION)/fake-gcs-server
 export RIPTIDE_TEMPORAL_SERVER_BIN   ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-server
 export RIPTIDE_TEMPORAL_SQL_TOOL_BIN ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-sql-tool
 export RIPTIDE_TEMPORAL_UI_BIN       ?= $(CACHE_DIR)/temporal-ui-$(TEMPORAL_UI_VERSION)/temporal-ui-server

@@ -29,6 +29,10 @@ func (s *server) createJob(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	if e := s.resolveStorage(c, &in); e != nil {
+		abort(c, e)
+		return
+	}
 	if s.isShowURL(c.Request.Context(), in.URL) {
 		s.startBatch(c, in, "url", paused)
 		return

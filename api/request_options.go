@@ -283,16 +283,6 @@ func (f *referenceOnlyFields) check() *apiError {
 			return e
 		}
 	}
-	for _, o := range []struct {
-		field, what string
-		raw         json.RawMessage
-	}{
-		{"storage", "per-request storage", f.Storage},
-	} {
-		if isSet(o.raw) {
-			return notSupported(o.field, o.what)
-		}
-	}
 	return nil
 }
 

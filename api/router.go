@@ -16,6 +16,7 @@ import (
 
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/storage"
 )
 
 // Store is the slice of S3 the API needs; *storage.Store satisfies it.
@@ -73,6 +74,9 @@ type Deps struct {
 	// Guard refuses url and webhook_url values whose host is visibly not
 	// public; nil refuses every non-public address.
 	Guard *netguard.Guard
+	// Targets opens clients' storage targets (per-request and /user/*
+	// storage); nil: a storage.Cache dialing through Guard.
+	Targets TargetOpener
 }
 
 const (
@@ -85,7 +89,8 @@ const (
 
 type server struct {
 	Deps
-	tools *toolProbe
+	tools    *toolProbe
+	verified verifiedTargets
 }
 
 // NewRouter builds the API's handler.
@@ -95,6 +100,10 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if d.Guard == nil {
 		d.Guard = netguard.New(nil)
+	}
+	if d.Targets == nil {
+		d.Targets = &storage.Cache{Tuning: storage.Settings{PresignTTL: 24 * time.Hour, PartSize: 16 << 20, Concurrency: 4},
+			HTTP: &http.Client{Transport: d.Guard.Transport()}}
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = defaultMaxBodyBytes
@@ -149,6 +158,10 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/dashboard/cluster", dash.clusterStats)
 	r.GET("/dashboard/daily", dash.dailyStats)
 	r.GET("/usage", dash.usage)
+	for p, provider := range userStorageRoutes {
+		r.POST(p, s.saveUserStorage(provider))
+		r.DELETE(p, s.deleteUserStorage(provider))
+	}
 	return r
 }
 

@@ -58,8 +58,12 @@ func DeleteFile(ctx context.Context, c client.Client, taskQueue, jobID string, w
 	if err != nil {
 		return nil, err
 	}
+	target, err := StorageTarget(ctx, c, v)
+	if err != nil {
+		return nil, err
+	}
 	run, err := c.ExecuteWorkflow(ctx, workflows.DeleteFileStartOptions(taskQueue, jobID), workflows.DeleteFileWorkflowType,
-		workflows.DeleteFileInput{JobID: jobID, Keys: keys})
+		workflows.DeleteFileInput{JobID: jobID, Keys: keys, Storage: target})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil, ErrFileDeleted
@@ -191,4 +195,17 @@ func (v *View) setFileDeletion(info *workflowpb.WorkflowExecutionInfo) {
 			v.FileDeletedAtMS = &ms
 		}
 	}
+}
+
+// StorageTarget is the target (with its credentials) v's objects went to,
+// from the job's input: nil for the deployment's bucket.
+func StorageTarget(ctx context.Context, c client.Client, v *View) (*workflows.StorageTarget, error) {
+	if v.Storage == nil {
+		return nil, nil
+	}
+	in, err := startInput(ctx, c, v.WorkflowID, v.RunID)
+	if err != nil {
+		return nil, err
+	}
+	return in.Storage, nil
 }
