@@ -247,7 +247,10 @@ func (s *server) verifyStorage(ctx context.Context, t *workflows.StorageTarget, 
 	}
 	if err != nil {
 		field, msg := classifyStorageError(t, err)
+		// The provider's error stays at debug level: Azure's may quote a
+		// request URL, which for a SAS token carries the token.
 		s.Logger.WarnContext(ctx, "Storage verification failed", "provider", t.Provider, "bucket", t.Bucket, "field", prefix+field, "reason", msg)
+		s.Logger.DebugContext(ctx, "Storage verification error", "provider", t.Provider, "error", redactStorageError(t, err))
 		return fieldError(codeStorageVerification, prefix+field, "%s storage verification failed (a test upload to %s %q): %s",
 			t.Provider, map[bool]string{true: "container", false: "bucket"}[t.Provider == workflows.ProviderBlob], t.Bucket, msg)
 	}
@@ -457,4 +460,18 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 var userStorageRoutes = map[string]string{
 	"/user/s3": workflows.ProviderS3, "/user/bucket": workflows.ProviderS3, "/user/oss": workflows.ProviderOSS,
 	"/user/blob": workflows.ProviderBlob, "/user/gcs": workflows.ProviderGCS,
+}
+
+// redactStorageError is err's text with t's secrets cut out.
+func redactStorageError(t *workflows.StorageTarget, err error) string {
+	msg := err.Error()
+	for _, secret := range []string{t.SecretKey, t.AccountKey, t.SASToken, t.ServiceAccountJSON} {
+		if secret != "" {
+			msg = strings.ReplaceAll(msg, secret, "[redacted]")
+		}
+	}
+	if i := strings.Index(msg, "sig="); i >= 0 {
+		msg = msg[:i] + "sig=[redacted]"
+	}
+	return msg
 }

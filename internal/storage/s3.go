@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -62,7 +63,15 @@ func New(ctx context.Context, c Settings) (*Store, error) {
 func newS3(ctx context.Context, c Settings, hc *http.Client) (*Store, error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
 	if hc != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(hc))
+		// The SDK wants its own buildable client (it may add CA bundles
+		// to it); it dials as hc's transport does: through the guard.
+		bc := awshttp.NewBuildableClient()
+		if tr, ok := hc.Transport.(*http.Transport); ok {
+			bc = bc.WithTransportOptions(func(t *http.Transport) {
+				t.DialContext, t.Proxy = tr.DialContext, tr.Proxy
+			})
+		}
+		opts = append(opts, awsconfig.WithHTTPClient(bc))
 	}
 	if c.AccessKeyID != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
