@@ -286,10 +286,6 @@ func (f *referenceOnlyFields) check() *apiError {
 	return nil
 }
 
-func notSupported(field, what string) *apiError {
-	return fieldError(codeNotSupported, field, "%s: riptide does not support %s yet; leave %s out", field, what, field)
-}
-
 // checkFalseOnly accepts a boolean field that is absent, null or false,
 // which asks for nothing.
 func checkFalseOnly(field, what string, raw json.RawMessage) *apiError {

@@ -75,10 +75,14 @@ func Tenant(ctx workflow.Context, in TenantInput) error {
 	}); err != nil {
 		return err
 	}
-	_ = workflow.Await(ctx, func() bool {
+	if err := workflow.Await(ctx, func() bool {
 		return updates >= tenantUpdatesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-	})
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}); err != nil {
+		return err // cancelled: the tenant's settings end with it
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
 	return workflow.NewContinueAsNewError(ctx, Tenant, state)
 }
 
