@@ -338,3 +338,41 @@ func TestTenantStorageVerifiedSavedAndOverridden(t *testing.T) {
 	require.NoError(t, stack.temporal.TerminateWorkflow(context.Background(), wid, "", "e2e: recording the history"))
 	recordHistory(t, stack.temporal, "tenant_storage", wid, "")
 }
+
+// TestBatchEpisodesInheritPerRequestStorage: a feed batch with its own
+// storage puts every episode there (the manifest stays riptide's, in the
+// deployment's bucket).
+func TestBatchEpisodesInheritPerRequestStorage(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	p := startAzurite(t)
+	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
+	require.NoError(t, err)
+	feed := serveClipFeed(clip, "Stored", 2, 0)
+	t.Cleanup(feed.Close)
+	status, resp := call(t, http.MethodPost, "/batches", map[string]any{"show_url": feed.URL + "/feed.xml",
+		"webhook_url": stack.hookURL, "folder": "e2e/batch-storage", "storage": p.request})
+	require.Equal(t, http.StatusCreated, status, "%v", resp)
+	var ids []string
+	require.Eventually(t, func() bool {
+		_, b := call(t, http.MethodGet, "/batch/"+resp["batch_id"].(string), nil)
+		ids = nil
+		for _, id := range b["episode_jobs"].([]any) {
+			ids = append(ids, id.(string))
+		}
+		return len(ids) == 2
+	}, jobTimeout, 200*time.Millisecond)
+	for _, id := range ids {
+		done := stack.hooks.waitTerminal(t, id, jobTimeout)
+		require.Equal(t, "job_completed", done.Body["type"], "%s", done.Raw)
+		_, job := call(t, http.MethodGet, "/jobs/"+id, nil)
+		require.Equal(t, map[string]any{"provider": "blob", "bucket": p.bucket, "endpoint": p.request["endpoint"]}, job["storage"])
+		key := job["s3_key"].(string)
+		direct, err := p.read(t, key)
+		require.NoError(t, err, "episode %s in %s", key, p.name)
+		require.Equal(t, clip, direct)
+		code, signed := getBytes(t, job["s3_url"].(string))
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, clip, signed)
+	}
+}
