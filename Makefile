@@ -14,9 +14,13 @@ STATICCHECK_VERSION  := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 # The official Standard Webhooks library the tests verify signatures with.
 STANDARDWEBHOOKS_VERSION := 1.1.1
+# Storage emulators the provider tests run on: Azure's official Azurite
+# (npm) and fake-gcs-server (built from its Go module, like versitygw).
+AZURITE_VERSION  := 3.37.0
+FAKE_GCS_VERSION := v1.56.1
 
 CACHE_DIR ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/riptide/tools
-export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION TEMPORAL_SERVER_VERSION TEMPORAL_UI_VERSION
+export TEMPORAL_CLI_VERSION VERSITYGW_VERSION STANDARDWEBHOOKS_VERSION TEMPORAL_SERVER_VERSION TEMPORAL_UI_VERSION AZURITE_VERSION FAKE_GCS_VERSION
 export RIPTIDE_STANDARDWEBHOOKS_DIR ?= $(CACHE_DIR)/standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
 # playwright-core for the web dashboard's browser test (internal/e2e/ui_test.go),
 # installed with npm ci from its lockfile into a directory named by the
@@ -28,6 +32,8 @@ export RIPTIDE_UI_ARTIFACTS ?= $(CURDIR)/$(BIN)/ui-screenshots
 export RIPTIDE_PLAYWRIGHT_DIR ?= $(CACHE_DIR)/playwright-core-$(shell sha256sum $(UI_E2E_DIR)/package-lock.json 2>/dev/null | cut -c1-12)
 export RIPTIDE_TEMPORAL_BIN  ?= $(CACHE_DIR)/temporal-$(TEMPORAL_CLI_VERSION)/temporal
 export RIPTIDE_VERSITYGW_BIN ?= $(CACHE_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
+export RIPTIDE_AZURITE_BIN   ?= $(CACHE_DIR)/azurite-$(AZURITE_VERSION)/node_modules/.bin/azurite-blob
+export RIPTIDE_FAKE_GCS_BIN  ?= $(CACHE_DIR)/fake-gcs-server-$(FAKE_GCS_VERSION)/fake-gcs-server
 export RIPTIDE_TEMPORAL_SERVER_BIN   ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-server
 export RIPTIDE_TEMPORAL_SQL_TOOL_BIN ?= $(CACHE_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)/temporal-sql-tool
 export RIPTIDE_TEMPORAL_UI_BIN       ?= $(CACHE_DIR)/temporal-ui-$(TEMPORAL_UI_VERSION)/temporal-ui-server
@@ -111,7 +117,7 @@ unit: ## run the unit and replay tests: no server is started (tests needing ffmp
 
 # The scenarios whose histories workflows/testdata holds, by the e2e test
 # that runs each (internal/e2e: recordHistory).
-RECORD_TESTS := TestDASHJobMergesStreamsAndSendsEveryWebhook|TestDirectMediaURLUsesNativeDownload|TestMissingSourceFailsWithJobFailed|TestWebhooksVerifiedByStandardWebhooksLibrary|TestMaxResolutionPicksRenditionAndFilenameNamesObject|TestCancelRunningDownload|TestRetryFailedJobRunsUnderANewID|TestWorkerCrashAfterDownload|TestCancelDuringMultipartUpload|TestBatchSurvives|TestCreateBatchAnswers|TestBatchCountsTerminatedEpisodeFailed|TestMetadataLookupIsRecorded|TestDeleteJobFileLeavesThePresignedURLDead|TestPausedBatchRenamedAndStarted
+RECORD_TESTS := TestDASHJobMergesStreamsAndSendsEveryWebhook|TestDirectMediaURLUsesNativeDownload|TestMissingSourceFailsWithJobFailed|TestWebhooksVerifiedByStandardWebhooksLibrary|TestMaxResolutionPicksRenditionAndFilenameNamesObject|TestCancelRunningDownload|TestRetryFailedJobRunsUnderANewID|TestWorkerCrashAfterDownload|TestCancelDuringMultipartUpload|TestBatchSurvives|TestCreateBatchAnswers|TestBatchCountsTerminatedEpisodeFailed|TestMetadataLookupIsRecorded|TestDeleteJobFileLeavesThePresignedURLDead|TestPausedBatchRenamedAndStarted|TestTenantStorageVerifiedSavedAndOverridden
 .PHONY: record-histories
 record-histories: test-tools ## record workflows/testdata from real runs (after a versioned workflow change), then replay them
 	rm -f workflows/testdata/*.json

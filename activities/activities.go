@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/riptide-dev/riptide/internal/webhook"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // Store is the slice of S3 the activities need. The worker passes
@@ -41,6 +42,9 @@ type Store interface {
 // Activities carries the dependencies of every activity.
 type Activities struct {
 	Store Store
+	// Targets opens the client of a job's own storage target (a
+	// per-request or tenant bucket); nil: such jobs fail clearly.
+	Targets func(ctx context.Context, t workflows.StorageTarget) (Store, error)
 	// HTTP downloads direct media URLs; it has no overall timeout because
 	// files can be large: the activity's context bounds it.
 	HTTP *http.Client
@@ -110,4 +114,36 @@ func jobKey(jobID string) string {
 // Cleanup deletes the job's temporary files on this worker.
 func (a *Activities) Cleanup(_ context.Context, jobID string) error {
 	return a.removeJobDir(jobID)
+}
+
+// storeFor is the store of a job's target: the deployment's for nil.
+func (a *Activities) storeFor(ctx context.Context, t *workflows.StorageTarget) (Store, error) {
+	if t == nil {
+		return a.Store, nil
+	}
+	if a.Targets == nil {
+		return nil, permanent(workflows.ErrTypeInvalidInput, "this worker cannot open %s storage targets", t.Provider)
+	}
+	st, err := a.Targets(ctx, *t)
+	if err != nil {
+		// A target that does not open (bad credentials' shape, unknown
+		// provider) will not open on a retry either.
+		return nil, permanent(workflows.ErrTypeInvalidInput, "the job's %s storage: %v", t.Provider, err)
+	}
+	return st, nil
+}
+
+// providerName names a target's service in error messages.
+func providerName(t *workflows.StorageTarget) string {
+	switch {
+	case t == nil, t.Provider == workflows.ProviderS3:
+		return "S3"
+	case t.Provider == workflows.ProviderBlob:
+		return "Azure Blob"
+	case t.Provider == workflows.ProviderGCS:
+		return "GCS"
+	case t.Provider == workflows.ProviderOSS:
+		return "OSS"
+	}
+	return t.Provider
 }

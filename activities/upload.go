@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -33,15 +34,19 @@ func (a *Activities) Upload(ctx context.Context, in workflows.UploadInput) (*wor
 }
 
 func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*workflows.UploadResult, error) {
+	store, err := a.storeFor(ctx, in.Storage)
+	if err != nil {
+		return nil, err
+	}
 	started := time.Now()
 	var sent atomic.Int64
 	stop := heartbeat.Every(ctx, heartbeat.Interval, func() workflows.Progress {
 		return workflows.Progress{Bytes: sent.Load()}
 	})
-	size, err := a.Store.Upload(ctx, in.Key, in.Path, mediaType(in.Path), func(n int64) { sent.Add(n) })
+	size, err := store.Upload(ctx, in.Key, in.Path, mediaType(in.Path), func(n int64) { sent.Add(n) })
 	stop()
 	if err != nil {
-		return nil, technical(err, "upload to S3 failed: %v", err)
+		return nil, technical(err, "upload to %s failed: %v", providerName(in.Storage), err)
 	}
 	heartbeat.Final(ctx, started, workflows.Progress{Bytes: size, Total: size, Percent: 100})
 
@@ -55,8 +60,8 @@ func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*wor
 			continue
 		}
 		key := base + "." + sub.Lang + "." + sub.Ext
-		if _, err := a.Store.Upload(ctx, key, sub.Path, subtitleTypes[sub.Ext], nil); err != nil {
-			return nil, technical(err, "subtitle upload to S3 failed: %v", err)
+		if _, err := store.Upload(ctx, key, sub.Path, subtitleTypes[sub.Ext], nil); err != nil {
+			return nil, technical(err, "subtitle upload to %s failed: %v", providerName(in.Storage), err)
 		}
 		res.SubtitleKeys = append(res.SubtitleKeys, key)
 	}
@@ -64,15 +69,18 @@ func (a *Activities) upload(ctx context.Context, in workflows.UploadInput) (*wor
 		ext := strings.ToLower(filepath.Ext(in.Thumbnail))
 		if typ, ok := imageTypes[ext]; ok {
 			key := base + ext
-			if _, err := a.Store.Upload(ctx, key, in.Thumbnail, typ, nil); err != nil {
-				return nil, technical(err, "thumbnail upload to S3 failed: %v", err)
+			if _, err := store.Upload(ctx, key, in.Thumbnail, typ, nil); err != nil {
+				return nil, technical(err, "thumbnail upload to %s failed: %v", providerName(in.Storage), err)
 			}
 			res.ThumbnailKey = key
 		} else {
 			activity.GetLogger(ctx).Warn("Dropping a thumbnail that is no image riptide serves", "ext", strconv.Quote(ext))
 		}
 	}
-	if res.URL, err = a.Store.PresignGet(ctx, in.Key); err != nil {
+	if res.URL, err = store.PresignGet(ctx, in.Key); errors.Is(err, storage.ErrNoSignedURL) {
+		// A SAS-token container: the object is stored, with no URL to give.
+		res.URL = ""
+	} else if err != nil {
 		return nil, technical(err, "presigning failed: %v", err)
 	}
 	return res, nil

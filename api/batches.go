@@ -117,6 +117,10 @@ func (s *server) createBatch(c *gin.Context) {
 		return
 	}
 	in.Tenancy = tenancy
+	if e := s.resolveStorage(c, &in); e != nil {
+		abort(c, e)
+		return
+	}
 	s.startBatch(c, in, "show_url", paused)
 }
 
@@ -134,7 +138,7 @@ func (s *server) startBatch(c *gin.Context, in workflows.JobInput, urlField stri
 		BatchID: id.String(), ShowURL: in.URL, WebhookURL: in.WebhookURL, Folder: in.Folder,
 		EnableProgressWebhook: in.EnableProgressWebhook, DownloadSubtitles: in.DownloadSubtitles, Format: in.Format,
 		JobOptions: in.JobOptions, WindowSize: s.BatchWindow, PageSize: s.BatchPageSize, ReconcileEvery: s.BatchReconcileEvery,
-		Paused: paused, Tenancy: in.Tenancy,
+		Paused: paused, Tenancy: in.Tenancy, Storage: in.Storage,
 	}
 	wait := s.BatchListWait
 	if wait == 0 {

@@ -150,6 +150,17 @@ func (s *server) createJobsBulk(c *gin.Context) {
 	for i := range items {
 		if results[i].Error == nil {
 			inputs[i].Tenancy = tenancy
+			// Verified once per target (verifiedTargets), so a shared
+			// storage costs one test upload.
+			if e := s.resolveStorage(c, &inputs[i]); e != nil {
+				if shared["storage"] != nil && inputs[i].Storage != nil {
+					abort(c, e)
+					return
+				}
+				results[i] = bulkResult{Index: i, Error: e, Status: e.Status}
+			}
+		}
+		if results[i].Error == nil {
 			results[i] = s.startBulkItem(c.Request.Context(), i, inputs[i], resp.BatchID)
 		}
 		if results[i].Error == nil {

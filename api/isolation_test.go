@@ -97,7 +97,8 @@ type isoCase struct {
 	// kind: "object" (B gets the 404 of a missing id), "list" (B's
 	// queries are scoped to b), "create" (the start records b), "open"
 	// (no key, no tenant data), "stateless" (a key, but the route reads
-	// no workflow: it transforms the body it gets).
+	// no workflow: it transforms the body it gets), "self" (the route acts
+	// on the caller's own tenant entity: it never names another tenant's).
 	kind string
 }
 
@@ -132,6 +133,16 @@ var isoCases = map[string]isoCase{
 	"GET /dashboard/cluster":  {path: "/dashboard/cluster", kind: "list"},
 	"GET /dashboard/daily":    {path: "/dashboard/daily", kind: "list"},
 	"GET /usage":              {path: "/usage", kind: "list"},
+	"POST /user/s3":           {path: "/user/s3", body: `{"bucket":"b","access_key":"k","secret_key":"s","endpoint":"http://127.0.0.1:1"}`, kind: "self"},
+	"DELETE /user/s3":         {path: "/user/s3", kind: "self"},
+	"POST /user/bucket":       {path: "/user/bucket", body: `{"bucket":"b","access_key":"k","secret_key":"s","endpoint":"http://127.0.0.1:1"}`, kind: "self"},
+	"DELETE /user/bucket":     {path: "/user/bucket", kind: "self"},
+	"POST /user/oss":          {path: "/user/oss", body: `{"bucket":"b","access_key":"k","secret_key":"s","region":"cn-hangzhou"}`, kind: "self"},
+	"DELETE /user/oss":        {path: "/user/oss", kind: "self"},
+	"POST /user/blob":         {path: "/user/blob", body: `{"account_name":"a","account_key":"a2V5","container":"c"}`, kind: "self"},
+	"DELETE /user/blob":       {path: "/user/blob", kind: "self"},
+	"POST /user/gcs":          {path: "/user/gcs", body: `{"bucket":"b","service_account_json":"{}"}`, kind: "self"},
+	"DELETE /user/gcs":        {path: "/user/gcs", kind: "self"},
 	"POST /codec/decode":      {path: "/codec/decode", body: `{"payloads":[]}`, kind: "stateless"},
 	"POST /codec/encode":      {path: "/codec/encode", body: `{"payloads":[]}`, kind: "stateless"},
 }
@@ -201,6 +212,25 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 				require.NotEmpty(t, got, "the route starts a workflow")
 				for _, o := range got {
 					require.Equal(t, "b", tenantAttr(o), "started as the caller's tenant")
+				}
+			case "self":
+				h := tenantsHarness(t)
+				h.tc.On("QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+					Return(nil, serviceerror.NewNotFound("workflow not found")).Maybe()
+				h.tc.On("UpdateWorkflow", mock.Anything, mock.Anything).
+					Return(nil, serviceerror.NewNotFound("workflow not found")).Maybe()
+				rec := h.do(method, tc.path, tc.body, keyB)
+				require.Less(t, rec.Code, 500, rec.Body.String())
+				for _, call := range h.tc.Calls {
+					for _, arg := range call.Arguments {
+						id, _ := arg.(string)
+						if o, ok := arg.(client.UpdateWorkflowOptions); ok {
+							id = o.WorkflowID
+						}
+						if strings.HasPrefix(id, "tenant-") {
+							require.Equal(t, workflows.TenantWorkflowID("b"), id, "%s names another tenant's entity", call.Method)
+						}
+					}
 				}
 			case "stateless":
 				h := tenantsHarness(t)

@@ -29,6 +29,9 @@ func (s *server) createJob(c *gin.Context) {
 		abort(c, e)
 		return
 	}
+	// The idempotency digest is the request's: a tenant's storage saved
+	// between two sends of one request does not make them differ.
+	asSent := in
 	if e := applyLimits(&in, s.Tenants.Current().Limits(tenantOf(c))); e != nil {
 		abort(c, e)
 		return
@@ -38,6 +41,10 @@ func (s *server) createJob(c *gin.Context) {
 		return
 	}
 	in.Tenancy = tenancy
+	if e := s.resolveStorage(c, &in); e != nil {
+		abort(c, e)
+		return
+	}
 	if s.isShowURL(c.Request.Context(), in.URL) {
 		s.startBatch(c, in, "url", paused)
 		return
@@ -57,7 +64,7 @@ func (s *server) createJob(c *gin.Context) {
 			return
 		}
 		in.JobID = idempotentJobID(c.GetHeader(apiKeyHeader), key[0])
-		digest := requestDigest(in)
+		digest := requestDigest(asSent)
 		run, err = jobs.StartIdempotent(ctx, s.Temporal, s.TaskQueue, in, digest)
 		if _, dup := errors.AsType[*serviceerror.WorkflowExecutionAlreadyStarted](err); dup {
 			s.repeatedJob(ctx, c, in.JobID, digest)

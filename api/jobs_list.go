@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/internal/storage"
 )
 
 // GET /jobs paging.
@@ -122,7 +123,24 @@ func (s *server) decorate(ctx context.Context, v *jobs.View) {
 		u := jobs.UIURL(s.TemporalUI, s.Namespace, v.WorkflowID, v.RunID)
 		v.TemporalUIURL = &u
 	}
-	if s.Store == nil || v.FileDeleted {
+	if v.FileDeleted {
+		return
+	}
+	var store Store = s.Store
+	if v.Storage != nil {
+		// The job's own bucket: its credentials are in its input.
+		t, err := jobs.StorageTarget(ctx, s.Temporal, v)
+		var p storage.Provider
+		if err == nil && t != nil {
+			p, err = s.Targets.Open(ctx, *t)
+		}
+		if err != nil || p == nil {
+			s.Logger.WarnContext(ctx, "Opening the job's storage failed", "job_id", v.ID, "provider", v.Storage.Provider, "error", err)
+			return
+		}
+		store = p
+	}
+	if store == nil {
 		return
 	}
 	for _, f := range []struct{ key, url **string }{
@@ -131,7 +149,10 @@ func (s *server) decorate(ctx context.Context, v *jobs.View) {
 		if *f.key == nil {
 			continue
 		}
-		if u, err := s.Store.PresignGet(ctx, **f.key); err != nil {
+		if u, err := store.PresignGet(ctx, **f.key); errors.Is(err, storage.ErrNoSignedURL) {
+			// A SAS-token container: no URL riptide may hand out.
+			continue
+		} else if err != nil {
 			// The rest of the job is still worth returning.
 			s.Logger.WarnContext(ctx, "Presigning failed", "job_id", v.ID, "key", **f.key, "error", err)
 		} else {

@@ -44,6 +44,8 @@ type jobOptionsRequest struct {
 	ClipStart             json.RawMessage `json:"clip_start"`
 	ClipEnd               json.RawMessage `json:"clip_end"`
 	MaxDuration           json.RawMessage `json:"max_duration"`
+	// Storage is a per-request storage target (user_storage.go).
+	Storage json.RawMessage `json:"storage"`
 	transcodeFields
 	referenceOnlyFields
 }
@@ -53,7 +55,6 @@ type jobOptionsRequest struct {
 // so that a client learns which documented field is not supported, and the
 // values that change nothing (the "copy" codecs, false flags) are accepted.
 type referenceOnlyFields struct {
-	Storage       json.RawMessage `json:"storage"`
 	LiveRecording json.RawMessage `json:"live_recording"`
 	LiveFromStart json.RawMessage `json:"live_from_start"`
 	WaitForVideo  json.RawMessage `json:"wait_for_video"`
@@ -206,7 +207,14 @@ func (r *createJobRequest) validate(urlField string, guard *netguard.Guard) (wor
 	if options.Transcode, e = r.transcodeFields.parse(format); e != nil {
 		return workflows.JobInput{}, e
 	}
+	var target *workflows.StorageTarget
+	if isSet(r.Storage) {
+		if target, e = parseStorage(r.Storage, "", "storage.", false, guard); e != nil {
+			return workflows.JobInput{}, e
+		}
+	}
 	return workflows.JobInput{
+		Storage:               target,
 		JobOptions:            options,
 		URL:                   r.URL,
 		WebhookURL:            r.WebhookURL,

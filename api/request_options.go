@@ -283,21 +283,7 @@ func (f *referenceOnlyFields) check() *apiError {
 			return e
 		}
 	}
-	for _, o := range []struct {
-		field, what string
-		raw         json.RawMessage
-	}{
-		{"storage", "per-request storage", f.Storage},
-	} {
-		if isSet(o.raw) {
-			return notSupported(o.field, o.what)
-		}
-	}
 	return nil
-}
-
-func notSupported(field, what string) *apiError {
-	return fieldError(codeNotSupported, field, "%s: riptide does not support %s yet; leave %s out", field, what, field)
 }
 
 // checkFalseOnly accepts a boolean field that is absent, null or false,

@@ -16,6 +16,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/internal/tenants"
 	"github.com/riptide-dev/riptide/internal/webui"
 )
@@ -84,6 +85,9 @@ type Deps struct {
 	// Codec encrypts and decrypts Temporal payloads for the codec routes
 	// (the Temporal UI's codec server); nil: payloads pass through.
 	Codec *codec.Codec
+	// Targets opens clients' storage targets (per-request and /user/*
+	// storage); nil: a storage.Cache dialing through Guard.
+	Targets TargetOpener
 }
 
 const (
@@ -98,8 +102,9 @@ const (
 
 type server struct {
 	Deps
-	tools *toolProbe
-	dash  *dashboard
+	tools    *toolProbe
+	dash     *dashboard
+	verified verifiedTargets
 }
 
 // NewRouter builds the API's handler.
@@ -109,6 +114,10 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if d.Guard == nil {
 		d.Guard = netguard.New(nil)
+	}
+	if d.Targets == nil {
+		d.Targets = &storage.Cache{Tuning: storage.Settings{PresignTTL: 24 * time.Hour, PartSize: 16 << 20, Concurrency: 4},
+			HTTP: &http.Client{Transport: d.Guard.Transport()}}
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = defaultMaxBodyBytes
@@ -177,6 +186,10 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/usage", dash.usage)
 	r.POST(codecPrefix+"decode", s.codecDecode)
 	r.POST(codecPrefix+"encode", s.codecEncode)
+	for p, provider := range userStorageRoutes {
+		r.POST(p, s.saveUserStorage(provider))
+		r.DELETE(p, s.deleteUserStorage(provider))
+	}
 	return r
 }
 

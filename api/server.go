@@ -14,6 +14,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/cookies"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/internal/tenants"
 	"github.com/riptide-dev/riptide/internal/version"
 )
@@ -55,6 +56,8 @@ func New(a *app.App) (http.Handler, error) {
 	return a.Metrics.InstrumentHTTP(NewRouter(Deps{
 		Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Store: a.Store, Tenants: store,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Logger: a.Logger, Guard: a.Guard,
+		// Clients' storage: endpoints come from clients, so through the guard.
+		Targets:    &storage.Cache{Tuning: cfg.S3, HTTP: &http.Client{Transport: a.Guard.Transport()}},
 		TemporalUI: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst,
 		Tools:       map[string]string{"yt-dlp": cfg.Media.YtdlpPath, "ffmpeg": cfg.Media.FfmpegPath},

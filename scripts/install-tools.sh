@@ -158,9 +158,16 @@ if [ -n "$test_tools" ]; then
 	(build_temporal_server && build_temporal_ui) &
 	s=$!
 fi
+g=""
+if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_FAKE_GCS_BIN:-}" ]; then
+	# The GCS emulator the storage-provider tests run on.
+	build fake-gcs-server github.com/fsouza/fake-gcs-server "$FAKE_GCS_VERSION" "$RIPTIDE_FAKE_GCS_BIN" &
+	g=$!
+fi
 wait $t
 wait $v
 [ -z "$s" ] || wait $s
+[ -z "$g" ] || wait $g
 
 # Test-only (make test-tools): the official Standard Webhooks library (npm),
 # which the end-to-end tests use to verify riptide's webhook signatures
@@ -197,4 +204,21 @@ if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_PLAYWRIGHT_DIR:-
 		(cd "$tmp" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts --silent)
 		rm -rf "$RIPTIDE_PLAYWRIGHT_DIR" && mv "$tmp" "$RIPTIDE_PLAYWRIGHT_DIR"
 	fi
+fi
+
+# Test-only: Azurite, Azure's official Blob emulator (npm), pinned and cached
+# by version like the other tools; the e2e harness runs its azurite-blob.
+if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_AZURITE_BIN:-}" ] && [ ! -x "$RIPTIDE_AZURITE_BIN" ]; then
+	: "${AZURITE_VERSION:?}"
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "Installing Debian packages for: nodejs npm"
+		sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+	fi
+	echo "Installing azurite ${AZURITE_VERSION} for the tests"
+	dir=$(dirname "$(dirname "$(dirname "$RIPTIDE_AZURITE_BIN")")")
+	mkdir -p "$dir"
+	(cd "$dir" && npm install --no-audit --no-fund --silent "azurite@${AZURITE_VERSION}")
 fi

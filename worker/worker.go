@@ -28,6 +28,7 @@ import (
 	"github.com/riptide-dev/riptide/internal/config"
 	"github.com/riptide-dev/riptide/internal/metrics"
 	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/internal/version"
 	"github.com/riptide-dev/riptide/internal/webhook"
 	"github.com/riptide-dev/riptide/internal/ytdlp"
@@ -79,9 +80,15 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 		_ = proxy.Close()
 		return nil, nil, err
 	}
+	// Clients' own buckets: their endpoints (and GCS token URLs) come
+	// from clients, so they dial through the guard like any source.
+	targets := &storage.Cache{Tuning: cfg.S3, HTTP: &http.Client{Transport: guard.Transport()}}
 	return &activities.Activities{
-		Sites:      sites,
-		Store:      store,
+		Sites: sites,
+		Store: store,
+		Targets: func(ctx context.Context, t workflows.StorageTarget) (activities.Store, error) {
+			return targets.Open(ctx, t)
+		},
 		Spotify:    spotify,
 		Manifests:  store,
 		HTTP:       &http.Client{Transport: guard.Transport()},

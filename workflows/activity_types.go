@@ -162,6 +162,8 @@ type UploadInput struct {
 	// Cleanup removes the job's files once everything is uploaded, which
 	// spares a job that succeeded a Cleanup activity.
 	Cleanup bool `json:",omitempty"`
+	// Storage is the job's target; nil: the deployment's bucket.
+	Storage *StorageTarget `json:",omitempty"`
 }
 
 // UploadResult says where the media went.

@@ -15,7 +15,7 @@ func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 		JobID: jobID, URL: ep.URL, WebhookURL: b.in.WebhookURL, Folder: b.in.Folder,
 		EnableProgressWebhook: b.in.EnableProgressWebhook, DownloadSubtitles: b.in.DownloadSubtitles,
 		Format: b.in.Format, Title: ep.Title, Description: ep.Description, ReleaseDate: ep.ReleaseDate,
-		JobOptions: b.in.JobOptions, Tenancy: b.episodeTenancy(),
+		JobOptions: b.in.JobOptions, Tenancy: b.episodeTenancy(), Storage: b.in.Storage,
 	}
 	in.Filename = EpisodeFilename(in.Filename, jobID)
 	if ep.Filename != "" {

@@ -22,11 +22,14 @@ import (
 type DeleteFileInput struct {
 	JobID string
 	Keys  []string
+	// Storage is the job's target; nil: the deployment's bucket.
+	Storage *StorageTarget `json:",omitempty"`
 }
 
 // DeleteObjectsInput is the input of DeleteObjects.
 type DeleteObjectsInput struct {
-	Keys []string
+	Keys    []string
+	Storage *StorageTarget `json:",omitempty"`
 }
 
 // DeleteFileResult is the DeleteJobFile workflow's result.
@@ -53,7 +56,7 @@ func DeleteJobFile(ctx workflow.Context, in DeleteFileInput) (*DeleteFileResult,
 	if in.JobID == "" || len(in.Keys) == 0 {
 		return nil, temporal.NewNonRetryableApplicationError("job id and keys are required", ErrTypeInvalidInput, nil)
 	}
-	if _, err := DeleteObjects.Execute(onControl(ctx, deleteObjectsOptions), DeleteObjectsInput{Keys: in.Keys}); err != nil {
+	if _, err := DeleteObjects.Execute(onControl(ctx, deleteObjectsOptions), DeleteObjectsInput{Keys: in.Keys, Storage: in.Storage}); err != nil {
 		return nil, err
 	}
 	return &DeleteFileResult{JobID: in.JobID, Keys: in.Keys, DeletedAt: workflow.Now(ctx).UTC()}, nil

@@ -64,7 +64,7 @@ func (j *job) muxAndUpload(ctx workflow.Context, dl *DownloadResult) (*UploadRes
 	j.step(ctx, StepUploading, StageUploading)
 	return Upload.Execute(onHost(ctx, uploadOptions, dl.HostQueue), UploadInput{
 		JobID: j.in.JobID, Path: mux.Path, Key: j.objectKey(dl.Title),
-		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail, Cleanup: true,
+		Subtitles: dl.Subtitles, Thumbnail: mux.Thumbnail, Cleanup: true, Storage: j.in.Storage,
 	})
 }
 

@@ -10,9 +10,9 @@ import (
 // gave one, else the title slug.
 func (j *job) objectKey(title string) string {
 	if j.in.Filename != "" {
-		return path.Join(j.in.Folder, j.in.Filename)
+		return j.in.Storage.prefixed(path.Join(j.in.Folder, j.in.Filename))
 	}
-	return ObjectKey(j.in.Folder, title, j.in.JobID, j.in.Format)
+	return j.in.Storage.prefixed(ObjectKey(j.in.Folder, title, j.in.JobID, j.in.Format))
 }
 
 // ObjectKey is the deterministic key of a job's media: a retried upload

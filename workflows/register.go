@@ -14,4 +14,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RedeliverWebhook, workflow.RegisterOptions{Name: RedeliverWorkflowType})
 	r.RegisterWorkflowWithOptions(MetadataWorkflow, workflow.RegisterOptions{Name: MetadataWorkflowType})
 	r.RegisterWorkflowWithOptions(DeleteJobFile, workflow.RegisterOptions{Name: DeleteFileWorkflowType})
+	r.RegisterWorkflowWithOptions(Tenant, workflow.RegisterOptions{Name: TenantWorkflowType})
 }

@@ -27,6 +27,8 @@ type JobInput struct {
 	RetryOf string `json:",omitempty"`
 	// Tenancy: the owning tenant and its limits (workflows/tenancy.go).
 	Tenancy
+	// Storage is where the job's objects go; nil: the deployment's bucket.
+	Storage *StorageTarget `json:",omitempty"`
 }
 
 // JobOptions are a job's optional settings beyond the format; a batch gives
@@ -63,22 +65,25 @@ type JobOptions struct {
 // JobState is a job as clients see it. The workflow keeps it in its memo and
 // returns it as its result.
 type JobState struct {
-	JobID           string    `json:"job_id"`
-	URL             string    `json:"url"`
-	Status          string    `json:"status"`
-	Step            string    `json:"step"`
-	ProgressPercent int       `json:"progress_percent"`
-	Folder          string    `json:"folder,omitempty"`
-	Key             string    `json:"key,omitempty"`
-	SubtitleKey     string    `json:"subtitle_key,omitempty"`
-	ThumbnailKey    string    `json:"thumbnail_key,omitempty"`
-	FileSizeBytes   int64     `json:"file_size_bytes,omitempty"`
-	Title           string    `json:"title,omitempty"`
-	Description     string    `json:"description,omitempty"`
-	ReleaseDate     string    `json:"release_date,omitempty"`
-	Error           string    `json:"error,omitempty"`
-	RetryOf         string    `json:"retry_of,omitempty"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	JobID           string `json:"job_id"`
+	URL             string `json:"url"`
+	Status          string `json:"status"`
+	Step            string `json:"step"`
+	ProgressPercent int    `json:"progress_percent"`
+	Folder          string `json:"folder,omitempty"`
+	Key             string `json:"key,omitempty"`
+	SubtitleKey     string `json:"subtitle_key,omitempty"`
+	ThumbnailKey    string `json:"thumbnail_key,omitempty"`
+	FileSizeBytes   int64  `json:"file_size_bytes,omitempty"`
+	Title           string `json:"title,omitempty"`
+	Description     string `json:"description,omitempty"`
+	ReleaseDate     string `json:"release_date,omitempty"`
+	Error           string `json:"error,omitempty"`
+	RetryOf         string `json:"retry_of,omitempty"`
+	// Storage names the job's target (no credentials); nil: the
+	// deployment's bucket.
+	Storage   *StorageRef `json:"storage,omitempty"`
+	UpdatedAt time.Time   `json:"updated_at"`
 	// Webhooks records each event's delivery attempts.
 	Webhooks []WebhookEvent `json:"webhooks,omitempty"`
 }
@@ -90,7 +95,7 @@ func NewJobState(in JobInput, now time.Time) JobState {
 	return JobState{
 		JobID: in.JobID, URL: in.URL, Folder: in.Folder, RetryOf: in.RetryOf,
 		Title: in.Title, Description: in.Description, ReleaseDate: in.ReleaseDate,
-		Status: StatusPending, Step: StepQueued, UpdatedAt: now.UTC(),
+		Status: StatusPending, Step: StepQueued, UpdatedAt: now.UTC(), Storage: in.Storage.Ref(),
 	}
 }
 
@@ -132,6 +137,9 @@ type BatchInput struct {
 	// Paused: list the episodes, then start none until StartBatchUpdate
 	// (which clears it).
 	Paused bool `json:",omitempty"`
+	// Storage is where every episode's objects go (JobInput.Storage); the
+	// manifest stays in the deployment's bucket, riptide's own.
+	Storage *StorageTarget `json:",omitempty"`
 
 	ManifestKey string   `json:",omitempty"`
 	Total       int      `json:",omitempty"`

@@ -59,10 +59,14 @@ func DeleteFile(ctx context.Context, c client.Client, taskQueue, tenant, jobID s
 	if err != nil {
 		return nil, err
 	}
+	target, err := StorageTarget(ctx, c, v)
+	if err != nil {
+		return nil, err
+	}
 	opts := workflows.DeleteFileStartOptions(taskQueue, jobID)
 	opts.TypedSearchAttributes = workflows.TenantSearchAttributes(tenant)
 	run, err := c.ExecuteWorkflow(ctx, opts, workflows.DeleteFileWorkflowType,
-		workflows.DeleteFileInput{JobID: jobID, Keys: keys})
+		workflows.DeleteFileInput{JobID: jobID, Keys: keys, Storage: target})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil, ErrFileDeleted
@@ -194,4 +198,17 @@ func (v *View) setFileDeletion(info *workflowpb.WorkflowExecutionInfo) {
 			v.FileDeletedAtMS = &ms
 		}
 	}
+}
+
+// StorageTarget is the target (with its credentials) v's objects went to,
+// from the job's input: nil for the deployment's bucket.
+func StorageTarget(ctx context.Context, c client.Client, v *View) (*workflows.StorageTarget, error) {
+	if v.Storage == nil {
+		return nil, nil
+	}
+	in, err := startInput(ctx, c, v.WorkflowID, v.RunID)
+	if err != nil {
+		return nil, err
+	}
+	return in.Storage, nil
 }

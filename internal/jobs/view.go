@@ -95,6 +95,10 @@ type View struct {
 	// the deletion ended, in milliseconds since the epoch.
 	FileDeleted     bool   `json:"file_deleted"`
 	FileDeletedAtMS *int64 `json:"file_deleted_at"`
+	// Storage names the bucket the job's objects went to, without
+	// credentials: a per-request or tenant target; null for the
+	// deployment's bucket.
+	Storage *workflows.StorageRef `json:"storage"`
 	// Stages are the per-stage figures; only AddStages (GET /jobs/{id})
 	// fills them, lists and batch pages leave them null.
 	Stages
@@ -240,6 +244,7 @@ func viewOfInfo(dc converter.DataConverter, jobID string, info *workflowpb.Workf
 		RunID:           info.GetExecution().GetRunId(),
 		WebhookStatus:   webhookStatus(state.Webhooks),
 		Webhooks:        state.Webhooks,
+		Storage:         state.Storage,
 	}
 	if state.FileSizeBytes > 0 {
 		v.FileSizeBytes = &state.FileSizeBytes

@@ -263,7 +263,7 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 		"download_duration_ms", "mux_duration_ms", "upload_duration_ms", "total_duration_ms", "queue_wait_ms",
 		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps",
 		"native_video_codec", "native_audio_codec", "requested_quality", "actual_quality", "video_codec", "audio_codec",
-		"file_deleted", "file_deleted_at"}
+		"file_deleted", "file_deleted_at", "storage"}
 	got := make([]string, 0, len(m))
 	for k := range m {
 		got = append(got, k)

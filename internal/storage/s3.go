@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -53,7 +55,24 @@ type Store struct {
 // New builds a Store from the S3 settings. Credentials come from the settings
 // when given, else from the AWS default chain (environment, profile, IAM role).
 func New(ctx context.Context, c Settings) (*Store, error) {
+	return newS3(ctx, c, nil)
+}
+
+// newS3 is New with the HTTP client a client's target needs (nil: the
+// SDK's own).
+func newS3(ctx context.Context, c Settings, hc *http.Client) (*Store, error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
+	if hc != nil {
+		// The SDK wants its own buildable client (it may add CA bundles
+		// to it); it dials as hc's transport does: through the guard.
+		bc := awshttp.NewBuildableClient()
+		if tr, ok := hc.Transport.(*http.Transport); ok {
+			bc = bc.WithTransportOptions(func(t *http.Transport) {
+				t.DialContext, t.Proxy = tr.DialContext, tr.Proxy
+			})
+		}
+		opts = append(opts, awsconfig.WithHTTPClient(bc))
+	}
 	if c.AccessKeyID != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")))
@@ -179,4 +198,16 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, error) {
 	}
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
+}
+
+// Stat returns the size of the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (int64, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if HTTPStatus(err) == 404 {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("head s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return aws.ToInt64(out.ContentLength), nil
 }
