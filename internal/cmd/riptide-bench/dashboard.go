@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riptide-dev/riptide/api"
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -138,7 +139,7 @@ type dashRow struct {
 // benchDashboard fills the namespace, then times the endpoints and the raw
 // Temporal calls.
 func benchDashboard(ctx context.Context, st *stack, o options, r *report) error {
-	w := worker.New(st.temporal, dashTaskQueue, worker.Options{})
+	w := worker.New(codec.Unwrap(st.temporal), dashTaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(dashJobWorkflow, workflow.RegisterOptions{Name: workflows.JobWorkflowType})
 	w.RegisterWorkflowWithOptions(dashBatchWorkflow, workflow.RegisterOptions{Name: workflows.BatchWorkflowType})
 	if err := w.Start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -33,7 +34,7 @@ func Noop(context.Context) error { return nil }
 // runBare runs n Bare workflows with up to parallel started at once and
 // returns how long they took to complete.
 func (st *stack) runBare(ctx context.Context, n, parallel int) (time.Duration, error) {
-	w := worker.New(st.temporal, bareTaskQueue, worker.Options{})
+	w := worker.New(codec.Unwrap(st.temporal), bareTaskQueue, worker.Options{})
 	w.RegisterWorkflow(Bare)
 	w.RegisterActivity(Noop)
 	if err := w.Start(); err != nil {
