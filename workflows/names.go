@@ -216,7 +216,7 @@ const (
 const DefaultTenant = "default"
 
 // SearchAttributes lists the custom search attributes riptide needs.
-var SearchAttributes = []string{SearchAttrStatus, SearchAttrFolder, SearchAttrBatchID}
+var SearchAttributes = []string{SearchAttrStatus, SearchAttrFolder, SearchAttrBatchID, SearchAttrTenant}
 
 // Typed keys of the search attributes.
 var (

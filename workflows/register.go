@@ -14,4 +14,6 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RedeliverWebhook, workflow.RegisterOptions{Name: RedeliverWorkflowType})
 	r.RegisterWorkflowWithOptions(MetadataWorkflow, workflow.RegisterOptions{Name: MetadataWorkflowType})
 	r.RegisterWorkflowWithOptions(DeleteJobFile, workflow.RegisterOptions{Name: DeleteFileWorkflowType})
+	r.RegisterWorkflowWithOptions(Subscription, workflow.RegisterOptions{Name: SubscriptionWorkflowType})
+	r.RegisterWorkflowWithOptions(Sweep, workflow.RegisterOptions{Name: SweepWorkflowType})
 }
