@@ -42,8 +42,9 @@ func New(a *app.App) (http.Handler, error) {
 		YtdlpMaxAge: cfg.Media.YtdlpMaxAge,
 		BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
 		BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
-		FeedProbe:     feedProbe(cfg.Batch.FeedProbe, a.Guard),
-		WarmDashboard: true,
+		FeedProbe:               feedProbe(cfg.Batch.FeedProbe, a.Guard),
+		WarmDashboard:           true,
+		SubscriptionMinInterval: cfg.Subscription.MinInterval,
 	})), nil
 }
 

@@ -159,15 +159,15 @@ func Make(listed []workflows.Episode, seen Seen, o Options) Plan {
 	}
 	p.New = candidates
 	p.Skipped = len(listed) - len(p.New)
-	for _, ep := range listed {
-		set[Identity(ep)] = true
-		set[urlPrefix+ep.URL] = true
-	}
 	p.Seen.Episodes = seen.Episodes
 	for id := range thisListing {
 		if !set[id] {
 			p.Seen.Episodes++
 		}
+	}
+	for _, ep := range listed {
+		set[Identity(ep)] = true
+		set[urlPrefix+ep.URL] = true
 	}
 	for id := range thisListing {
 		set[id] = true
