@@ -186,6 +186,14 @@ func (s *subscription) save(ctx workflow.Context) {
 	}
 }
 
+// planSweepOptions: a source that is down fails the sweep within a
+// minute (GET /subscriptions/{id} shows why); the next trigger tries
+// again.
+var planSweepOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 15 * time.Minute,
+	RetryPolicy:         backoff(2*time.Second, 20*time.Second, 3),
+}
+
 // sweepParamsWait bounds how long a sweep waits for its subscription's
 // answer: the subscription answers at once unless it is gone.
 const sweepParamsWait = 5 * time.Minute
@@ -210,7 +218,7 @@ func Sweep(ctx workflow.Context, in SweepInput) (*SweepSummary, error) {
 		return nil, temporal.NewApplicationError("the subscription did not answer", ErrTypeInvalidInput)
 	}
 	filename := p.Options.Filename
-	plan, err := PlanSweep.Execute(onControl(ctx, resolveOptions), PlanSweepInput{
+	plan, err := PlanSweep.Execute(onControl(ctx, planSweepOptions), PlanSweepInput{
 		SubscriptionID: in.SubscriptionID, BatchID: sum.BatchID, SourceURL: p.SourceURL, SeenKey: p.Seen.Key,
 		First: p.First, Backfill: p.Backfill, Redownload: p.Options.RedownloadChangedEnclosures, Filename: filename,
 	})
