@@ -313,10 +313,19 @@ func (s *server) getSubscription(c *gin.Context) {
 	}
 	v := subscriptionView(st)
 	if err := s.withSchedule(ctx, &v); err != nil {
-		abort(c, temporalError(err))
+		abort(c, scheduleError(v.SubscriptionID, err))
 		return
 	}
 	c.JSON(http.StatusOK, v)
+}
+
+// scheduleError answers a failed schedule call: a schedule that is gone
+// is a subscription being deleted, a 404.
+func scheduleError(id string, err error) *apiError {
+	if _, nf := errors.AsType[*serviceerror.NotFound](err); nf {
+		return newError(http.StatusNotFound, codeNotFound, "no subscription with id %s", id)
+	}
+	return temporalError(err)
 }
 
 type subscriptionPage struct {
@@ -458,7 +467,7 @@ func (s *server) patchSubscription(c *gin.Context) {
 			return &client.ScheduleUpdate{Schedule: &sch}, nil
 		}})
 		if err != nil {
-			abort(c, temporalError(err))
+			abort(c, scheduleError(st.SubscriptionID, err))
 			return
 		}
 	}
@@ -470,7 +479,7 @@ func (s *server) patchSubscription(c *gin.Context) {
 			err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "resumed by PATCH /subscriptions"})
 		}
 		if err != nil {
-			abort(c, temporalError(err))
+			abort(c, scheduleError(st.SubscriptionID, err))
 			return
 		}
 	}
@@ -489,7 +498,7 @@ func (s *server) patchSubscription(c *gin.Context) {
 	}
 	v := subscriptionView(st)
 	if err := s.withSchedule(ctx, &v); err != nil {
-		abort(c, temporalError(err))
+		abort(c, scheduleError(st.SubscriptionID, err))
 		return
 	}
 	c.JSON(http.StatusOK, v)
@@ -538,7 +547,7 @@ func (s *server) checkSubscription(c *gin.Context) {
 	}
 	h := s.Temporal.ScheduleClient().GetHandle(ctx, workflows.SubscriptionScheduleID(st.SubscriptionID))
 	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
-		abort(c, temporalError(err))
+		abort(c, scheduleError(st.SubscriptionID, err))
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"subscription_id": st.SubscriptionID, "check_requested": true})
