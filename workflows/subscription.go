@@ -200,8 +200,15 @@ const sweepParamsWait = 5 * time.Minute
 
 // Sweep is one check of a subscription (see Subscription).
 func Sweep(ctx workflow.Context, in SweepInput) (*SweepSummary, error) {
-	info := workflow.GetInfo(ctx)
-	sweepID := info.WorkflowExecution.ID
+	// The sweep's ID is its workflow ID (the schedule's prefix and the
+	// trigger time); recorded once, so a replay elsewhere (under another
+	// workflow ID) derives the same batch and event IDs.
+	var sweepID string
+	if err := workflow.SideEffect(ctx, func(ctx workflow.Context) any {
+		return workflow.GetInfo(ctx).WorkflowExecution.ID
+	}).Get(&sweepID); err != nil {
+		return nil, err
+	}
 	logger := log.With(workflow.GetLogger(ctx), "subscription_id", in.SubscriptionID, "sweep_id", sweepID)
 	sum := SweepSummary{SweepID: sweepID, BatchID: SweepBatchID(sweepID), StartedAt: workflow.Now(ctx)}
 	state := SubscriptionWorkflowID(in.SubscriptionID)
