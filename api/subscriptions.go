@@ -459,25 +459,25 @@ func (s *server) patchSubscription(c *gin.Context) {
 		}
 	}
 	h := s.Temporal.ScheduleClient().GetHandle(ctx, workflows.SubscriptionScheduleID(st.SubscriptionID))
-	if every > 0 {
+	if every > 0 || req.Paused != nil {
+		// One update for both: the scheduler applies its updates in
+		// order, and a separate pause would race a stale copy of the
+		// schedule's state.
 		err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			sch := in.Description.Schedule
-			sch.Spec = &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-			sch.Policy.CatchupWindow = every
+			if every > 0 {
+				sch.Spec = &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+				sch.Policy.CatchupWindow = every
+			}
+			if req.Paused != nil {
+				sch.State.Paused = *req.Paused
+				sch.State.Note = "paused by PATCH /subscriptions"
+				if !*req.Paused {
+					sch.State.Note = "resumed by PATCH /subscriptions"
+				}
+			}
 			return &client.ScheduleUpdate{Schedule: &sch}, nil
 		}})
-		if err != nil {
-			abort(c, scheduleError(st.SubscriptionID, err))
-			return
-		}
-	}
-	if req.Paused != nil {
-		var err error
-		if *req.Paused {
-			err = h.Pause(ctx, client.SchedulePauseOptions{Note: "paused by PATCH /subscriptions"})
-		} else {
-			err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "resumed by PATCH /subscriptions"})
-		}
 		if err != nil {
 			abort(c, scheduleError(st.SubscriptionID, err))
 			return
@@ -497,9 +497,18 @@ func (s *server) patchSubscription(c *gin.Context) {
 		}
 	}
 	v := subscriptionView(st)
-	if err := s.withSchedule(ctx, &v); err != nil {
-		abort(c, scheduleError(st.SubscriptionID, err))
-		return
+	// The scheduler applies an update asynchronously: describe until it
+	// shows this one (a few tries), so the answer is the new state.
+	for try := 0; ; try++ {
+		if err := s.withSchedule(ctx, &v); err != nil {
+			abort(c, scheduleError(st.SubscriptionID, err))
+			return
+		}
+		applied := (req.Paused == nil || v.Paused == *req.Paused) && (every == 0 || v.Every == every.String())
+		if applied || try >= 20 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	c.JSON(http.StatusOK, v)
 }
