@@ -35,6 +35,8 @@ type subFeed struct {
 	clip  []byte
 	down  atomic.Bool
 	lists atomic.Int32
+	// delay slows each episode download (nanoseconds).
+	delay atomic.Int64
 }
 
 func newSubFeed(t *testing.T, n int) *subFeed {
@@ -79,6 +81,7 @@ func (f *subFeed) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	time.Sleep(time.Duration(f.delay.Load()))
 	w.Header().Set("Content-Type", "video/mp4")
 	http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(f.clip))
 }
