@@ -283,7 +283,7 @@ func TestSubscriptionFeedEdgeCases(t *testing.T) {
 	check(t, id)
 	waitSweeps(t, id, 2)
 	f.mu.Lock()
-	f.guid[0] = "renamed-guid-0"   // same enclosure, new GUID
+	f.guid[0] = "renamed-guid-0"  // same enclosure, new GUID
 	f.path[1] = "/ep/1-moved.mp4" // same GUID, new enclosure
 	f.mu.Unlock()
 	f.n.Store(2) // episode 1 is back
