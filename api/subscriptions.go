@@ -251,7 +251,7 @@ func (s *server) readSubscription(ctx context.Context, c *gin.Context) (workflow
 		abort(c, fieldError(codeInvalidField, "id", "id must be a subscription id (a UUID)"))
 		return st, false
 	}
-	resp, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.SubscriptionWorkflowID(id), "")
+	desc, err := s.Temporal.DescribeWorkflow(ctx, workflows.SubscriptionWorkflowID(id), "")
 	if _, nf := errors.AsType[*serviceerror.NotFound](err); nf {
 		abort(c, newError(http.StatusNotFound, codeNotFound, "no subscription with id %s", id))
 		return st, false
@@ -260,7 +260,7 @@ func (s *server) readSubscription(ctx context.Context, c *gin.Context) (workflow
 		abort(c, temporalError(err))
 		return st, false
 	}
-	info := resp.GetWorkflowExecutionInfo()
+	info := desc.RawResponse.GetWorkflowExecutionInfo()
 	if err := decodeMemo(info.GetMemo(), workflows.SubscriptionMemoKey, &st); err != nil {
 		abort(c, newError(http.StatusInternalServerError, codeInternal, "internal error"))
 		return st, false

@@ -41,7 +41,7 @@ func TestCreateSubscriptionRefusesBadInput(t *testing.T) {
 // an unknown one a 404 on every route.
 func TestSubscriptionRoutesAnswer404ForUnknownIDs(t *testing.T) {
 	h := newHarness(t, nil)
-	h.tc.On("DescribeWorkflowExecution", mock.Anything, "subscription-0b7f6a4e-2a5c-4c59-9d59-0d3d8c8f1a11-state", "").
+	h.tc.On("DescribeWorkflow", mock.Anything, "subscription-0b7f6a4e-2a5c-4c59-9d59-0d3d8c8f1a11-state", "").
 		Return(nil, serviceerror.NewNotFound("no such workflow"))
 	for _, r := range []struct{ method, path, body string }{
 		{http.MethodGet, "/subscriptions/0b7f6a4e-2a5c-4c59-9d59-0d3d8c8f1a11", ""},

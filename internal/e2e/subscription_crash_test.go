@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -145,7 +144,7 @@ func TestSubscriptionExactlyOnceAcrossCrashes(t *testing.T) {
 		Query: `ExecutionStatus = "Failed" OR ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut"`})
 	require.NoError(t, err)
 	require.Empty(t, resp.GetExecutions(), "no workflow failed")
-	t.Log(fmt.Sprintf("objects %d, jobs %d", len(objects), len(terminal)))
+	t.Logf("objects %d, jobs %d", len(objects), len(terminal))
 }
 
 // TestSubscriptionPauseStopsScheduledSweeps: on a server whose minimum
