@@ -24,15 +24,19 @@ const (
 	guidPrefix    = "guid:"
 	urlPrefix     = "url:"
 	spotifyPrefix = "spotify:"
+	videoPrefix   = "video:"
 )
 
 // Identity is an episode's identity: the feed item's GUID, else its
-// enclosure URL; the episode ID for Spotify; the video's URL for yt-dlp
-// listings (yt-dlp's flat listings give each video's canonical page URL,
-// which carries its video ID).
+// enclosure URL; the episode ID for Spotify; the extractor and video ID
+// for yt-dlp playlists and channels (else, for the generic extractor, the
+// video's URL).
 func Identity(ep workflows.Episode) string {
 	if ep.GUID != "" {
 		return guidPrefix + ep.GUID
+	}
+	if ep.VideoID != "" {
+		return videoPrefix + ep.VideoID
 	}
 	if id, ok := sources.SpotifyEpisodeID(ep.URL); ok {
 		return spotifyPrefix + id

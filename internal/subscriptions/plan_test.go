@@ -38,6 +38,7 @@ func titles(eps []workflows.Episode) []string {
 func TestIdentity(t *testing.T) {
 	require.Equal(t, "guid:g", Identity(workflows.Episode{GUID: "g", URL: "https://x.example/a.mp3"}))
 	require.Equal(t, "url:https://x.example/a.mp3", Identity(workflows.Episode{URL: "https://x.example/a.mp3"}))
+	require.Equal(t, "video:Youtube:abc", Identity(workflows.Episode{VideoID: "Youtube:abc", URL: "https://www.youtube.com/watch?v=abc"}))
 	require.Equal(t, "spotify:4rOoJ6Egrf8K2IrywzwOMk", Identity(workflows.Episode{URL: "https://open.spotify.com/episode/4rOoJ6Egrf8K2IrywzwOMk"}))
 	// The job ID is the subscription's and the identity's, nothing else.
 	a := workflows.SubscriptionEpisodeJobID(subID, "guid:g")
