@@ -63,7 +63,7 @@ func TestOpenAPIRequestFieldsMatchTheDecoders(t *testing.T) {
 		} `json:"components"`
 	}
 	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
-	for schema, req := range map[string]any{"CreateJob": createJobRequest{}, "CreateBatch": createBatchRequest{}} {
+	for schema, req := range map[string]any{"CreateJob": createJobRequest{}, "CreateBatch": createBatchRequest{}, "CreateSubscription": createSubscriptionRequest{}} {
 		var fields []string
 		for _, f := range reflect.VisibleFields(reflect.TypeOf(req)) {
 			if !f.Anonymous {

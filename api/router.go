@@ -79,6 +79,9 @@ type Deps struct {
 	RateBurst int
 	// Now is the clock of the rate limiter; time.Now when nil.
 	Now func() time.Time
+	// SubscriptionMinInterval is the shortest "every" of a subscription
+	// (0: 15 minutes).
+	SubscriptionMinInterval time.Duration
 	// Guard refuses url and webhook_url values whose host is visibly not
 	// public; nil refuses every non-public address.
 	Guard *netguard.Guard
@@ -167,6 +170,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/jobs/:id/webhooks", s.ownJob, s.getJobWebhooks)
 	r.POST("/jobs/:id/webhooks/:event_id/redeliver", s.ownJob, s.redeliverWebhook)
 	r.POST("/batches", s.createBatch)
+	s.subscriptionRoutes(r)
 	for _, p := range []string{"/batch/:id", "/batches/:id"} {
 		r.GET(p, s.ownBatch, s.getBatch)
 		r.DELETE(p, s.ownBatch, s.cancelBatch)

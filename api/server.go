@@ -64,9 +64,10 @@ func New(a *app.App) (http.Handler, error) {
 		YtdlpMaxAge: cfg.Media.YtdlpMaxAge, Cookies: jars,
 		BatchWindow: cfg.Batch.Window, BatchPageSize: cfg.Batch.PageSize, BatchListWait: cfg.Batch.ListWait,
 		BatchReconcileEvery: cfg.Batch.ReconcileEvery, SpotifyConfigured: cfg.Spotify.Configured(),
-		FeedProbe:     feedProbe(cfg.Batch.FeedProbe, a.Guard),
-		WarmDashboard: true,
-		Codec:         a.Codec,
+		FeedProbe:               feedProbe(cfg.Batch.FeedProbe, a.Guard),
+		WarmDashboard:           true,
+		Codec:                   a.Codec,
+		SubscriptionMinInterval: cfg.Subscription.MinInterval,
 	})), nil
 }
 

@@ -48,6 +48,8 @@ const (
 	ClosedWorkflows Activity[[]string, []ClosedWorkflow]             = "ClosedWorkflows"
 	FetchMetadata   Activity[MetadataInput, *Metadata]               = "FetchMetadata"
 	DeleteObjects   Activity[DeleteObjectsInput, struct{}]           = "DeleteObjects"
+	// PlanSweep lists a subscription's source and plans its sweep.
+	PlanSweep Activity[PlanSweepInput, *PlanSweepResult] = "PlanSweep"
 )
 
 // ActivityHandle is what every Activity is, whatever its types.
@@ -58,4 +60,4 @@ type ActivityHandle interface {
 
 // Activities lists every activity the workflows call.
 var Activities = []ActivityHandle{Download, Mux, Upload, Cleanup, DeliverWebhook, ResolveBatch, BatchEpisodes, ClosedWorkflows,
-	FetchMetadata, DeleteObjects, RenameEpisodes}
+	FetchMetadata, DeleteObjects, RenameEpisodes, PlanSweep}

@@ -193,6 +193,13 @@ type Episode struct {
 	// Filename, set by a rename while the batch was paused, is the
 	// episode job's JobOptions.Filename (with the format's extension).
 	Filename string `json:"filename,omitempty"`
+	// GUID is a feed item's guid (a subscription's identity of it).
+	GUID string `json:"guid,omitempty"`
+	// VideoID is a playlist or channel entry's "<extractor>:<id>".
+	VideoID string `json:"video_id,omitempty"`
+	// JobID, set in a subscription sweep's manifest, is the episode's job
+	// ID (SubscriptionEpisodeJobID) instead of EpisodeJobID's.
+	JobID string `json:"job_id,omitempty"`
 }
 
 // EpisodeRename is one item of RenameEpisodesUpdate: an episode's job and

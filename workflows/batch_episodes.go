@@ -10,6 +10,12 @@ import (
 
 func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 	jobID := EpisodeJobID(b.in.BatchID, b.in.Offset)
+	if ep.JobID != "" {
+		// A subscription's episode: its ID says which episode it is, so
+		// no later sweep can start it again. Only a child's workflow ID
+		// changes, which replay does not compare: no version needed.
+		jobID = ep.JobID
+	}
 	b.in.Offset++
 	in := JobInput{
 		JobID: jobID, URL: ep.URL, WebhookURL: b.in.WebhookURL, Folder: b.in.Folder,

@@ -15,4 +15,6 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(MetadataWorkflow, workflow.RegisterOptions{Name: MetadataWorkflowType})
 	r.RegisterWorkflowWithOptions(DeleteJobFile, workflow.RegisterOptions{Name: DeleteFileWorkflowType})
 	r.RegisterWorkflowWithOptions(Tenant, workflow.RegisterOptions{Name: TenantWorkflowType})
+	r.RegisterWorkflowWithOptions(Subscription, workflow.RegisterOptions{Name: SubscriptionWorkflowType})
+	r.RegisterWorkflowWithOptions(Sweep, workflow.RegisterOptions{Name: SweepWorkflowType})
 }

@@ -32,10 +32,12 @@ type Config struct {
 	Media
 	// Sites: cookies, upstream proxies, rate control (sites.go).
 	Sites
-	Batch   Batch
-	Spotify Spotify
-	Log     Log
-	Webhook Webhook
+	Batch Batch
+	// Subscription tunes subscriptions (issue #16).
+	Subscription Subscription
+	Spotify      Spotify
+	Log          Log
+	Webhook      Webhook
 	// DataDir holds everything riptide writes locally: the dev Temporal
 	// database, the dev S3 store and the worker's temporary files.
 	DataDir string `split_words:"true" default:"./.riptide"`
@@ -168,6 +170,12 @@ type Worker struct {
 	// below the download activity's timeout (workflows.DownloadTimeout).
 	LiveMaxDuration time.Duration `split_words:"true" default:"4h"`
 	LiveMaxWait     time.Duration `split_words:"true" default:"1h"`
+}
+
+// Subscription tunes subscriptions.
+type Subscription struct {
+	// MinInterval is the shortest "every" a subscription may ask for.
+	MinInterval time.Duration `split_words:"true" default:"15m"`
 }
 
 // Batch tunes show, playlist and feed batches.

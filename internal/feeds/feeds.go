@@ -243,6 +243,7 @@ func Episodes(showURL string, feed *gofeed.Feed) []workflows.Episode {
 				Title:       strings.TrimSpace(it.Title),
 				Description: strings.TrimSpace(desc),
 				ReleaseDate: date,
+				GUID:        strings.TrimSpace(it.GUID),
 			})
 		}
 	}

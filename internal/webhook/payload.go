@@ -63,3 +63,20 @@ type BatchCompleted struct {
 	CompletedEpisodes int     `json:"completed_episodes"`
 	FailedEpisodes    int     `json:"failed_episodes"`
 }
+
+// SubscriptionChecked is riptide's event after each sweep of a
+// subscription created with notify_empty_sweeps (issue #16): what the
+// source listed, how many episodes were new (started as the sweep's
+// batch) and how many were already seen. Error is set when the source
+// could not be listed.
+type SubscriptionChecked struct {
+	Type           string  `json:"type"`
+	SubscriptionID string  `json:"subscription_id"`
+	SweepID        string  `json:"sweep_id"`
+	BatchID        *string `json:"batch_id"`
+	URL            string  `json:"url"`
+	Listed         int     `json:"listed"`
+	New            int     `json:"new"`
+	Skipped        int     `json:"skipped"`
+	Error          *string `json:"error"`
+}

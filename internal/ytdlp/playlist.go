@@ -92,6 +92,9 @@ type playlistEntry struct {
 	Description string
 	UploadDate  string
 	Timestamp   float64
+	// ID and IEKey (the extractor) identify the video for subscriptions.
+	ID    string
+	IEKey string
 }
 
 func (l *lister) decode(r io.Reader) error {
@@ -180,6 +183,10 @@ func (l *lister) entry(dec *json.Decoder, depth int) error {
 			dst = &e.UploadDate
 		case "timestamp":
 			dst = &e.Timestamp
+		case "id":
+			dst = &e.ID
+		case "ie_key":
+			dst = &e.IEKey
 		case "entries":
 			if depth < 2 {
 				had, err := l.entries(dec, depth+1)
@@ -227,7 +234,12 @@ func (l *lister) leaf(e playlistEntry) error {
 	} else {
 		date = mediainfo.NormalizeDate(e.UploadDate)
 	}
-	l.eps = append(l.eps, workflows.Episode{URL: u, Title: e.Title, Description: e.Description, ReleaseDate: date})
+	ep := workflows.Episode{URL: u, Title: e.Title, Description: e.Description, ReleaseDate: date}
+	if e.ID != "" && e.IEKey != "" && e.IEKey != "Generic" {
+		// A site's own video ID (the generic extractor's are not stable).
+		ep.VideoID = e.IEKey + ":" + e.ID
+	}
+	l.eps = append(l.eps, ep)
 	return nil
 }
 
