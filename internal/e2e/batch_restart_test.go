@@ -37,7 +37,8 @@ const restartEpisodes = 50
 // as one batch on its own Temporal server (the dev server, or the server on
 // PostgreSQL with RIPTIDE_TEMPORAL_BACKEND=postgres), kills the worker
 // process with SIGKILL, later kills the Temporal server with SIGKILL and
-// restarts it on the same database and port, and checks that nothing was
+// restarts it on the same database and port (on PostgreSQL, then kills and
+// restarts PostgreSQL itself, a cluster of the test's own), and checks that nothing was
 // lost or doubled: one object per episode with the size its job reported, one terminal event
 // identity per episode, one batch_completed with the right counts, and no
 // failed workflow.
@@ -51,7 +52,7 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	dir := t.TempDir()
 	tlog, err := os.Create(filepath.Join(dir, "temporal.log"))
 	require.NoError(t, err)
-	tp, err := startTemporal(ctx, dir, tlog)
+	tp, err := startTemporalOwnDatabase(ctx, dir, tlog)
 	require.NoError(t, err)
 	t.Cleanup(func() { tp.Stop() })
 	addr := tp.Addr()
@@ -111,6 +112,16 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	t.Log("temporal killed")
 	require.NoError(t, tp.Restart(ctx))
 	t.Log("temporal restarted")
+	if db, ok := tp.(databaseCrasher); ok {
+		// On PostgreSQL, crash the database too while episodes run: the
+		// server reconnects when it is back, and nothing is lost.
+		waitTerminals(t, hooks, 35, 3*time.Minute)
+		db.KillDatabase()
+		t.Log("postgresql killed")
+		time.Sleep(3 * time.Second)
+		require.NoError(t, db.RestartDatabase(ctx))
+		t.Log("postgresql restarted")
+	}
 
 	// The end: batch_completed, once, with every episode completed.
 	var done []delivery
