@@ -121,10 +121,18 @@ func (p pgTemporal) Restart(ctx context.Context) error { return p.Start(ctx) }
 type databaseCrasher interface {
 	KillDatabase()
 	RestartDatabase(ctx context.Context) error
+	RollServer(ctx context.Context) error
 }
 
 func (p pgTemporal) KillDatabase()                             { p.own.Kill() }
 func (p pgTemporal) RestartDatabase(ctx context.Context) error { return p.own.Start(ctx) }
+
+// RollServer restarts the server gracefully on its running database: the
+// step README's runbook asks for after a database crash.
+func (p pgTemporal) RollServer(ctx context.Context) error {
+	p.Server.Stop(20 * time.Second)
+	return p.Start(ctx)
+}
 
 // startTemporalOwnDatabase is startTemporal, except that on PostgreSQL the
 // server gets a cluster of its own (a databaseCrasher), so a test can
