@@ -100,22 +100,64 @@ var pg struct {
 	servers int
 }
 
-type pgTemporal struct{ *pgtemporal.Server }
+// pgTemporal is a temporal-server on PostgreSQL; own is its cluster when
+// it has one of its own (startTemporalOwnDatabase).
+type pgTemporal struct {
+	*pgtemporal.Server
+	own *pgtemporal.Postgres
+}
 
-func (p pgTemporal) Stop()                             { p.Server.Stop(20 * time.Second) }
+func (p pgTemporal) Stop() {
+	p.Server.Stop(20 * time.Second)
+	if p.own != nil {
+		p.own.Stop(10 * time.Second)
+		p.own.Remove()
+	}
+}
 func (p pgTemporal) Restart(ctx context.Context) error { return p.Start(ctx) }
 
+// databaseCrasher is a testTemporal whose database a test may crash and
+// start again: the server on a PostgreSQL cluster of its own.
+type databaseCrasher interface {
+	KillDatabase()
+	RestartDatabase(ctx context.Context) error
+	RollServer(ctx context.Context) error
+}
+
+func (p pgTemporal) KillDatabase()                             { p.own.Kill() }
+func (p pgTemporal) RestartDatabase(ctx context.Context) error { return p.own.Start(ctx) }
+
+// RollServer restarts the server gracefully on its running database: the
+// step README's runbook asks for after a database crash.
+func (p pgTemporal) RollServer(ctx context.Context) error {
+	p.Server.Stop(20 * time.Second)
+	return p.Start(ctx)
+}
+
+// startTemporalOwnDatabase is startTemporal, except that on PostgreSQL the
+// server gets a cluster of its own (a databaseCrasher), so a test can
+// crash the database without touching the other tests' servers.
+func startTemporalOwnDatabase(ctx context.Context, dir string, log io.Writer) (testTemporal, error) {
+	if !onPostgres() {
+		return startTemporal(ctx, dir, log)
+	}
+	own, err := pgtemporal.StartPostgres(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	tp, err := startPGServer(ctx, own, "temporal", dir, log)
+	if err != nil {
+		own.Remove()
+		return nil, err
+	}
+	tp.own = own
+	return tp, nil
+}
+
 func startPGTemporal(ctx context.Context, dir string, log io.Writer) (testTemporal, error) {
-	serverBin, err := pgtemporal.Bin(pgtemporal.ServerBinEnv, "temporal-server")
-	if err != nil {
-		return nil, err
-	}
-	sqlTool, err := pgtemporal.Bin(pgtemporal.SQLToolBinEnv, "temporal-sql-tool")
-	if err != nil {
-		return nil, err
-	}
 	pg.Lock()
 	if pg.cluster == nil {
+		var err error
 		if pg.cluster, err = pgtemporal.StartPostgres(ctx, log); err != nil {
 			pg.Unlock()
 			return nil, err
@@ -124,14 +166,27 @@ func startPGTemporal(ctx context.Context, dir string, log io.Writer) (testTempor
 	pg.servers++
 	db := fmt.Sprintf("temporal_%d", pg.servers)
 	pg.Unlock()
+	return startPGServer(ctx, pg.cluster, db, dir, log)
+}
+
+// startPGServer starts a temporal-server on database db of cluster.
+func startPGServer(ctx context.Context, cluster *pgtemporal.Postgres, db, dir string, log io.Writer) (pgTemporal, error) {
+	serverBin, err := pgtemporal.Bin(pgtemporal.ServerBinEnv, "temporal-server")
+	if err != nil {
+		return pgTemporal{}, err
+	}
+	sqlTool, err := pgtemporal.Bin(pgtemporal.SQLToolBinEnv, "temporal-sql-tool")
+	if err != nil {
+		return pgTemporal{}, err
+	}
 	s, err := pgtemporal.StartServer(ctx, pgtemporal.ServerOptions{
-		ServerBin: serverBin, SQLToolBin: sqlTool, Postgres: pg.cluster, Database: db,
+		ServerBin: serverBin, SQLToolBin: sqlTool, Postgres: cluster, Database: db,
 		Dir: filepath.Join(dir, "temporal-server"), Namespace: "default", Log: log,
 	})
 	if err != nil {
-		return nil, err
+		return pgTemporal{}, err
 	}
-	return pgTemporal{s}, nil
+	return pgTemporal{Server: s}, nil
 }
 
 // stopPostgres removes the shared cluster, if one was started.
