@@ -245,20 +245,23 @@ func lastFailures(t *testing.T, jobID string) []string {
 		ev, err := it.Next()
 		require.NoError(t, err)
 		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetLastFailure() != nil {
-			out = append(out, failureChain(a.GetLastFailure()))
+			out = append(out, failureChain(decodedFailure(a.GetLastFailure())))
 		}
 	}
 	return out
 }
 
 // requireNoSecretInHistory: no event of the job's history carries the
-// secrets.
+// secrets, even decrypted (the leak test checks the ciphertext side).
 func requireNoSecretInHistory(t *testing.T, jobID string, secrets ...string) {
 	t.Helper()
 	it := stack.temporal.GetWorkflowHistory(context.Background(), workflows.JobWorkflowID(jobID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
+		if stack.codec != nil {
+			require.NoError(t, stack.codec.DecodeMessage(context.Background(), ev))
+		}
 		text := ev.String()
 		for _, s := range secrets {
 			require.NotContains(t, text, s, "event %d", ev.GetEventId())
