@@ -19,11 +19,12 @@ func dumpStall(t *testing.T, tc client.Client, workflowID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	describe := func(id, run string) {
-		d, err := tc.DescribeWorkflowExecution(ctx, id, run)
+		desc, err := tc.DescribeWorkflow(ctx, id, run)
 		if err != nil {
 			t.Logf("stall: describe %s: %v", id, err)
 			return
 		}
+		d := desc.RawResponse
 		info := d.GetWorkflowExecutionInfo()
 		t.Logf("stall: %s run %s status %s history %d events, children pending %d",
 			id, info.GetExecution().GetRunId(), info.GetStatus(), info.GetHistoryLength(), len(d.GetPendingChildren()))
