@@ -108,17 +108,7 @@ func (s *server) createBatch(c *gin.Context) {
 		abort(c, e)
 		return
 	}
-	if e := applyLimits(&in, s.Tenants.Current().Limits(tenantOf(c))); e != nil {
-		abort(c, e)
-		return
-	}
-	tenancy, ok := s.admit(c, 1)
-	if !ok {
-		return
-	}
-	in.Tenancy = tenancy
-	if e := s.resolveStorage(c, &in); e != nil {
-		abort(c, e)
+	if !s.admitCreate(c, &in) {
 		return
 	}
 	s.startBatch(c, in, "show_url", paused)

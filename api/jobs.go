@@ -32,17 +32,7 @@ func (s *server) createJob(c *gin.Context) {
 	// The idempotency digest is the request's: a tenant's storage saved
 	// between two sends of one request does not make them differ.
 	asSent := in
-	if e := applyLimits(&in, s.Tenants.Current().Limits(tenantOf(c))); e != nil {
-		abort(c, e)
-		return
-	}
-	tenancy, ok := s.admit(c, 1)
-	if !ok {
-		return
-	}
-	in.Tenancy = tenancy
-	if e := s.resolveStorage(c, &in); e != nil {
-		abort(c, e)
+	if !s.admitCreate(c, &in) {
 		return
 	}
 	if s.isShowURL(c.Request.Context(), in.URL) {

@@ -120,3 +120,24 @@ func (s *server) admit(c *gin.Context, n int) (workflows.Tenancy, bool) {
 	}
 	return s.tenancy(c, used), true
 }
+
+// admitCreate readies the input of one new job or batch for the caller's
+// tenant: its limits (a 403 above them), its quota and concurrent jobs
+// (admit) and its storage (request > tenant's saved > deployment, verified).
+// False when it has answered.
+func (s *server) admitCreate(c *gin.Context, in *workflows.JobInput) bool {
+	if e := applyLimits(in, s.Tenants.Current().Limits(tenantOf(c))); e != nil {
+		abort(c, e)
+		return false
+	}
+	tenancy, ok := s.admit(c, 1)
+	if !ok {
+		return false
+	}
+	in.Tenancy = tenancy
+	if e := s.resolveStorage(c, in); e != nil {
+		abort(c, e)
+		return false
+	}
+	return true
+}
