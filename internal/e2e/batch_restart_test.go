@@ -213,6 +213,20 @@ func TestBatchSurvivesWorkerAndTemporalCrashes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus())
 
+	// GET /usage (this server holds only this batch) counts every episode
+	// once and the bytes the bucket holds, whatever crashed on the way.
+	var stored int64
+	for _, n := range objects {
+		stored += n
+	}
+	var usage map[string]any
+	require.Eventually(t, func() bool {
+		var status int
+		status, usage = callAt(t, apiSrv.URL, http.MethodGet, "/usage", nil)
+		return status == http.StatusOK && usage["usage_count"] == float64(restartEpisodes) &&
+			usage["storage_usage_bytes"] == float64(stored)
+	}, time.Minute, time.Second, "usage matches the bucket (%d objects, %d bytes): %v", restartEpisodes, stored, usage)
+
 	recordBatchHistories(t, tc, created.BatchID, created.JobIDs[0])
 }
 
