@@ -332,3 +332,31 @@ func TestNoSecretInPlainText(t *testing.T) {
 	require.Greater(t, len(answers), 10)
 	requireNoSecret(t, answers, configuredSecrets())
 }
+
+// requireSecretsOnlyEncrypted checks workflow wid's history as Temporal
+// stores it (read with no codec) holds none of secrets, while decrypted it
+// holds every one: they are in its inputs, and only as ciphertext.
+func requireSecretsOnlyEncrypted(t *testing.T, wid string, secrets ...string) {
+	t.Helper()
+	if stack.codec == nil {
+		t.Fatal("the e2e stack runs without encryption")
+	}
+	ctx := context.Background()
+	plain, err := client.Dial(client.Options{HostPort: stack.cfg.Temporal.Address, Namespace: stack.cfg.Temporal.Namespace, Logger: quiet{}})
+	require.NoError(t, err)
+	defer plain.Close()
+	var h historypb.History
+	it := plain.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	stored, err := protojson.Marshal(&h)
+	require.NoError(t, err)
+	require.Empty(t, leakedIn(stored, secrets), "credentials in plain text in %s's history", wid)
+	require.NoError(t, stack.codec.DecodeMessage(ctx, &h))
+	clear, err := protojson.Marshal(&h)
+	require.NoError(t, err)
+	require.ElementsMatch(t, secrets, leakedIn(clear, secrets), "decrypted, %s's history holds the credentials", wid)
+}

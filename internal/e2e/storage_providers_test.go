@@ -50,6 +50,8 @@ type providerUnderTest struct {
 	bucket  string
 	request map[string]any
 	read    func(t *testing.T, key string) ([]byte, error)
+	// secret is a credential the target's requests carry.
+	secret string
 }
 
 func toolOrSkip(t *testing.T, env, name string) string {
@@ -116,7 +118,8 @@ func startSecondS3(t *testing.T) *providerUnderTest {
 		name: workflows.ProviderS3, bucket: "tenant-s3",
 		request: map[string]any{"provider": "s3", "endpoint": "http://" + addr, "bucket": "tenant-s3", "region": "us-east-1",
 			"access_key": "tenant-key", "secret_key": "tenant-secret-s3"},
-		read: func(_ *testing.T, key string) ([]byte, error) { return st.GetObject(context.Background(), key) },
+		read:   func(_ *testing.T, key string) ([]byte, error) { return st.GetObject(context.Background(), key) },
+		secret: "tenant-secret-s3",
 	}
 }
 
@@ -138,6 +141,7 @@ func startAzurite(t *testing.T) *providerUnderTest {
 		name: workflows.ProviderBlob, bucket: "tenant-blob",
 		request: map[string]any{"provider": "blob", "endpoint": endpoint, "account_name": azuriteAccount,
 			"container": "tenant-blob", "account_key": azuriteKey},
+		secret: azuriteKey,
 		read: func(_ *testing.T, key string) ([]byte, error) {
 			r, err := c.DownloadStream(context.Background(), "tenant-blob", key, nil)
 			if err != nil {
@@ -171,9 +175,10 @@ func startFakeGCS(t *testing.T) *providerUnderTest {
 	require.NoError(t, err)
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
+	privateKey := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	sa, err := json.Marshal(map[string]string{
 		"type": "service_account", "project_id": "e2e-project", "private_key_id": "e2e",
-		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"private_key":  privateKey,
 		"client_email": "riptide@e2e-project.iam.gserviceaccount.com", "token_uri": tokens.URL + "/token",
 	})
 	require.NoError(t, err)
@@ -185,6 +190,9 @@ func startFakeGCS(t *testing.T) *providerUnderTest {
 		name: workflows.ProviderGCS, bucket: "tenant-gcs",
 		request: map[string]any{"provider": "gcs", "endpoint": "http://" + addr, "bucket": "tenant-gcs",
 			"project_id": "e2e-project", "service_account_json": string(sa)},
+		// A line of the key's body: the JSON it travels in escapes the
+		// PEM's line breaks.
+		secret: strings.Split(privateKey, "\n")[1],
 		read: func(_ *testing.T, key string) ([]byte, error) {
 			r, err := c.Bucket("tenant-gcs").Object(key).NewReader(context.Background())
 			if err != nil {
@@ -229,6 +237,11 @@ func checkJobInProvider(t *testing.T, p *providerUnderTest, body map[string]any,
 	raw, _ := json.Marshal(job)
 	for _, secret := range []string{"tenant-secret-s3", azuriteKey, "PRIVATE KEY"} {
 		require.NotContains(t, string(raw), secret, "the job view must not show a credential")
+	}
+	// The job's input carries the target's credentials: Temporal holds
+	// them only encrypted.
+	if p.secret != "" {
+		requireSecretsOnlyEncrypted(t, workflows.JobWorkflowID(id), p.secret)
 	}
 	keys := map[string]string{"s3_url": job["s3_key"].(string)}
 	for urlField, keyField := range map[string]string{"subtitle_url": "subtitle_key", "thumbnail_url": "thumbnail_key"} {
