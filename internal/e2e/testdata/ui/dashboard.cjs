@@ -228,6 +228,7 @@ async function shot(page, name) {
   await page.waitForSelector('#o-backfill-arg', { state: 'visible' });
   await page.fill('#o-backfill-arg', '1');
   await page.fill('#o-folder', env.UI_SUB_FOLDER);
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header at the top of the shot
   await shot(page, 'new-subscription');
   await page.click('form.form button[type=submit]');
   await page.waitForURL(/#\/subscriptions\/[0-9a-f-]{36}$/);
@@ -296,6 +297,12 @@ async function shot(page, name) {
   await page.goto(base + '/ui/#/new');
   await page.waitForSelector('#o-url');
   assert(await fits(), 'the new job form fits a phone');
+  await page.goto(base + '/ui/#/new-subscription');
+  await page.waitForSelector('#o-backfill');
+  assert(await fits(), 'the new subscription form fits a phone');
+  await page.goto(base + '/ui/#/subscriptions');
+  await page.waitForSelector('#new-subscription');
+  assert(await fits(), 'the subscriptions list fits a phone');
 
   step('sign out');
   // Signing out forgets the key.
