@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -41,6 +43,9 @@ type uiReport struct {
 	WrongKeyError string              `json:"wrong_key_error"`
 	FolderError   string              `json:"folder_error"`
 	FailedError   string              `json:"failed_error"`
+	EveryError    string              `json:"every_error"`
+	SubID         string              `json:"subscription_id"`
+	SubBatch      string              `json:"sub_batch"`
 	FCP           *int                `json:"first_contentful_paint_ms"`
 	WarmFCP       int                 `json:"warm_first_contentful_paint_ms"`
 }
@@ -51,7 +56,10 @@ type uiReport struct {
 // until Completed, found by the filters and the text search, its webhook
 // attempts and a redelivery, a running job cancelled, retried and its
 // retry cancelled, a failed job's error in words, a paused batch
-// started, sign-out; a screenshot of each
+// started, a subscription created from its form (its validation error
+// first), its first check seen with its batch, Check now adding a sweep,
+// Pause and Resume (each checked here through the API while the page
+// waits), Delete behind a confirmation; sign-out; a screenshot of each
 // page. The Go side then checks through the API that each click did what
 // the page said.
 func TestWebDashboardInChromium(t *testing.T) {
@@ -113,15 +121,52 @@ func TestWebDashboardInChromium(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%v", out)
 	batchID := out["batch_id"].(string)
 	folder := "e2e/ui-" + uuid.NewString()[:8]
+	// The feed the page subscribes to: 3 episodes, backfill latest:1.
+	subFeed := newSubFeed(t, 3)
+	subFolder := "e2e/ui-sub-" + uuid.NewString()[:8]
+	// Whatever subscription of that folder the page left (it failed
+	// before Delete) is deleted before the feed closes.
+	t.Cleanup(func() {
+		_, list := call(t, http.MethodGet, "/subscriptions?limit=100", nil)
+		subs, _ := list["subscriptions"].([]any)
+		for _, s := range subs {
+			if v := s.(map[string]any); v["folder"] == subFolder {
+				call(t, http.MethodDelete, "/subscriptions/"+v["subscription_id"].(string), nil)
+			}
+		}
+	})
 
 	cmd := exec.Command(node, "testdata/ui/dashboard.cjs")
 	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"),
 		"UI_BASE="+stack.apiURL, "UI_KEY="+testAPIKey, "UI_ARTIFACTS="+artifacts, "UI_CHROMIUM="+chromiumPath,
 		"UI_MEDIA_URL="+slow, "UI_HOOK_URL="+stack.hookURL, "UI_FOLDER="+folder,
-		"UI_CANCEL_JOB="+cancelID, "UI_FAILED_JOB="+failedID, "UI_PAUSED_BATCH="+batchID)
+		"UI_CANCEL_JOB="+cancelID, "UI_FAILED_JOB="+failedID, "UI_PAUSED_BATCH="+batchID,
+		"UI_SUB_FEED="+subFeed.URL+"/feed.xml", "UI_SUB_FOLDER="+subFolder)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(&stderr, testLog{t})
-	err = cmd.Run()
+	cmd.Stderr = io.MultiWriter(&stderr, testLog{t})
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	pipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	// The script asks ("?question") what only the API can tell, waiting
+	// for the answer: "ok", or what is wrong (it then fails).
+	var asked []string
+	var subSeen map[string]any
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		q, isQ := strings.CutPrefix(line, "?")
+		if !isQ {
+			stdout.WriteString(line + "\n")
+			continue
+		}
+		asked = append(asked, q)
+		_, _ = io.WriteString(stdin, answerUI(t, q, &subSeen)+"\n")
+	}
+	_ = stdin.Close()
+	err = cmd.Wait()
 	require.NoError(t, err, "browser script failed:\n%s\n%s", stderr.String(), stdout.String())
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var rep uiReport
@@ -134,7 +179,8 @@ func TestWebDashboardInChromium(t *testing.T) {
 	_, failed := call(t, http.MethodGet, "/jobs/"+failedID, nil)
 	require.Equal(t, "Failed", failed["status"])
 	require.Contains(t, rep.FailedError, failed["error"], "the page shows the job's error")
-	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job", "overview-dark", "job-failed"} {
+	for _, name := range []string{"signin", "overview", "new-job", "job", "jobs", "batch", "batches", "phone-job", "overview-dark", "job-failed",
+		"new-subscription", "subscription", "subscriptions"} {
 		b, err := os.ReadFile(filepath.Join(artifacts, name+".png"))
 		require.NoError(t, err, name)
 		require.True(t, bytes.HasPrefix(b, []byte("\x89PNG")), name)
@@ -166,9 +212,61 @@ func TestWebDashboardInChromium(t *testing.T) {
 	_, retried := call(t, http.MethodGet, "/jobs/"+rep.RetryID, nil)
 	require.Equal(t, cancelID, retried["retry_of"], "%v", retried)
 	require.Equal(t, "Cancelled", retried["status"], "cancelled from its page too")
+	// The subscription: the form's error by its field, what the form
+	// sent, the sweeps the page showed, deleted at the end.
+	require.NotEmpty(t, rep.SubID)
+	require.Equal(t, []string{"paused true " + rep.SubID, "paused false " + rep.SubID, "deleted " + rep.SubID}, asked)
+	require.Contains(t, rep.EveryError, "every must be between")
+	require.NotNil(t, subSeen)
+	require.Equal(t, subFeed.URL+"/feed.xml", subSeen["url"])
+	require.Equal(t, subFolder, subSeen["folder"])
+	require.Equal(t, "latest:1", subSeen["backfill"])
+	require.Equal(t, "1h0m0s", subSeen["every"])
+	require.Equal(t, float64(1), subSeen["episodes_downloaded"], "%v", subSeen)
+	require.Equal(t, float64(2), subSeen["sweeps"], "the first check and Check now: %v", subSeen)
+	recent := subSeen["recent_sweeps"].([]any)
+	require.Len(t, recent, 2)
+	require.Equal(t, rep.SubBatch, recent[1].(map[string]any)["batch_id"], "the first sweep's batch, as the page linked it")
+	require.GreaterOrEqual(t, subFeed.lists.Load(), int32(2))
+	_, sb := call(t, http.MethodGet, "/batches/"+rep.SubBatch, nil)
+	require.Equal(t, subFolder, sb["folder"], "%v", sb)
 	_, b := call(t, http.MethodGet, "/batches/"+batchID, nil)
 	require.Equal(t, false, b["paused"], "%v", b)
 	require.NotEqual(t, "paused", b["status"])
+}
+
+// answerUI answers the browser script's question q ("paused true ID",
+// "paused false ID", "deleted ID") through the API; seen keeps the
+// subscription's view while paused.
+func answerUI(t *testing.T, q string, seen *map[string]any) string {
+	i := strings.LastIndexByte(q, ' ')
+	what, id := q[:max(i, 0)], q[i+1:]
+	status, v := call(t, http.MethodGet, "/subscriptions/"+id, nil)
+	switch what {
+	case "paused true", "paused false":
+		if status != http.StatusOK {
+			return fmt.Sprintf("GET /subscriptions/%s answered %d: %v", id, status, v)
+		}
+		if want := what == "paused true"; v["paused"] != want {
+			return fmt.Sprintf("GET /subscriptions/%s says paused %v", id, v["paused"])
+		}
+		if want := what == "paused true"; want {
+			*seen = v
+		}
+		return "ok"
+	case "deleted":
+		if status != http.StatusNotFound {
+			return fmt.Sprintf("GET /subscriptions/%s of a deleted subscription answered %d", id, status)
+		}
+		_, list := call(t, http.MethodGet, "/subscriptions?limit=100", nil)
+		for _, s := range list["subscriptions"].([]any) {
+			if s.(map[string]any)["subscription_id"] == id {
+				return "GET /subscriptions still lists " + id
+			}
+		}
+		return "ok"
+	}
+	return "unknown question " + q
 }
 
 func derefInt(p *int) any {

@@ -8,7 +8,7 @@
 // computation per cache period.
 import { api, query, session, whenUnauthorized, APIError } from './api.js';
 import { h, swap, announce, fmtBytes, fmtMS, fmtTime, badge } from './dom.js';
-import { jobForm, batchForm } from './forms.js';
+import { jobForm, batchForm, subscriptionForm } from './forms.js';
 
 const POLL_MS = 1000;
 const PAGE = 25;
@@ -87,7 +87,9 @@ const routes = [
   [/^#\/jobs\/([\w-]+)$/, jobPage],
   [/^#\/batches$/, batchesList],
   [/^#\/batches\/([\w-]+)$/, batchPage],
-  [/^#\/subscriptions$/, subscriptions],
+  [/^#\/subscriptions$/, subscriptionsList],
+  [/^#\/subscriptions\/([\w-]+)$/, subscriptionPage],
+  [/^#\/new-subscription$/, () => subscriptionForm(page, go)],
   [/^#\/new$/, () => jobForm(page, go)],
   [/^#\/new-batch$/, () => batchForm(page, go)],
 ];
@@ -534,20 +536,159 @@ function batchPage(id, params) {
 
 // --- subscriptions (issue #16's API; shown only where it exists) -----------
 
-function subscriptions() {
+const SUB_PAGE = 10;
+
+// subState is a subscription's state in one word, for its badge.
+function subState(s) {
+  if (s.sweep_running) return 'Checking';
+  if (s.paused === undefined) return null;
+  return s.paused ? 'Paused' : 'Active';
+}
+
+// subError says a subscription's last_error in plain words.
+function subError(s, id) {
+  if (!s.last_error) return null;
+  return h('div', { class: 'notice bad', role: 'status', id },
+    h('strong', { text: 'The last check failed: the source could not be listed.' }),
+    h('p', { text: s.last_error }),
+    h('p', { class: 'muted small', text: 'The next check tries again; nothing already downloaded is lost.' }));
+}
+
+const count = (n, one, many = one + 's') => `${n ?? 0} ${n === 1 ? one : many}`;
+
+function subscriptionsList() {
+  const cursors = [null];
+  let pageNo = 0;
   const list = h('div');
-  page('Subscriptions', list);
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
+  page('Subscriptions', h('div', { class: 'actions' },
+    h('a', { class: 'button', href: '#/new-subscription', id: 'new-subscription', text: 'New subscription' })), list, pager);
   let last = '';
-  poll(async () => {
-    const res = await api('GET', '/subscriptions');
-    const items = Array.isArray(res) ? res : (res.subscriptions || []);
-    const key = JSON.stringify(items);
+  const load = async () => {
+    const res = await api('GET', '/subscriptions' + query({ limit: SUB_PAGE, cursor: cursors[pageNo] }));
+    cursors[pageNo + 1] = res.next_cursor;
+    // The list has no schedule fields (paused, next check): each row's
+    // subscription is read too (a page is 10).
+    const items = await Promise.all(res.subscriptions.map((s) =>
+      api('GET', `/subscriptions/${s.subscription_id}`).catch(() => s)));
+    const key = JSON.stringify([items, pageNo, res.next_cursor]);
     if (key === last) return;
     last = key;
-    swap(list, items.length ? h('ul', { class: 'plain' }, items.map((s) => h('li', { class: 'card' },
-      h('strong', { text: s.url || s.show_url || s.id }), ' ', s.status ? badge(s.status) : null,
-      h('p', { class: 'muted small', text: s.id })))) : h('p', { text: 'No subscriptions.' }));
-  }, 5 * POLL_MS);
+    swap(list, items.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'list subs' },
+      h('thead', {}, h('tr', {}, ['Source', 'Folder', 'Every', 'State', 'Last check', 'Next check', 'Downloaded', 'Failed', 'Last error']
+        .map((t) => h('th', { scope: 'col', text: t })))),
+      h('tbody', {}, items.map((s) => h('tr', { dataset: { sub: s.subscription_id } },
+        h('td', { class: 'job-name' }, h('a', { href: `#/subscriptions/${s.subscription_id}`, dataset: { fk: 'sub-' + s.subscription_id }, text: s.url })),
+        h('td', { class: 'small', text: s.folder ? s.folder + '/' : '—' }),
+        h('td', { text: s.every }),
+        h('td', {}, subState(s) ? badge(subState(s)) : '—'),
+        h('td', { class: 'small', text: fmtTime(s.last_check) }),
+        h('td', { class: 'small', text: s.paused ? 'paused' : fmtTime(s.next_check) }),
+        h('td', { class: 'num', text: s.episodes_downloaded }),
+        h('td', { class: 'num', text: s.episodes_failed }),
+        h('td', { class: 'small sub-error', text: s.last_error ? 'Could not list the source: ' + s.last_error : '—' })))))) :
+      h('p', {}, pageNo ? 'No more subscriptions.' : 'No subscriptions yet. ', pageNo ? null : h('a', { href: '#/new-subscription', text: 'Subscribe to a feed' })));
+    swap(pager,
+      h('button', { type: 'button', class: 'ghost', disabled: pageNo === 0, dataset: { fk: 'prev' }, text: '← Previous',
+        onclick: () => { pageNo--; last = ''; load(); } }),
+      h('span', { text: `Page ${pageNo + 1}` }),
+      h('button', { type: 'button', class: 'ghost', disabled: !res.next_cursor, dataset: { fk: 'next' }, text: 'Next →',
+        onclick: () => { pageNo++; last = ''; load(); } }));
+  };
+  poll(load, 5 * POLL_MS);
+}
+
+function sweepTable(sweeps) {
+  const rows = sweeps; // newest first, as the API lists them
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'list sweeps' },
+    h('caption', { class: 'sr-only', text: 'Recent checks, newest first' }),
+    h('thead', {}, h('tr', {}, ['Started', 'Ended', 'Listed', 'New', 'Completed', 'Failed', 'Batch'].map((t) => h('th', { scope: 'col', text: t })))),
+    h('tbody', {}, rows.map((w) => [
+      h('tr', { dataset: { sweep: w.sweep_id, batch: w.batch_id || '' } },
+        h('td', { class: 'small', text: fmtTime(w.started_at) }),
+        h('td', { class: 'small', text: w.ended_at ? fmtTime(w.ended_at) : 'running' }),
+        h('td', { class: 'num', text: w.listed }),
+        h('td', { class: 'num', text: w.new }),
+        h('td', { class: 'num', text: w.completed }),
+        h('td', { class: 'num', text: w.failed }),
+        h('td', {}, w.batch_id ? h('a', { href: `#/batches/${w.batch_id}`, dataset: { fk: 'sw-' + w.sweep_id }, text: 'Batch ' + shortID(w.batch_id) })
+          : h('span', { class: 'muted small', text: w.ended_at ? 'nothing new' : '—' }))),
+      w.error ? h('tr', { class: 'sweep-error' }, h('td', { colspan: 7, class: 'error small', text: 'This check failed: ' + w.error })) : null]))));
+}
+
+const SUB_FIELDS = [
+  ['subscription_id', 'ID'], ['url', 'Source'], ['every', 'Check every'], ['backfill', 'Backfill'], ['folder', 'Folder'],
+  ['webhook_url', 'Webhook URL'], ['format', 'Format'], ['notify_empty_sweeps', 'Notify empty checks'],
+  ['redownload_changed_enclosures', 'Re-download changed files'], ['created_at', 'Created'],
+  ['last_check', 'Last check'], ['next_check', 'Next check'], ['episodes_seen', 'Episodes seen'], ['sweeps', 'Checks'],
+];
+
+function subscriptionPage(id) {
+  const head = h('div', { class: 'job-head' });
+  const actions = h('div', { class: 'actions' });
+  const counts = h('section', { class: 'cards', 'aria-label': 'Episodes' });
+  const sweeps = h('section', { class: 'card', 'aria-labelledby': 'sw-h' });
+  const fields = h('section', { class: 'card', 'aria-labelledby': 'sf-h' });
+  page('Subscription', head, actions, counts, sweeps, fields);
+  let last = '';
+  let lastSweeps = -1;
+  let confirming = false;
+  let s = null;
+  // act runs one button's request; its answer is shown at once.
+  const act = async (btn, fn, said) => {
+    btn.disabled = true;
+    try { await fn(); announce(said); last = ''; await render(); renderActions(); } catch (e) { flash(e); btn.disabled = false; }
+  };
+  const renderActions = () => swap(actions,
+    h('button', { type: 'button', id: 'sub-pause', dataset: { fk: 'pause' },
+      text: s.paused ? 'Resume' : 'Pause', onclick: (ev) => act(ev.target, async () => {
+        s = await api('PATCH', `/subscriptions/${id}`, { paused: !s.paused });
+      }, s.paused ? 'Subscription resumed' : 'Subscription paused') }),
+    h('button', { type: 'button', class: 'ghost', id: 'sub-check', dataset: { fk: 'check' }, disabled: s.sweep_running,
+      text: s.sweep_running ? 'Checking…' : 'Check now', onclick: (ev) => act(ev.target,
+        () => api('POST', `/subscriptions/${id}/check`), 'Check requested') }),
+    confirming ? h('span', { class: 'confirm', role: 'group', 'aria-labelledby': 'del-q' },
+      h('span', { id: 'del-q', text: 'Delete this subscription? Its downloads stay. ' }),
+      h('button', { type: 'button', class: 'danger', id: 'sub-delete-yes', dataset: { fk: 'del-yes' }, text: 'Yes, delete', onclick: async (ev) => {
+        ev.target.disabled = true;
+        try { await api('DELETE', `/subscriptions/${id}`); announce('Subscription deleted'); go('#/subscriptions'); } catch (e) { flash(e); ev.target.disabled = false; }
+      } }),
+      h('button', { type: 'button', class: 'ghost', id: 'sub-delete-no', dataset: { fk: 'del-no' }, text: 'Keep it', onclick: () => {
+        confirming = false; renderActions(); actions.querySelector('#sub-delete').focus();
+      } }))
+      : h('button', { type: 'button', class: 'danger', id: 'sub-delete', dataset: { fk: 'del' }, text: 'Delete…', onclick: () => {
+        confirming = true; renderActions(); actions.querySelector('#sub-delete-no').focus();
+      } }));
+  const render = async () => {
+    const key = JSON.stringify(s);
+    if (key === last) return;
+    last = key;
+    document.title = `${s.url} · riptide`;
+    swap(head, h('p', {}, badge(subState(s)), ' ', h('span', { class: 'muted', id: 'sub-next',
+      text: s.paused ? 'No checks while paused' : s.sweep_running ? 'Checking now' : `Next check ${fmtTime(s.next_check)}` })),
+    h('p', { class: 'url' }, h('span', { class: 'muted', text: 'Source ' }), h('span', { id: 'sub-url', text: s.url })),
+    subError(s, 'sub-error'));
+    renderActions();
+    const stat = (label, value, cls) => h('div', { class: `stat ${cls || ''}` }, h('span', { class: 'stat-value', text: value }),
+      h('span', { class: 'stat-label', text: label }));
+    swap(counts, stat('Seen', s.episodes_seen), stat('Downloaded', s.episodes_downloaded, 's-completed'),
+      stat('Failed', s.episodes_failed, 's-failed'), stat('Checks', s.sweeps), stat('Every', s.every));
+    if (s.recent_sweeps.length !== lastSweeps && lastSweeps >= 0) announce(`Checks listed: ${s.recent_sweeps.length}`);
+    lastSweeps = s.recent_sweeps.length;
+    swap(sweeps, h('h2', { id: 'sw-h', text: 'Recent checks' }),
+      s.recent_sweeps.length ? sweepTable(s.recent_sweeps) : h('p', { class: 'muted', text: s.paused ? 'Not checked yet.' : 'The first check is about to run.' }));
+    swap(fields, h('h2', { id: 'sf-h', text: 'Settings' }), h('dl', { class: 'fields' }, SUB_FIELDS.map(([k, label]) => {
+      let v = s[k];
+      if (k.endsWith('_check') || k === 'created_at') v = fmtTime(v);
+      else if (typeof v === 'boolean') v = v ? 'yes' : 'no';
+      return [h('dt', { text: label }), h('dd', { dataset: { f: k }, text: v === null || v === undefined || v === '' ? '—' : String(v) })];
+    })));
+  };
+  poll(async () => {
+    s = await api('GET', `/subscriptions/${id}`);
+    main.querySelector('h1').textContent = 'Subscription';
+    await render();
+  }, 2 * POLL_MS);
 }
 
 // --- start ----------------------------------------------------------------

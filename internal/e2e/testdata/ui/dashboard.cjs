@@ -5,6 +5,7 @@
 // Any failure exits non-zero with the reason on stderr.
 const { chromium } = require('playwright-core');
 const path = require('path');
+const readline = require('readline');
 
 const env = process.env;
 const base = env.UI_BASE;
@@ -13,6 +14,16 @@ const shots = env.UI_ARTIFACTS;
 const report = { screenshots: [], steps: [], stages: [] };
 
 function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
+
+// askGo prints a question line ("?what") for the Go test, which checks it
+// through the API and answers "ok" (or what is wrong) on stdin.
+const stdinLines = readline.createInterface({ input: process.stdin });
+const answers = stdinLines[Symbol.asyncIterator]();
+async function askGo(question) {
+  console.log('?' + question);
+  const { value } = await answers.next();
+  if (value !== 'ok') throw new Error(`the Go side, asked ${question}: ${value}`);
+}
 
 const started = Date.now();
 function step(what) { console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`); }
@@ -69,9 +80,9 @@ async function shot(page, name) {
   await page.waitForSelector('svg.chart rect', { state: 'attached' });
   assert(await page.evaluate(() => sessionStorage.getItem('riptide.apiKey')) === key, 'key in sessionStorage');
   assert(await page.isVisible('#nav a[href="#/jobs"]'), 'navigation after sign-in');
-  // This server has no GET /subscriptions (issue #16): its entry stays hidden.
-  assert((await subsProbe).status() === 404, 'GET /subscriptions answers 404 here');
-  assert(!(await page.isVisible('#nav-subscriptions')), 'no Subscriptions entry without the API');
+  // This server has GET /subscriptions (issue #16): its entry shows.
+  assert((await subsProbe).status() === 200, 'GET /subscriptions answers 200 here');
+  await page.waitForSelector('#nav-subscriptions', { state: 'visible' });
 
   step('new job form');
   // The new job form: the API's validation error appears by its field.
@@ -196,6 +207,85 @@ async function shot(page, name) {
   await shot(page, 'jobs');
 
 
+  step('new subscription');
+  // The Subscriptions entry, its New subscription form: the API's error
+  // on "every" shows by that field; then one created with backfill
+  // latest:1 of the loopback feed.
+  await page.click('#nav-subscriptions');
+  await page.waitForSelector('#new-subscription');
+  await page.click('#new-subscription');
+  await page.waitForSelector('#o-url');
+  await page.fill('#o-url', env.UI_SUB_FEED);
+  await page.fill('#o-every', '1s');
+  await page.click('form.form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('[data-field=every] .field-error').textContent !== '');
+  report.every_error = await page.textContent('[data-field=every] .field-error');
+  assert(await page.evaluate(() => document.activeElement.id) === 'o-every', 'the every field has the focus');
+  const unlabelledSub = await page.$$eval('main input, main select', (els) => els.filter((e) => e.labels.length === 0).map((e) => e.id || e.name));
+  assert(unlabelledSub.length === 0, 'subscription controls without a label: ' + unlabelledSub);
+  await page.fill('#o-every', '1h');
+  await page.selectOption('#o-backfill', 'latest');
+  await page.waitForSelector('#o-backfill-arg', { state: 'visible' });
+  await page.fill('#o-backfill-arg', '1');
+  await page.fill('#o-folder', env.UI_SUB_FOLDER);
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header at the top of the shot
+  await shot(page, 'new-subscription');
+  await page.click('form.form button[type=submit]');
+  await page.waitForURL(/#\/subscriptions\/[0-9a-f-]{36}$/);
+  report.subscription_id = page.url().split('/').pop();
+
+  step('subscription: first check');
+  // Its first check runs at once: one sweep row, with its batch, ended.
+  await page.waitForSelector('tr[data-sweep] a[href^="#/batches/"]', { timeout: 120000 });
+  await page.waitForSelector('#sub-check:not([disabled])', { timeout: 120000 });
+  await page.waitForFunction(() => document.querySelector('[data-f=sweeps]').textContent === '1', null, { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelector('.stat.s-completed .stat-value').textContent === '1', null, { timeout: 120000 });
+  await shot(page, 'subscription');
+  report.sub_batch = await page.getAttribute('tr[data-sweep]', 'data-batch');
+  await page.click('tr[data-sweep] a[href^="#/batches/"]');
+  await page.waitForURL((u) => u.hash === '#/batches/' + report.sub_batch);
+  await page.waitForSelector('#ep-h ~ .table-wrap tr[data-job]');
+
+  step('subscriptions list');
+  await page.click('#nav-subscriptions');
+  const row = `tr[data-sub="${report.subscription_id}"]`;
+  await page.waitForSelector(row);
+  report.sub_row = await page.textContent(row);
+  assert(report.sub_row.includes(env.UI_SUB_FOLDER) && report.sub_row.includes('Active'), 'the row: ' + report.sub_row);
+  await shot(page, 'subscriptions');
+  await page.click(`${row} a`);
+  await page.waitForSelector('#sub-check:not([disabled])');
+
+  step('subscription: check now');
+  // Check now: a second sweep appears (nothing new: no batch).
+  await page.click('#sub-check');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-sweep]').length === 2, null, { timeout: 120000 });
+  await page.waitForFunction(() => document.querySelector('[data-f=sweeps]').textContent === '2', null, { timeout: 120000 });
+  await page.waitForSelector('#sub-check:not([disabled])', { timeout: 120000 });
+
+  step('subscription: pause, resume');
+  await page.click('#sub-pause');
+  await page.waitForFunction(() => document.getElementById('sub-pause').textContent === 'Resume');
+  assert((await page.textContent('.job-head .badge')) === 'Paused', 'the badge says Paused');
+  await askGo('paused true ' + report.subscription_id);
+  await page.focus('#sub-pause');
+  await page.keyboard.press('Enter'); // the keyboard works the button too
+  await page.waitForFunction(() => document.getElementById('sub-pause').textContent === 'Pause');
+  await askGo('paused false ' + report.subscription_id);
+
+  step('subscription: delete');
+  // Delete asks first; "Keep it" keeps it, then it is deleted.
+  await page.click('#sub-delete');
+  assert(await page.evaluate(() => document.activeElement.id) === 'sub-delete-no', 'the confirmation has the focus on Keep');
+  await page.click('#sub-delete-no');
+  await page.waitForSelector('#sub-delete');
+  await page.click('#sub-delete');
+  await page.click('#sub-delete-yes');
+  await page.waitForURL((u) => u.hash === '#/subscriptions');
+  await page.waitForSelector('#new-subscription');
+  await page.waitForFunction((r) => !document.querySelector(r), row);
+  await askGo('deleted ' + report.subscription_id);
+
   step('phone');
   // On a phone.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -207,6 +297,12 @@ async function shot(page, name) {
   await page.goto(base + '/ui/#/new');
   await page.waitForSelector('#o-url');
   assert(await fits(), 'the new job form fits a phone');
+  await page.goto(base + '/ui/#/new-subscription');
+  await page.waitForSelector('#o-backfill');
+  assert(await fits(), 'the new subscription form fits a phone');
+  await page.goto(base + '/ui/#/subscriptions');
+  await page.waitForSelector('#new-subscription');
+  assert(await fits(), 'the subscriptions list fits a phone');
 
   step('sign out');
   // Signing out forgets the key.
@@ -227,6 +323,7 @@ async function shot(page, name) {
   report.warm_first_contentful_paint_ms = fcps.sort((a, b) => a - b)[2]; // the median of 5
 
   assert(problems.length === 0, problems.join('\n'));
+  stdinLines.close();
   await browser.close();
   console.log(JSON.stringify(report));
 })().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
