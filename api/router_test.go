@@ -108,8 +108,8 @@ func newHarness(t *testing.T, tools map[string]string) *harness {
 		return strings.Contains(r.GetQuery(), workflows.DeleteFileWorkflowType)
 	})).Return(&workflowservice.ListWorkflowExecutionsResponse{}, nil).Maybe()
 	// Nor has the tenant saved a storage (POST /user/*).
-	h.tc.On("QueryWorkflow", mock.Anything, mock.MatchedBy(func(id string) bool { return strings.HasPrefix(id, "tenant-") }), "",
-		workflows.TenantStorageQuery).Return(nil, serviceerror.NewNotFound("no tenant")).Maybe()
+	h.tc.On("DescribeWorkflow", mock.Anything, mock.MatchedBy(func(id string) bool { return strings.HasPrefix(id, "tenant-") }), "").
+		Return(nil, serviceerror.NewNotFound("no tenant")).Maybe()
 	t.Cleanup(func() { h.tc.AssertExpectations(t) })
 	return h
 }

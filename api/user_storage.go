@@ -17,10 +17,12 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/api/googleapi"
 
+	"github.com/riptide-dev/riptide/internal/codec"
 	"github.com/riptide-dev/riptide/internal/netguard"
 	"github.com/riptide-dev/riptide/internal/storage"
 	"github.com/riptide-dev/riptide/workflows"
@@ -351,7 +353,9 @@ func (s *server) resolveStorage(c *gin.Context, in *workflows.JobInput) *apiErro
 func (s *server) tenantStorage(ctx context.Context, tenant string) (*workflows.StorageTarget, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	v, err := s.Temporal.QueryWorkflow(ctx, workflows.TenantWorkflowID(tenant), "", workflows.TenantStorageQuery)
+	// The entity's memo, not a query: creating a job must not need a
+	// worker to be up.
+	desc, err := s.Temporal.DescribeWorkflow(ctx, workflows.TenantWorkflowID(tenant), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return nil, nil
@@ -359,8 +363,16 @@ func (s *server) tenantStorage(ctx context.Context, tenant string) (*workflows.S
 	if err != nil {
 		return nil, err
 	}
+	info := desc.RawResponse.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, nil
+	}
+	p, ok := info.GetMemo().GetFields()[workflows.TenantStorageMemoKey]
+	if !ok {
+		return nil, nil
+	}
 	var t *workflows.StorageTarget
-	if err := v.Get(&t); err != nil {
+	if err := codec.Of(s.Temporal).FromPayload(p, &t); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -26,6 +26,10 @@ const (
 	TenantStorageQuery = "storage"
 )
 
+// TenantStorageMemoKey holds a Tenant workflow's storage target (nil: none
+// saved), kept in step by its Updates.
+const TenantStorageMemoKey = "storage"
+
 // TenantWorkflowID is the ID of a tenant's entity workflow.
 func TenantWorkflowID(tenant string) string { return "tenant-" + tenant }
 
@@ -49,10 +53,18 @@ func Tenant(ctx workflow.Context, in TenantInput) error {
 	}); err != nil {
 		return err
 	}
+	// The memo mirrors the storage, so the API reads it with a describe
+	// (encrypted like every payload) and needs no worker to create jobs.
+	saveMemo := func(ctx workflow.Context) error {
+		return workflow.UpsertMemo(ctx, map[string]any{TenantStorageMemoKey: state.Storage})
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, SetTenantStorageUpdate,
-		func(_ workflow.Context, t StorageTarget) (*StorageRef, error) {
+		func(ctx workflow.Context, t StorageTarget) (*StorageRef, error) {
 			state.Storage = &t
 			updates++
+			if err := saveMemo(ctx); err != nil {
+				return nil, err
+			}
 			return t.Ref(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, t StorageTarget) error {
@@ -64,13 +76,16 @@ func Tenant(ctx workflow.Context, in TenantInput) error {
 	); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, ClearTenantStorageUpdate, func(_ workflow.Context, provider string) (*StorageRef, error) {
+	if err := workflow.SetUpdateHandler(ctx, ClearTenantStorageUpdate, func(ctx workflow.Context, provider string) (*StorageRef, error) {
 		if state.Storage == nil || state.Storage.Provider != provider {
 			return nil, nil
 		}
 		prev := state.Storage.Ref()
 		state.Storage = nil
 		updates++
+		if err := saveMemo(ctx); err != nil {
+			return nil, err
+		}
 		return prev, nil
 	}); err != nil {
 		return err

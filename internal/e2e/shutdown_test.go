@@ -117,6 +117,7 @@ func TestAPISIGTERMDrainsInFlightRequests(t *testing.T) {
 		"RIPTIDE_S3_PATH_STYLE=true", "RIPTIDE_API_ADDR=" + addr, "RIPTIDE_API_KEYS=" + testAPIKey,
 		"RIPTIDE_API_METRICS_ADDR=",
 		"RIPTIDE_ALLOW_PRIVATE_NETWORKS=" + strings.Join(c.AllowPrivateNetworks, ","),
+		"RIPTIDE_ENCRYPTION_KEYS=" + strings.Join(testEncryptionKeys, ","),
 	}, logf)
 	require.NoError(t, err)
 	t.Cleanup(func() {
