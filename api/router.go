@@ -176,6 +176,7 @@ func NewRouter(d Deps) *gin.Engine {
 		r.DELETE(p, s.ownBatch, s.cancelBatch)
 		r.PATCH(p+"/jobs", s.ownBatch, s.renameBatchJobs)
 		r.POST(p+"/start", s.ownBatch, s.startPausedBatch)
+		r.POST(p+"/pause", s.ownBatch, s.pauseBatch)
 	}
 	dash := newDashboard(s)
 	s.dash = dash

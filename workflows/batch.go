@@ -85,6 +85,9 @@ func newBatch(ctx workflow.Context, in BatchInput) (*batch, error) {
 	if err := b.registerPauseHandlers(ctx); err != nil {
 		return nil, err
 	}
+	if err := b.registerPauseRunning(ctx); err != nil {
+		return nil, err
+	}
 	workflow.Go(ctx, b.pumpSignals)
 	workflow.Go(ctx, b.reconcile)
 	return b, nil
@@ -92,6 +95,7 @@ func newBatch(ctx workflow.Context, in BatchInput) (*batch, error) {
 
 func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
 	b.pausedVersion(ctx)
+	b.suspendedVersion(ctx)
 	if b.in.ManifestKey == "" {
 		if err := b.resolve(ctx); err != nil {
 			return nil, err
@@ -116,9 +120,20 @@ func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
 				return nil, err
 			}
 		}
-		_ = workflow.Await(ctx, func() bool { return len(b.running) < b.in.WindowSize || b.in.Cancelled })
+		_ = workflow.Await(ctx, func() bool {
+			return b.mayStart() || b.in.Cancelled || (b.in.Suspended && workflow.GetInfo(ctx).GetContinueAsNewSuggested())
+		})
 		if b.in.Cancelled {
 			break
+		}
+		if !b.mayStart() {
+			// Paused (batch_pause.go) and the history is long: the next
+			// run waits on, still paused, once no update is in flight.
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+			if b.in.Suspended && !b.in.Cancelled {
+				return nil, b.continueAsNew(ctx)
+			}
+			continue
 		}
 		b.startEpisode(ctx, page[0])
 		page = page[1:]
@@ -197,7 +212,7 @@ func (b *batch) state() BatchState {
 	st := BatchState{
 		BatchID: b.in.BatchID, ShowURL: b.in.ShowURL, Folder: b.in.Folder,
 		Status: BatchRunning, Resolved: b.in.ManifestKey != "", Total: b.in.Total, Format: b.in.Format,
-		Paused:  b.in.Paused && !b.in.Cancelled && b.final == "",
+		Paused:  (b.in.Paused || b.in.Suspended) && !b.in.Cancelled && b.final == "",
 		Started: b.in.Offset, Completed: b.in.Completed, Failed: b.in.Failed, Running: len(b.running),
 		Cancelled: b.in.Cancelled, Error: b.err, ManifestKey: b.in.ManifestKey, UpdatedAt: b.now,
 	}

@@ -75,13 +75,18 @@ func (b *batch) waitStarted(ctx workflow.Context) error {
 	return nil
 }
 
-// checkPaused refuses a start or rename of a batch that is not paused.
+// checkPaused refuses a start or rename of a batch that is not paused; a
+// batch paused while running (batch_pause.go) can be started, not renamed.
 func (b *batch) checkPaused(what string) error {
 	switch {
 	case b.in.Cancelled || b.final != "":
 		return batchStateError("batch is not paused (current status: %s): it was cancelled or has ended", b.state().Status)
+	case b.in.Suspended && what == "started":
+		return nil
+	case b.in.Suspended:
+		return batchStateError("batch was paused while running: only a batch created paused can be %s", what)
 	case !b.in.Paused:
-		return batchStateError("batch is not paused (current status: %s): only a batch created paused can be %s, once", b.state().Status, what)
+		return batchStateError("batch is not paused (current status: %s): only a paused batch can be %s, once", b.state().Status, what)
 	}
 	return nil
 }
@@ -102,7 +107,7 @@ func (b *batch) start(ctx workflow.Context) (StartBatchResult, error) {
 	if err := b.checkPaused("started"); err != nil {
 		return StartBatchResult{}, err
 	}
-	b.in.Paused = false
+	b.in.Paused, b.in.Suspended = false, false
 	b.logger.Info("Paused batch started", "episodes", b.in.Total-b.in.Offset)
 	b.saveState(ctx)
 	return StartBatchResult{StartedJobs: b.in.Total - b.in.Offset}, nil

@@ -29,6 +29,8 @@ type fakeManifest struct {
 	// set, records the page requests.
 	names map[int]string
 	pages *[]BatchEpisodesInput
+	// slow is how long each download takes (workflow time).
+	slow time.Duration
 }
 
 func (f fakeManifest) url(i int) string { return fmt.Sprintf("https://feed.example/ep%d.mp3", i) }
@@ -94,7 +96,7 @@ func newBatchEnv(t *testing.T, f fakeManifest) *batchEnv {
 		}
 		// The media has no title: the feed's must be used.
 		return &DownloadResult{Files: []string{"/w/" + in.JobID}, Bytes: 10, Source: "http", NeedsMux: true}, nil
-	}).Maybe()
+	}).After(f.slow).Maybe()
 	env.OnActivity(Mux.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, in MuxInput) (*MuxResult, error) {
 		if !strings.HasPrefix(in.Title, "Episode ") {
 			return nil, errors.New("feed title not passed to mux: " + in.Title)

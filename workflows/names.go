@@ -178,6 +178,11 @@ const (
 	// (BatchInput.Paused) and answers a StartBatchResult; refused
 	// (ErrTypeBatchState) unless the batch is paused.
 	StartBatchUpdate = "start"
+	// PauseBatchUpdate pauses a running batch: it starts no new episode
+	// (the running ones finish) until StartBatchUpdate; it answers a
+	// PauseBatchResult and is refused (ErrTypeBatchState) unless the batch
+	// is running and not paused.
+	PauseBatchUpdate = "pause"
 	// RenameEpisodesUpdate renames episodes of a paused batch: its payload
 	// is a []EpisodeRename, its answer a RenameEpisodesResult.
 	RenameEpisodesUpdate = "rename-episodes"

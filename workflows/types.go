@@ -137,6 +137,9 @@ type BatchInput struct {
 	// Paused: list the episodes, then start none until StartBatchUpdate
 	// (which clears it).
 	Paused bool `json:",omitempty"`
+	// Suspended: a running batch paused by PauseBatchUpdate; it starts no
+	// new episode until StartBatchUpdate clears it (batch_pause.go).
+	Suspended bool `json:",omitempty"`
 	// Storage is where every episode's objects go (JobInput.Storage); the
 	// manifest stays in the deployment's bucket, riptide's own.
 	Storage *StorageTarget `json:",omitempty"`

@@ -25,6 +25,14 @@ func StartPaused(ctx context.Context, c client.Client, batchID string) (int, err
 	return res.StartedJobs, err
 }
 
+// Pause pauses a running batch (the workflow's pause update): it starts
+// no new episode until StartPaused; it answers the episodes still running.
+func Pause(ctx context.Context, c client.Client, batchID string) (int, error) {
+	var res workflows.PauseBatchResult
+	err := update(ctx, c, batchID, workflows.PauseBatchUpdate, &res)
+	return res.RunningJobs, err
+}
+
 // Rename renames episodes of a paused batch (the workflow's rename
 // update). Every job ID must be one of the batch's episodes.
 func Rename(ctx context.Context, c client.Client, batchID string, renames []workflows.EpisodeRename) (*workflows.RenameEpisodesResult, error) {

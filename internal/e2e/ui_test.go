@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riptide-dev/riptide/internal/devstack"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // playwrightEnv names the directory holding node_modules/playwright-core
@@ -111,12 +111,11 @@ func TestWebDashboardInChromium(t *testing.T) {
 	})
 	// A job that fails: its source is not there.
 	failedID := submit(t, map[string]any{"url": stack.media + "/missing-" + uuid.NewString()[:8] + ".mp4", "folder": "e2e/ui-failed"})
-	// A paused batch of two episodes.
-	clip, err := os.ReadFile(filepath.Join(stack.mediaDir, devstack.SampleMP4))
-	require.NoError(t, err)
-	feed := serveClipFeed(clip, "Dashboard", 2, 0)
-	t.Cleanup(feed.Close)
-	status, out := call(t, http.MethodPost, "/batches", map[string]any{"show_url": feed.URL + "/feed.xml", "paused": true,
+	// A paused batch with two episodes more than the window, their media
+	// held until the page has paused the batch once started (answerUI
+	// releases them), so it is running with episodes left to start.
+	feed, _, release := slowFeed(t, workflows.DefaultBatchWindow+2, func(int) bool { return true })
+	status, out := call(t, http.MethodPost, "/batches", map[string]any{"show_url": feed, "paused": true,
 		"folder": "e2e/ui-batch-" + uuid.NewString()[:8]})
 	require.Equal(t, http.StatusCreated, status, "%v", out)
 	batchID := out["batch_id"].(string)
@@ -163,7 +162,7 @@ func TestWebDashboardInChromium(t *testing.T) {
 			continue
 		}
 		asked = append(asked, q)
-		_, _ = io.WriteString(stdin, answerUI(t, q, &subSeen)+"\n")
+		_, _ = io.WriteString(stdin, answerUI(t, q, &subSeen, release)+"\n")
 	}
 	_ = stdin.Close()
 	err = cmd.Wait()
@@ -215,7 +214,7 @@ func TestWebDashboardInChromium(t *testing.T) {
 	// The subscription: the form's error by its field, what the form
 	// sent, the sweeps the page showed, deleted at the end.
 	require.NotEmpty(t, rep.SubID)
-	require.Equal(t, []string{"paused true " + rep.SubID, "paused false " + rep.SubID, "deleted " + rep.SubID}, asked)
+	require.Equal(t, []string{"batch paused " + batchID, "batch started " + batchID, "paused true " + rep.SubID, "paused false " + rep.SubID, "deleted " + rep.SubID}, asked)
 	require.Contains(t, rep.EveryError, "every must be between")
 	require.NotNil(t, subSeen)
 	require.Equal(t, subFeed.URL+"/feed.xml", subSeen["url"])
@@ -230,17 +229,41 @@ func TestWebDashboardInChromium(t *testing.T) {
 	require.GreaterOrEqual(t, subFeed.lists.Load(), int32(2))
 	_, sb := call(t, http.MethodGet, "/batches/"+rep.SubBatch, nil)
 	require.Equal(t, subFolder, sb["folder"], "%v", sb)
-	_, b := call(t, http.MethodGet, "/batches/"+batchID, nil)
+	// Paused by the page, then started again: every episode runs.
+	var b map[string]any
+	require.Eventually(t, func() bool {
+		_, b = call(t, http.MethodGet, "/batches/"+batchID, nil)
+		return b["status"] == "completed"
+	}, 3*time.Minute, 500*time.Millisecond, "the batch paused and started from the page never completed: %v", b)
 	require.Equal(t, false, b["paused"], "%v", b)
-	require.NotEqual(t, "paused", b["status"])
+	require.Equal(t, float64(workflows.DefaultBatchWindow+2), b["completed_episodes"], "%v", b)
 }
 
 // answerUI answers the browser script's question q ("paused true ID",
-// "paused false ID", "deleted ID") through the API; seen keeps the
-// subscription's view while paused.
-func answerUI(t *testing.T, q string, seen *map[string]any) string {
+// "paused false ID", "deleted ID" of a subscription, "batch paused ID",
+// "batch started ID") through the API; seen keeps the subscription's view
+// while paused; release lets the batch's held episodes finish once it is
+// seen paused.
+func answerUI(t *testing.T, q string, seen *map[string]any, release chan struct{}) string {
 	i := strings.LastIndexByte(q, ' ')
 	what, id := q[:max(i, 0)], q[i+1:]
+	if b, ok := strings.CutPrefix(what, "batch "); ok {
+		status, v := call(t, http.MethodGet, "/batches/"+id, nil)
+		if status != http.StatusOK {
+			return fmt.Sprintf("GET /batches/%s answered %d: %v", id, status, v)
+		}
+		paused := b == "paused"
+		if v["paused"] != paused || (v["status"] == "paused") != paused {
+			return fmt.Sprintf("GET /batches/%s says paused %v, status %v", id, v["paused"], v["status"])
+		}
+		if paused {
+			if v["pending_episodes"] != float64(2) {
+				return fmt.Sprintf("GET /batches/%s: %v episodes left to start while paused, not 2", id, v["pending_episodes"])
+			}
+			close(release)
+		}
+		return "ok"
+	}
 	status, v := call(t, http.MethodGet, "/subscriptions/"+id, nil)
 	switch what {
 	case "paused true", "paused false":

@@ -518,6 +518,12 @@ function batchPage(id, params) {
           ev.target.disabled = true;
           try { const r = await api('POST', `/batches/${id}/start`); announce(`Batch started: ${r.started_jobs} episodes`); last = ''; } catch (e) { flash(e); ev.target.disabled = false; }
         } }) : null,
+        // A running batch with episodes left to start can be paused: it
+        // starts no new episode until Start.
+        !b.paused && !ended && b.riptide_status === 'running' && b.pending_episodes > 0 ? h('button', { type: 'button', id: 'pause-batch', dataset: { fk: 'pause' }, text: 'Pause batch', onclick: async (ev) => {
+          ev.target.disabled = true;
+          try { const r = await api('POST', `/batches/${id}/pause`); announce(`Batch paused: ${r.running_jobs} running episodes finish`); last = ''; } catch (e) { flash(e); ev.target.disabled = false; }
+        } }) : null,
         ended ? null : h('button', { type: 'button', class: 'danger', id: 'cancel-batch', dataset: { fk: 'cancelb' }, text: 'Cancel batch', onclick: async (ev) => {
           ev.target.disabled = true;
           try { await api('DELETE', `/batches/${id}`); announce('Batch cancellation requested'); last = ''; } catch (e) { flash(e); ev.target.disabled = false; }
