@@ -59,6 +59,11 @@ type Activities struct {
 	// YtdlpFragments is yt-dlp's --concurrent-fragments (0 or 1: one at a
 	// time).
 	YtdlpFragments int
+	// NativeDownload lets riptide download what yt-dlp resolves (HLS, DASH,
+	// plain files) itself, with segdl; false leaves it to yt-dlp.
+	NativeDownload bool
+	// Fragments is segdl's parts in flight per stream; 0: adaptive.
+	Fragments int
 	// YtdlpProxy, when set, is the URL of the proxy yt-dlp must connect
 	// through: a netguard.Proxy that refuses non-public addresses.
 	YtdlpProxy string

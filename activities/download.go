@@ -103,8 +103,15 @@ func (a *Activities) download(ctx context.Context, in workflows.DownloadInput) (
 // downloadFrom is download once the attempt's cookies and proxy are set.
 func (a *Activities) downloadFrom(ctx context.Context, dir string, u *url.URL, in workflows.DownloadInput) (*workflows.DownloadResult, error) {
 	if isHLSURL(u) {
-		// A live playlist is recorded natively (live.go).
+		// An on-demand playlist is downloaded natively (segmented.go), a
+		// live one recorded natively (live.go).
+		if res, handled, err := a.downloadHLSNative(ctx, dir, u, in); handled {
+			return res, err
+		}
 		if res, handled, err := a.downloadHLS(ctx, dir, u, in); handled {
+			if res != nil {
+				res.Strategy = workflows.DownloadLiveHLS
+			}
 			return res, err
 		}
 	}
@@ -148,7 +155,7 @@ func (a *Activities) downloadHTTP(ctx context.Context, dir string, u *url.URL) (
 	if err != nil {
 		return nil, err
 	}
-	res := &workflows.DownloadResult{Files: []string{dst}, Bytes: n, Source: "http"}
+	res := &workflows.DownloadResult{Files: []string{dst}, Bytes: n, Source: "http", Strategy: workflows.DownloadNativeHTTP}
 	// A playlist or manifest served as media (or a page, or nothing) is
 	// refused here, before ffmpeg could follow what it names.
 	if res.Media, err = ffmpeg.Inspect(ctx, a.Ffprobe, dst); err != nil {

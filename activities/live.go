@@ -172,7 +172,7 @@ func (a *Activities) recordYtdlpLive(ctx context.Context, dir string, in workflo
 		return nil, err
 	}
 	res.Title, res.Description, res.ReleaseDate = info.MediaTitle(), info.Description, info.ReleaseDate()
-	res.Source = info.Extractor
+	res.Source, res.Strategy = info.Extractor, workflows.DownloadLiveHLS
 	return res, nil
 }
 

@@ -70,15 +70,12 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 	if err := a.checkKnownSizes(ctx, sizes); err != nil {
 		return nil, err
 	}
-	fctx, stopWatch := a.watchDownload(ctx, dir)
-	files, err := y.Fetch(fctx, dir, infoPath, formats, sizes)
-	if werr := stopWatch(); werr != nil {
-		err = werr
-	}
+	files, strategy, err := a.fetchFormats(ctx, dir, infoPath, y, info, formats, sizes)
 	if err != nil {
 		return nil, err
 	}
 	res := &workflows.DownloadResult{
+		Strategy:    strategy,
 		Files:       files,
 		Title:       info.MediaTitle(),
 		Description: info.Description,

@@ -74,6 +74,16 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 			HTTP: &http.Client{Transport: guard.Transport(), Timeout: SpotifyTimeout},
 		}
 	}
+	fragments, err := cfg.Media.Fragments()
+	if err != nil {
+		_ = proxy.Close()
+		return nil, nil, err
+	}
+	native, err := cfg.Media.NativeDownloads()
+	if err != nil {
+		_ = proxy.Close()
+		return nil, nil, err
+	}
 	hooks := &http.Client{Transport: guard.Transport(), Timeout: WebhookTimeout}
 	sites, stopSites, err := newSites(cfg, guard, proxy, signer, hooks)
 	if err != nil {
@@ -100,6 +110,8 @@ func NewActivities(cfg *config.Config, guard *netguard.Guard, store Store, stder
 		// Fragmented streams are many small requests; a few at once
 		// hide each one's latency.
 		YtdlpFragments: cfg.Media.YtdlpConcurrentFragments,
+		Fragments:      fragments,
+		NativeDownload: native,
 		Ffmpeg:         cfg.Media.FfmpegPath,
 		Ffprobe:        cfg.Media.FfprobePath,
 		Stderr:         stderr,

@@ -67,6 +67,10 @@ type DownloadResult struct {
 	ReleaseDate string
 	// Source is "http" for the native downloader, else yt-dlp's extractor.
 	Source string
+	// Strategy is how the media was fetched (the job view's
+	// download_strategy): DownloadNativeHTTP, DownloadNativeHLS,
+	// DownloadNativeDASH, DownloadYtdlp or DownloadLiveHLS.
+	Strategy string `json:",omitempty"`
 	// Media describes Files[0] when the downloader probed it.
 	Media *MediaInfo `json:",omitempty"`
 	// HostQueue is the task queue of the worker holding the files.
@@ -81,6 +85,15 @@ type DownloadResult struct {
 	Streams *Streams `json:",omitempty"`
 }
 
+// Download strategies (DownloadResult.Strategy).
+const (
+	DownloadNativeHTTP = "native_http"
+	DownloadNativeHLS  = "native_hls"
+	DownloadNativeDASH = "native_dash"
+	DownloadYtdlp      = "ytdlp"
+	DownloadLiveHLS    = "live_hls"
+)
+
 // Progress is the heartbeat detail of the transfer activities. The API reads
 // it from the pending activity to show live progress; the HTTP downloader
 // also resumes from Bytes after a retry.
@@ -91,10 +104,27 @@ type Progress struct {
 	// Live is where a live recording stands: what a retry resumes from.
 	// A pointer keeps Progress comparable.
 	Live *LiveProgress `json:"live,omitempty"`
+	// Segmented is where a native segmented download stands: what a
+	// retry on the same worker resumes from. A pointer keeps Progress
+	// comparable.
+	Segmented *SegmentedProgress `json:"segmented,omitempty"`
 	// Proxy names the upstream proxy the download attempt goes through
 	// (internal/proxypool, never its credentials): the retry picks
 	// another.
 	Proxy string `json:"proxy,omitempty"`
+}
+
+// SegmentedProgress has one mark per stream (video, then audio).
+type SegmentedProgress struct {
+	Streams []StreamMark `json:"streams"`
+}
+
+// StreamMark is one stream's progress (segdl.Mark): Done of Parts parts,
+// Bytes bytes, are in its file.
+type StreamMark struct {
+	Parts int   `json:"parts"`
+	Done  int   `json:"done"`
+	Bytes int64 `json:"bytes"`
 }
 
 // LiveProgress has one part per recorded playlist (video, then separate

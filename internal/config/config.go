@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -220,6 +221,13 @@ type Media struct {
 	// YtdlpConcurrentFragments is yt-dlp's --concurrent-fragments: how
 	// many fragments of an HLS or DASH stream it fetches at once.
 	YtdlpConcurrentFragments int `envconfig:"YTDLP_CONCURRENT_FRAGMENTS" default:"4"`
+	// FragmentConcurrency is how many fragments (or byte ranges) of one
+	// stream riptide's native downloader fetches at once: a number, or
+	// "auto" (adaptive between 2 and 16, by the time to first byte).
+	FragmentConcurrency string `envconfig:"FRAGMENT_CONCURRENCY" default:"auto"`
+	// DownloadStrategy is "native" (riptide downloads what yt-dlp
+	// resolves, where it can) or "ytdlp" (yt-dlp's own downloader always).
+	DownloadStrategy string `envconfig:"DOWNLOAD_STRATEGY" default:"native"`
 	// Sandbox confines yt-dlp, ffmpeg and ffprobe to network namespaces of
 	// their own that reach only the guarded proxy (internal/childproc):
 	// auto where the machine allows it (a loud warning elsewhere), required
@@ -228,6 +236,30 @@ type Media struct {
 	// YtdlpMaxAge is the age of a yt-dlp release past which the worker and
 	// /healthz warn that it is stale.
 	YtdlpMaxAge time.Duration `envconfig:"YTDLP_MAX_AGE" default:"2160h"`
+}
+
+// Fragments is FragmentConcurrency as a number: 0 for "auto".
+func (m Media) Fragments() (int, error) {
+	if strings.EqualFold(m.FragmentConcurrency, "auto") || m.FragmentConcurrency == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(m.FragmentConcurrency)
+	if err != nil || n < 1 || n > 64 {
+		return 0, fmt.Errorf("RIPTIDE_FRAGMENT_CONCURRENCY=%q: want auto or a number from 1 to 64", m.FragmentConcurrency)
+	}
+	return n, nil
+}
+
+// NativeDownloads tells whether DownloadStrategy lets riptide download
+// what yt-dlp resolves.
+func (m Media) NativeDownloads() (bool, error) {
+	switch strings.ToLower(m.DownloadStrategy) {
+	case "", "native":
+		return true, nil
+	case "ytdlp":
+		return false, nil
+	}
+	return false, fmt.Errorf("RIPTIDE_DOWNLOAD_STRATEGY=%q: want native or ytdlp", m.DownloadStrategy)
 }
 
 // Webhook configures webhook signing.

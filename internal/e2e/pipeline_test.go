@@ -132,6 +132,7 @@ func TestDASHJobMergesStreamsAndSendsEveryWebhook(t *testing.T) {
 	require.Equal(t, key, job["key"])
 	require.EqualValues(t, len(obj), job["file_size_bytes"])
 	require.Equal(t, obj, fetch(t, job["s3_url"].(string)))
+	require.Equal(t, "native_dash", job["download_strategy"], "riptide fetched the fragments yt-dlp listed")
 	recordHistory(t, stack.temporal, "job_completed", workflows.JobWorkflowID(id), "")
 }
 
@@ -154,6 +155,7 @@ func TestPageJobExtractsMetadataAndSubtitles(t *testing.T) {
 	require.True(t, strings.HasPrefix(sub, "e2e/page/"), sub)
 	require.Contains(t, string(stored(t, sub)), "Hello from riptide")
 	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, stored(t, key)))
+	require.Equal(t, "native_http", downloadStrategy(t, id), "the page's video file, found by yt-dlp, fetched by riptide")
 }
 
 func TestDirectMediaURLUsesNativeDownload(t *testing.T) {
@@ -183,6 +185,7 @@ func TestDirectMediaURLUsesNativeDownload(t *testing.T) {
 	require.Len(t, ran["Download"], 1, "%v", ran)
 	require.Empty(t, ran["Mux"], "no mux activity for a download that already is the file")
 	require.Equal(t, ran["Download"], ran["Upload"], "upload on the download's worker")
+	require.Equal(t, "native_http", downloadStrategy(t, id))
 	recordHistory(t, stack.temporal, "job_completed_mux_skipped", workflows.JobWorkflowID(id), "")
 }
 

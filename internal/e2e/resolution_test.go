@@ -42,6 +42,7 @@ func TestMaxResolutionComparesTheShorterSide(t *testing.T) {
 	key, _ := b["key"].(string)
 	require.NotEmpty(t, key, "%v", b)
 	p := probeObject(t, key)
+	require.Equal(t, "native_hls", downloadStrategy(t, b["job_id"].(string)))
 	require.Equal(t, "720", p["stream.0.width"], "%v", p)
 	require.Equal(t, "1280", p["stream.0.height"], "%v", p)
 }
@@ -84,6 +85,7 @@ func TestMaxResolutionOnALandscapeLadder(t *testing.T) {
 			require.NotEmpty(t, key, "%v", b)
 			p := probeObject(t, key)
 			require.Equal(t, tt.height, p["stream.0.height"], "%v", p)
+			require.Equal(t, "native_hls", downloadStrategy(t, b["job_id"].(string)))
 		})
 	}
 }

@@ -28,6 +28,10 @@ type Media struct {
 	// addition: what a transcode, or a copy, produced).
 	VideoCodec *string `json:"video_codec"`
 	AudioCodec *string `json:"audio_codec"`
+	// DownloadStrategy is how the media was fetched (riptide's addition):
+	// "native_http", "native_hls", "native_dash", "ytdlp" or "live_hls";
+	// null before the download ends.
+	DownloadStrategy *string `json:"download_strategy"`
 }
 
 // mediaOf reads Media from a job's history events.
@@ -54,7 +58,10 @@ func mediaOf(dc converter.DataConverter, events []*historypb.HistoryEvent) Media
 			if len(p) == 0 {
 				continue
 			}
-			var res struct{ Streams *workflows.Streams }
+			var res struct {
+				Streams  *workflows.Streams
+				Strategy string
+			}
 			if dc.FromPayload(p[0], &res) != nil {
 				continue
 			}
@@ -63,6 +70,7 @@ func mediaOf(dc converter.DataConverter, events []*historypb.HistoryEvent) Media
 				// A chain restarted on another worker downloads again:
 				// the last download is the one muxed.
 				native, written = res.Streams, res.Streams
+				m.DownloadStrategy = nullable(res.Strategy)
 			case workflows.Mux.Name():
 				written = res.Streams
 			}

@@ -28,12 +28,12 @@ func TestMediaOfATranscodedJob(t *testing.T) {
 	h := &history{t: t}
 	h.start(workflows.JobInput{JobID: "j", JobOptions: workflows.JobOptions{MaxHeight: 720,
 		Transcode: &workflows.Transcode{VideoCodec: "h265", CRF: 23}}})
-	h.activity(workflows.Download.Name(), 1, 1, 2, 1, workflows.DownloadResult{Bytes: 1, NeedsMux: true,
+	h.activity(workflows.Download.Name(), 1, 1, 2, 1, workflows.DownloadResult{Bytes: 1, NeedsMux: true, Strategy: workflows.DownloadNativeDASH,
 		Streams: &workflows.Streams{VideoCodec: "vp9", AudioCodec: "opus", Width: 1280, Height: 720}})
 	h.activity(workflows.Mux.Name(), 2, 2, 3, 1, workflows.MuxResult{Bytes: 1,
 		Streams: &workflows.Streams{VideoCodec: "hevc", AudioCodec: "aac", Width: 1280, Height: 720}})
 	require.Equal(t, Media{NativeVideoCodec: str("vp9"), NativeAudioCodec: str("opus"), RequestedQuality: str("720p"),
-		ActualQuality: str("720p"), VideoCodec: str("h265"), AudioCodec: str("aac")}, mediaOf(converter.GetDefaultDataConverter(), h.events))
+		ActualQuality: str("720p"), VideoCodec: str("h265"), AudioCodec: str("aac"), DownloadStrategy: str("native_dash")}, mediaOf(converter.GetDefaultDataConverter(), h.events))
 }
 
 // A job whose download was the file (no mux) wrote the source's streams; a

@@ -262,7 +262,7 @@ func TestGetCompletedFieldsAndJSON(t *testing.T) {
 		"finished_at", "updated_at", "completed_at", "workflow_id", "run_id", "temporal_ui_url", "webhook_status",
 		"download_duration_ms", "mux_duration_ms", "upload_duration_ms", "total_duration_ms", "queue_wait_ms",
 		"download_retries", "upload_retries", "download_speed_mbps", "upload_speed_mbps",
-		"native_video_codec", "native_audio_codec", "requested_quality", "actual_quality", "video_codec", "audio_codec",
+		"native_video_codec", "native_audio_codec", "requested_quality", "actual_quality", "video_codec", "audio_codec", "download_strategy",
 		"file_deleted", "file_deleted_at", "storage"}
 	got := make([]string, 0, len(m))
 	for k := range m {

@@ -50,6 +50,20 @@ type Format struct {
 	URL         string            `json:"url,omitempty"`
 	Protocol    string            `json:"protocol,omitempty"`
 	HTTPHeaders map[string]string `json:"http_headers,omitempty"`
+	// Ext is the file extension yt-dlp gives the format.
+	Ext string `json:"ext,omitempty"`
+	// Fragments and FragmentBaseURL are a DASH format's segments
+	// (protocol http_dash_segments), as yt-dlp read them from the MPD.
+	Fragments       []Fragment `json:"fragments,omitempty"`
+	FragmentBaseURL string     `json:"fragment_base_url,omitempty"`
+}
+
+// Fragment is one segment of a DASH format: a URL, or a path relative to
+// the format's FragmentBaseURL.
+type Fragment struct {
+	URL      string  `json:"url,omitempty"`
+	Path     string  `json:"path,omitempty"`
+	Duration float64 `json:"duration,omitempty"`
 }
 
 // Live tells whether the source is live now.
