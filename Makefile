@@ -108,7 +108,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 5s)
 	done
 
 .PHONY: bench
-bench: tools ## measure riptide against raw baselines on this machine (~15 min, writes bench/RESULTS.md)
+bench: tools ## measure riptide against raw baselines on this machine (~20 min, writes bench/RESULTS.md)
 	go run ./internal/cmd/riptide-bench $(BENCH_FLAGS)
 
 .PHONY: unit

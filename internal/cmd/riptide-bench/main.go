@@ -35,6 +35,13 @@ type options struct {
 	// The dashboard section: jobs in the namespace, cold requests and
 	// warm polling rounds (seconds) per endpoint.
 	dashJobs, dashCold, dashWarm int
+	// The DASH section: size of both streams (MiB) and the server's
+	// added latency per request.
+	dashSourceMB        int64
+	dashSourceLatencyMS int
+	// The segmem section: concurrent HLS jobs on one worker, and the
+	// length of their stream (seconds of half-second fragments).
+	segMemJobs, segMemSeconds int
 }
 
 func main() {
@@ -53,12 +60,16 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "file receiving the results (empty: stdout only)")
 	var frag string
 	flag.IntVar(&o.fragSeconds, "frag-seconds", 120, "length of the HLS stream in the fragments run (half-second fragments)")
-	flag.StringVar(&frag, "fragments", "1,4,8", "RIPTIDE_YTDLP_CONCURRENT_FRAGMENTS values in the fragments run")
+	flag.StringVar(&frag, "fragments", "1,4,8,16", "fragments fetched at once in the fragments run (RIPTIDE_FRAGMENT_CONCURRENCY, RIPTIDE_YTDLP_CONCURRENT_FRAGMENTS, yt-dlp's --concurrent-fragments, plain GETs in flight)")
+	flag.Int64Var(&o.dashSourceMB, "dash-mb", 1024, "size of the video and audio streams of the dash run (a DASH source; -dash-jobs is the dashboard run's) (MiB)")
+	flag.IntVar(&o.dashSourceLatencyMS, "dash-latency-ms", 0, "milliseconds the DASH server waits before answering each request")
+	flag.IntVar(&o.segMemJobs, "segmem-jobs", 16, "concurrent HLS jobs (and worker concurrency) in the segmem run")
+	flag.IntVar(&o.segMemSeconds, "segmem-seconds", 60, "length of the HLS stream of the segmem run (half-second fragments)")
 	flag.IntVar(&o.transcodeSeconds, "transcode-seconds", 20, "length of the 1280x720 clip of the transcode run")
 	flag.IntVar(&o.dashJobs, "dash-jobs", 10000, "jobs in the namespace in the dashboard run")
 	flag.IntVar(&o.dashCold, "dash-cold", 100, "cold requests per dashboard endpoint (and calls per baseline)")
 	flag.IntVar(&o.dashWarm, "dash-warm", 60, "seconds of once-a-second polling of the dashboard endpoints")
-	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments,transcode,dashboard", "sections to run")
+	flag.StringVar(&only, "only", "datapath,memory,orchestration,concurrency,fragments,dash,segmem,transcode,dashboard", "sections to run")
 	flag.Parse()
 	o.fragConcurrency = counts("fragments", frag)
 	o.concurrency = counts("concurrency", conc)
@@ -101,6 +112,8 @@ func run(ctx context.Context, o options) error {
 		{"orchestration", benchOrchestration},
 		{"concurrency", benchConcurrency},
 		{"fragments", benchFragments},
+		{"dash", benchDASH},
+		{"segmem", benchSegMem},
 		{"transcode", benchTranscode},
 		// Last: its processing jobs stay running.
 		{"dashboard", benchDashboard},
@@ -127,7 +140,7 @@ func run(ctx context.Context, o options) error {
 func checkDisk(dir string, o options) error {
 	var sizes []int64
 	for name, mb := range map[string]int64{"datapath": o.sizeMB, "memory": o.memoryMB,
-		"concurrency": o.concMB * int64(max(1, maxInt(o.concurrency)))} {
+		"concurrency": o.concMB * int64(max(1, maxInt(o.concurrency))), "dash": o.dashSourceMB} {
 		if o.only[name] {
 			sizes = append(sizes, mb)
 		}

@@ -41,8 +41,9 @@ func TestBenchRunsEverySection(t *testing.T) {
 	o := options{
 		sizeMB: 8, memoryMB: 8, concMB: 8, jobs: 4, submitters: 2, tinyConcurrency: 2, workerConcurrency: 2,
 		concurrency: []int{1, 2}, partSizeMB: 5, s3Concurrency: 2, fragSeconds: 3, fragConcurrency: []int{2},
-		transcodeSeconds: 2, out: out,
-		only: map[string]bool{"datapath": true, "memory": true, "orchestration": true, "concurrency": true, "fragments": true, "transcode": true},
+		transcodeSeconds: 2, dashSourceMB: 8, segMemJobs: 2, segMemSeconds: 2, out: out,
+		only: map[string]bool{"datapath": true, "memory": true, "orchestration": true, "concurrency": true, "fragments": true,
+			"dash": true, "segmem": true, "transcode": true},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -57,7 +58,14 @@ func TestBenchRunsEverySection(t *testing.T) {
 		`\| orchestration: 4 tiny jobs via the API, worker concurrency 2 \| [0-9]+ jobs/min \| [0-9]+ workflows/min`,
 		`\| · · Temporal server \| [0-9]+ ms \| [0-9]+ ms \|`,
 		`\| 2 concurrent 8 MiB jobs, worker concurrency 2 \| [0-9.]+ jobs/min`,
-		`\| HLS via yt-dlp, [0-9]+ fragments .*2 at once \| [0-9.]+ s download \|`,
+		`\| HLS, [0-9]+ fragments .*2 at once: riptide[^|]*, download stage \| [0-9.]+ s \| [0-9.]+ s: plain GETs of the playlist \+ fragments`,
+		`\| · same vs yt-dlp's CLI \(` + "`--concurrent-fragments 2" + `[^|]*\| [0-9.]+ s \| [0-9.]+ s: yt-dlp alone \| [0-9.]+ \|`,
+		`\| · riptide \([^)]+\), download stage \| [0-9.]+ s \|`,
+		`\| DASH, separate video \+ audio .*remuxed to mp4: riptide[^|]*, POST → completed \| [0-9.]+ s .*\| \*\*[0-9.]+\*\* \| ≥ 1.2 \|`,
+		`\| · mux \| [0-9.]+ s \| [0-9.]+ s: ` + "`ffmpeg -c copy` of the two files",
+		`\| riptide/floor \*\*[0-9.]+\*\* \|`,
+		`\| · vs yt-dlp's CLI \(` + "`-f bv\\+ba" + `.*\| [0-9.]+ s \| [0-9.]+ s \| [0-9.]+ \|`,
+		`\| peak worker RSS \(VmHWM\), 2 concurrent HLS jobs .*\| [0-9]+ MiB \(all done in [0-9.]+ s\) \| [0-9]+ MiB: same worker idle \|`,
 		`\| transcode to H.264 .*2 s of 1280x720 at 30 fps: mux stage \| [0-9]+ fps .*\| \*\*[0-9.]+\*\* \|`,
 	} {
 		require.Regexp(t, regexp.MustCompile(row), md)

@@ -43,6 +43,8 @@ type report struct {
 	concurrency   []concurrencyResult
 	concPeakRSS   int64
 	fragments     *fragmentResult
+	dash          *dashSourceResult
+	segMem        *segMemResult
 	transcode     *transcodeResult
 	dashboard     *dashResult
 }
@@ -114,6 +116,12 @@ func (r *report) markdown() string {
 	}
 	if r.fragments != nil {
 		r.fragments.markdown(&b)
+	}
+	if r.dash != nil {
+		r.dash.markdown(&b)
+	}
+	if r.segMem != nil {
+		r.segMem.markdown(&b)
 	}
 	if r.transcode != nil {
 		r.transcode.markdown(&b)
