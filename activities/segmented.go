@@ -2,13 +2,16 @@ package activities
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.temporal.io/sdk/activity"
 
@@ -100,11 +103,31 @@ func (a *Activities) fetchStreams(ctx context.Context, dir string, streams []seg
 			resume = append(resume, segdl.Mark(m))
 		}
 	}
+	// Each stream's media is inspected from a copy of its first MiB while
+	// the rest downloads (a probe of a TS file costs as much as fetching a
+	// hundred fragments); a stream that is whole by then, at its end.
+	probes := make([]mediaProbe, len(streams))
+	var probing sync.WaitGroup
+	onPrefix := func(i int, path string, n int64, whole bool) {
+		if whole {
+			return // inspected below
+		}
+		head := path + ".head"
+		if err := copyPrefix(path, head, n); err != nil {
+			return // inspected below
+		}
+		probes[i].early = true
+		probing.Go(func() {
+			defer os.Remove(head)
+			probes[i].m, probes[i].err = ffmpeg.Inspect(ctx, a.Ffprobe, head)
+		})
+	}
 	d := segdl.New(segdl.Config{
 		Client:      a.httpFor(ctx),
 		Concurrency: a.Fragments,
 		MaxBytes:    a.jobByteCap(ctx),
 		EnsureSpace: func(need int64) error { return a.ensureDiskSpace(dir, need) },
+		OnPrefix:    onPrefix,
 	}, streams, resume)
 	progress := func() workflows.Progress {
 		p := heartbeat.Progress(d.Bytes(), d.Estimate())
@@ -118,6 +141,7 @@ func (a *Activities) fetchStreams(ctx context.Context, dir string, streams []seg
 	stop := heartbeat.Every(ctx, heartbeat.Interval, progress)
 	sizes, err := d.Run(ctx)
 	stop()
+	probing.Wait()
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +151,12 @@ func (a *Activities) fetchStreams(ctx context.Context, dir string, streams []seg
 	for i, s := range streams {
 		res.Files = append(res.Files, s.Path)
 		res.Bytes += sizes[i]
-		// What the parts made must be media, as with yt-dlp's files.
-		m, err := ffmpeg.Inspect(ctx, a.Ffprobe, s.Path)
+		// What the parts made must be media, as with yt-dlp's files: the
+		// container is told by the file's start.
+		m, err := probes[i].m, probes[i].err
+		if !probes[i].early {
+			m, err = ffmpeg.Inspect(ctx, a.Ffprobe, s.Path)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -257,4 +285,30 @@ func sourceHeaders(h map[string]string) http.Header {
 		out.Set(k, v)
 	}
 	return out
+}
+
+// mediaProbe is a stream's inspection; early when it ran on the stream's
+// first MiB while the rest downloaded.
+type mediaProbe struct {
+	early bool
+	m     *workflows.MediaInfo
+	err   error
+}
+
+// copyPrefix copies the first n bytes of src to dst.
+func copyPrefix(src, dst string, n int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyN(out, in, n); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -88,7 +88,16 @@ type Config struct {
 	EnsureSpace func(need int64) error
 	// Attempts per part before the download fails (default 5).
 	Attempts int
+	// OnPrefix, when set, is called once per stream, from the goroutine
+	// writing it, as soon as its file holds PrefixBytes (or all of it, n
+	// whole): a caller can inspect the start of the media while
+	// the rest downloads. The file must not be written to.
+	OnPrefix func(stream int, path string, n int64, whole bool)
 }
+
+// PrefixBytes is how much of a stream OnPrefix waits for: enough for a
+// probe to see the container and every stream's codec.
+const PrefixBytes = 1 << 20
 
 // Adaptive concurrency bounds.
 const (
@@ -215,6 +224,9 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 		return 0, failure.Technical(err, "preparing the download file: %v", err)
 	}
 	if start.Done == len(s.Parts) {
+		if d.cfg.OnPrefix != nil {
+			d.cfg.OnPrefix(i, s.Path, start.Bytes, true)
+		}
 		return start.Bytes, nil
 	}
 
@@ -274,6 +286,9 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 	}()
 
 	at := start.Bytes
+	// A resumed stream has its prefix already (at > 0 is written): it is
+	// announced at the end, once whole.
+	prefixed := false
 	for j := start.Done; j < len(s.Parts); j++ {
 		var p piece
 		select {
@@ -300,9 +315,16 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 		d.mu.Lock()
 		d.marks[i].Done, d.marks[i].Bytes = j+1, at
 		d.mu.Unlock()
+		if !prefixed && at >= PrefixBytes && j+1 < len(s.Parts) && d.cfg.OnPrefix != nil {
+			prefixed = true
+			d.cfg.OnPrefix(i, s.Path, at, false)
+		}
 	}
 	if inPlace {
 		at = offsets[len(s.Parts)]
+	}
+	if !prefixed && d.cfg.OnPrefix != nil {
+		d.cfg.OnPrefix(i, s.Path, at, true)
 	}
 	return at, nil
 }

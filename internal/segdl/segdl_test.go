@@ -395,5 +395,3 @@ func TestAStalledPartIsRetried(t *testing.T) {
 	require.Equal(t, "abcdefghij", string(got))
 	require.EqualValues(t, 2, n.Load())
 }
-
-
