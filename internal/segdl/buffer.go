@@ -1,8 +1,8 @@
 package segdl
 
 import (
+	"context"
 	"io"
-	"os"
 	"sync"
 )
 
@@ -10,30 +10,63 @@ import (
 const chunkSize = 256 << 10
 
 // MemoryBudget is how many bytes of fetched-but-unwritten parts one worker
-// keeps in memory, across all its downloads; a part arriving beyond it
-// spills to a temporary file beside the stream's. A var so tests can
-// shrink it.
-var MemoryBudget int64 = 32 << 20
+// keeps in memory, across all its downloads. A part ahead of its turn that
+// finds the budget spent stops reading (its connection's window fills and
+// the server waits) until room frees or its turn comes; the part whose
+// turn it is never needs the budget: it writes straight to the file. A
+// var so tests can shrink it.
+var MemoryBudget int64 = 24 << 20
 
 var (
-	budgetMu  sync.Mutex
-	budgetUse int64
-	chunks    = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+	budgetMu   sync.Mutex
+	budgetCond = sync.NewCond(&budgetMu)
+	budgetUse  int64
+	freeChunks [][]byte // allocated once, reused: no garbage per part
 )
 
-func takeBudget() bool {
+// takeChunk waits for a chunk of the budget, or for stop() (the part's
+// turn came), or for ctx's end; nil when it did not get one.
+func takeChunk(ctx context.Context, stop func() bool) ([]byte, error) {
+	unwatch := context.AfterFunc(ctx, wakeBudget)
+	defer unwatch()
 	budgetMu.Lock()
 	defer budgetMu.Unlock()
-	if budgetUse+chunkSize > MemoryBudget {
-		return false
+	for budgetUse+chunkSize > MemoryBudget {
+		if stop() {
+			return nil, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		budgetCond.Wait()
 	}
 	budgetUse += chunkSize
-	return true
+	if n := len(freeChunks); n > 0 {
+		c := freeChunks[n-1]
+		freeChunks = freeChunks[:n-1]
+		return c, nil
+	}
+	return make([]byte, chunkSize), nil
 }
 
-func giveBudget(n int) {
+func giveChunks(cs [][]byte) {
+	if len(cs) == 0 {
+		return
+	}
 	budgetMu.Lock()
-	budgetUse -= int64(n) * chunkSize
+	budgetUse -= int64(len(cs)) * chunkSize
+	freeChunks = append(freeChunks, cs...)
+	budgetMu.Unlock()
+	budgetCond.Broadcast()
+}
+
+// wakeBudget wakes the parts waiting for the budget, so they look again
+// at whether their turn came.
+func wakeBudget() {
+	// Under the lock: a waiter between its check and its Wait must not
+	// miss the broadcast.
+	budgetMu.Lock()
+	budgetCond.Broadcast()
 	budgetMu.Unlock()
 }
 
@@ -44,84 +77,34 @@ func budgetInUse() int64 {
 	return budgetUse
 }
 
-// buffer holds one part: chunks in memory, then a spill file.
+// buffer holds one part in chunks of the budget.
 type buffer struct {
-	chunks    []*[]byte
-	last      int // bytes used in the last chunk
-	spillPath string
-	spill     *os.File
-	size      int64
-}
-
-func newBuffer(spillPath string) *buffer { return &buffer{spillPath: spillPath, last: chunkSize} }
-
-func (b *buffer) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		if b.spill != nil {
-			m, err := b.spill.Write(p)
-			b.size += int64(m)
-			if err != nil {
-				return n - len(p) + m, err
-			}
-			return n, nil
-		}
-		if b.last == chunkSize {
-			if !takeBudget() {
-				f, err := os.OpenFile(b.spillPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return n - len(p), err
-				}
-				b.spill = f
-				continue
-			}
-			b.chunks = append(b.chunks, chunks.Get().(*[]byte))
-			b.last = 0
-		}
-		c := *b.chunks[len(b.chunks)-1]
-		m := copy(c[b.last:], p)
-		b.last += m
-		b.size += int64(m)
-		p = p[m:]
-	}
-	return n, nil
+	chunks [][]byte
+	last   int // bytes used in the last chunk
+	size   int64
 }
 
 // writeTo appends the part to w.
 func (b *buffer) writeTo(w io.Writer) error {
 	for i, c := range b.chunks {
-		data := *c
 		if i == len(b.chunks)-1 {
-			data = data[:b.last]
+			c = c[:b.last]
 		}
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
-	}
-	if b.spill != nil {
-		if _, err := b.spill.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, b.spill); err != nil {
+		if _, err := w.Write(c); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// release gives the memory back and removes the spill file.
+// release gives the memory back.
 func (b *buffer) release() {
 	if b == nil {
 		return
 	}
-	for _, c := range b.chunks {
-		chunks.Put(c)
-	}
-	giveBudget(len(b.chunks))
-	b.chunks = nil
-	if b.spill != nil {
-		b.spill.Close()
-		_ = os.Remove(b.spillPath)
-		b.spill = nil
-	}
+	giveChunks(b.chunks)
+	b.chunks, b.last, b.size = nil, 0, 0
 }
+
+// copyBuffers are get's read buffers.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

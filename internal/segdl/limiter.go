@@ -37,8 +37,10 @@ func newLimiter(fixed int) *limiter {
 	return l
 }
 
-// acquire waits for room for one more part.
-func (l *limiter) acquire(ctx context.Context) error {
+// acquire waits for room for one more part; a part for which first()
+// says its turn came takes room at once: the parts ahead of it may all
+// wait for memory only its writing frees.
+func (l *limiter) acquire(ctx context.Context, first func() bool) error {
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
 		l.cond.Broadcast()
@@ -47,7 +49,7 @@ func (l *limiter) acquire(ctx context.Context) error {
 	defer stop()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for l.inFlight >= l.cur {
+	for l.inFlight >= l.cur && !first() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -85,6 +87,13 @@ func (l *limiter) observe(ttfb, total time.Duration, throttled bool) {
 		l.cur = min(l.max, 2*l.cur)
 	}
 	l.seen, l.ttfbSum, l.totalSum, l.throttled = 0, 0, 0, false
+}
+
+// wake has the waiting parts look again at whether their turn came.
+func (l *limiter) wake() {
+	l.mu.Lock()
+	l.cond.Broadcast()
+	l.mu.Unlock()
 }
 
 // level is the current bound (for tests and metrics).

@@ -195,9 +195,17 @@ func (d *Downloader) Run(ctx context.Context) ([]int64, error) {
 
 // piece is a fetched part on its way to the file.
 type piece struct {
-	buf   *buffer // nil when written in place
+	buf   *buffer // nil when written in place, or by the part itself
 	bytes int64
 	err   error
+}
+
+// turn is whose turn it is to write a stream's file: the writer waits for
+// part head, which then writes straight to the file at offset at.
+type turn struct {
+	head atomic.Int64
+	at   atomic.Int64
+	f    *os.File
 }
 
 // runStream downloads stream i: workers fetch parts in order of index,
@@ -230,6 +238,8 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 		return start.Bytes, nil
 	}
 
+	tn := &turn{f: f}
+	tn.head.Store(-1)
 	lim := newLimiter(d.cfg.Concurrency)
 	window := 2 * lim.max
 	tokens := make(chan struct{}, window)
@@ -263,10 +273,7 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 				if inPlace {
 					p.bytes, p.err = d.fetchAt(ctx, s, s.Parts[j], f, offsets[j], lim)
 				} else {
-					p.buf, p.err = d.fetchBuffered(ctx, s, s.Parts[j], s.Path, j, lim)
-					if p.buf != nil {
-						p.bytes = p.buf.size
-					}
+					p.buf, p.bytes, p.err = d.fetchBuffered(ctx, s, s.Parts[j], tn, j, lim)
 				}
 				results[j] <- p
 			}
@@ -293,18 +300,23 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 		var p piece
 		select {
 		case p = <-results[j]:
-		case <-ctx.Done():
-			return 0, ctx.Err()
+		default:
+			// Part j's turn: it writes itself from here on.
+			tn.at.Store(at)
+			tn.head.Store(int64(j))
+			wakeBudget()
+			lim.wake()
+			select {
+			case p = <-results[j]:
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
 		}
 		if p.err != nil {
 			return 0, p.err
 		}
-		if !inPlace {
-			if _, err := f.Seek(at, io.SeekStart); err != nil {
-				p.buf.release()
-				return 0, failure.Technical(err, "writing the download: %v", err)
-			}
-			err := p.buf.writeTo(f)
+		if p.buf != nil {
+			err := p.buf.writeTo(io.NewOffsetWriter(f, at))
 			p.buf.release()
 			if err != nil {
 				return 0, failure.Technical(err, "writing the download: %v", err)
@@ -322,6 +334,8 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 	}
 	if inPlace {
 		at = offsets[len(s.Parts)]
+	} else if err := f.Truncate(at); err != nil { // past a failed attempt's bytes
+		return 0, failure.Technical(err, "writing the download: %v", err)
 	}
 	if !prefixed && d.cfg.OnPrefix != nil {
 		d.cfg.OnPrefix(i, s.Path, at, true)
@@ -355,7 +369,7 @@ func (d *Downloader) checkSpace(have int64) error {
 
 // fetchAt fetches a part of known length straight to its place in f.
 func (d *Downloader) fetchAt(ctx context.Context, s *Stream, p Part, f *os.File, off int64, lim *limiter) (int64, error) {
-	return p.Length, d.retry(ctx, lim, func(ctx context.Context) error {
+	return p.Length, d.retry(ctx, lim, never, func(ctx context.Context) error {
 		w := &countingWriter{w: io.NewOffsetWriter(f, off), count: d.count}
 		n, err := d.get(ctx, s, p, w)
 		if err == nil && n != p.Length {
@@ -368,32 +382,95 @@ func (d *Downloader) fetchAt(ctx context.Context, s *Stream, p Part, f *os.File,
 	})
 }
 
-// fetchBuffered fetches a part into a buffer for the in-order writer.
-func (d *Downloader) fetchBuffered(ctx context.Context, s *Stream, p Part, path string, j int, lim *limiter) (*buffer, error) {
+// fetchBuffered fetches a part for the in-order writer: into a buffer
+// while earlier parts are still to be written, straight into the file
+// once its turn comes (see sink). It returns the buffer (nil when the
+// part wrote itself) and the part's size.
+func (d *Downloader) fetchBuffered(ctx context.Context, s *Stream, p Part, tn *turn, j int, lim *limiter) (*buffer, int64, error) {
 	var out *buffer
-	err := d.retry(ctx, lim, func(ctx context.Context) error {
-		b := newBuffer(fmt.Sprintf("%s.part%d", path, j))
-		w := &countingWriter{w: b, count: d.count}
-		_, err := d.get(ctx, s, p, w)
+	var size int64
+	first := func() bool { return tn.head.Load() == int64(j) }
+	err := d.retry(ctx, lim, first, func(ctx context.Context) error {
+		k := &sink{ctx: ctx, tn: tn, j: int64(j), buf: &buffer{}}
+		w := &countingWriter{w: k, count: d.count}
+		n, err := d.get(ctx, s, p, w)
 		if err != nil {
 			d.bytes.Add(-w.n)
-			b.release()
+			k.buf.release()
 			return err
 		}
-		out = b
+		if k.direct {
+			out, size = nil, n
+		} else {
+			out, size = k.buf, k.buf.size
+		}
 		return nil
 	})
-	return out, err
+	return out, size, err
+}
+
+// sink receives one attempt at a part: into chunks of the memory budget
+// while it waits for its turn, into the file once the writer waits for
+// it (after writing out what it buffered).
+type sink struct {
+	ctx    context.Context
+	tn     *turn
+	j      int64
+	buf    *buffer
+	direct bool
+	at     int64
+}
+
+func (k *sink) myTurn() bool { return k.tn.head.Load() == k.j }
+
+func (k *sink) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if !k.direct && k.myTurn() {
+			k.direct, k.at = true, k.tn.at.Load()
+			w := io.NewOffsetWriter(k.tn.f, k.at)
+			if err := k.buf.writeTo(w); err != nil {
+				return 0, err
+			}
+			k.at += k.buf.size
+			k.buf.release()
+		}
+		if k.direct {
+			m, err := k.tn.f.WriteAt(p, k.at)
+			k.at += int64(m)
+			if err != nil {
+				return n - len(p) + m, err
+			}
+			return n, nil
+		}
+		b := k.buf
+		if len(b.chunks) == 0 || b.last == chunkSize {
+			c, err := takeChunk(k.ctx, k.myTurn)
+			if err != nil {
+				return n - len(p), err
+			}
+			if c == nil {
+				continue // its turn came
+			}
+			b.chunks = append(b.chunks, c)
+			b.last = 0
+		}
+		m := copy(b.chunks[len(b.chunks)-1][b.last:], p)
+		b.last += m
+		b.size += int64(m)
+		p = p[m:]
+	}
+	return n, nil
 }
 
 // retry runs one part's attempts: a failure that may pass (a broken
 // connection, a stall, a 5xx, a 429) is tried again after a pause, up to
 // Config.Attempts times; one that cannot (a refused address, a 404) ends
 // the download at once.
-func (d *Downloader) retry(ctx context.Context, lim *limiter, attempt func(context.Context) error) error {
+func (d *Downloader) retry(ctx context.Context, lim *limiter, first func() bool, attempt func(context.Context) error) error {
 	pause := 250 * time.Millisecond
 	for n := 1; ; n++ {
-		if err := lim.acquire(ctx); err != nil {
+		if err := lim.acquire(ctx, first); err != nil {
 			return err
 		}
 		started := time.Now()
@@ -421,6 +498,9 @@ func (d *Downloader) retry(ctx context.Context, lim *limiter, attempt func(conte
 		pause = min(2*pause, 4*time.Second)
 	}
 }
+
+// never is the turn test of parts written in place: they need no turn.
+func never() bool { return false }
 
 // retryable tells whether a part's failure may pass on another try.
 func retryable(err error) bool {
@@ -476,7 +556,9 @@ func (d *Downloader) get(ctx context.Context, s *Stream, p Part, w io.Writer) (i
 		body = newCBCReader(body, key, p.Key.IV)
 	}
 	r := &stallReader{r: body, timer: stall}
-	n, err := io.CopyBuffer(w, r, make([]byte, 256<<10))
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(w, r, *buf)
 	if err != nil {
 		if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.NonRetryable() {
 			return n, err // the byte cap, the disk, a broken key

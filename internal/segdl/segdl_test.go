@@ -106,20 +106,32 @@ func TestTwoStreamsAtOnce(t *testing.T) {
 	require.Equal(t, bytes.Join(data[5:], nil), vb)
 }
 
-func TestBuffersSpillToDiskBeyondTheBudget(t *testing.T) {
+// Parts ahead of their turn wait for the memory budget; the part whose
+// turn it is writes to the file without it, so even a budget of one chunk
+// for parts of more than two chunks finishes.
+func TestPartsAheadWaitForTheBudget(t *testing.T) {
 	old := MemoryBudget
 	MemoryBudget = chunkSize // one chunk for everything
 	t.Cleanup(func() { MemoryBudget = old })
-	srv, data, _ := fragments(t, 12, 600<<10)
-	dir := t.TempDir()
-	s := Stream{Path: filepath.Join(dir, "out"), Parts: partsOf(t, srv.URL, 12)}
-	_, err := New(Config{Client: srv.Client(), Concurrency: 4}, []Stream{s}, nil).Run(context.Background())
-	require.NoError(t, err)
-	got, _ := os.ReadFile(s.Path)
-	require.True(t, bytes.Equal(bytes.Join(data, nil), got))
-	left, _ := filepath.Glob(filepath.Join(dir, "out.part*"))
-	require.Empty(t, left, "spill files are removed")
-	require.Zero(t, budgetInUse())
+	srv, data, _ := fragments(t, 24, 600<<10)
+	for _, conc := range []int{1, 2, 8} {
+		for round := range 3 {
+			t.Run(fmt.Sprintf("%d-%d", conc, round), func(t *testing.T) {
+				dir := t.TempDir()
+				s := Stream{Path: filepath.Join(dir, "out"), Parts: partsOf(t, srv.URL, 24)}
+				// Stuck parts would hang: a deadline makes that a failure.
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_, err := New(Config{Client: srv.Client(), Concurrency: conc}, []Stream{s}, nil).Run(ctx)
+				require.NoError(t, err)
+				got, _ := os.ReadFile(s.Path)
+				require.True(t, bytes.Equal(bytes.Join(data, nil), got))
+				left, _ := filepath.Glob(filepath.Join(dir, "*"))
+				require.Equal(t, []string{s.Path}, left, "no other file")
+				require.Zero(t, budgetInUse())
+			})
+		}
+	}
 }
 
 func TestResumeFetchesOnlyThePartsNotWritten(t *testing.T) {
@@ -349,25 +361,25 @@ func TestAdaptiveConcurrencyFollowsLatency(t *testing.T) {
 	for l.level() < MaxAdaptive {
 		before := l.level()
 		for range before {
-			require.NoError(t, l.acquire(context.Background()))
+			require.NoError(t, l.acquire(context.Background(), never))
 			l.release(20*time.Millisecond, 25*time.Millisecond, false)
 		}
 		require.Equal(t, min(2*before, MaxAdaptive), l.level())
 	}
 	// A rate-limited answer halves it.
-	require.NoError(t, l.acquire(context.Background()))
+	require.NoError(t, l.acquire(context.Background(), never))
 	l.release(time.Millisecond, 2*time.Millisecond, true)
 	require.Equal(t, MaxAdaptive/2, l.level())
 	// Bandwidth-bound parts leave it where it is.
 	for range 3 * MaxAdaptive {
-		require.NoError(t, l.acquire(context.Background()))
+		require.NoError(t, l.acquire(context.Background(), never))
 		l.release(time.Millisecond, 100*time.Millisecond, false)
 	}
 	require.Equal(t, MaxAdaptive/2, l.level())
 
 	fixed := newLimiter(3)
 	for range 10 {
-		require.NoError(t, fixed.acquire(context.Background()))
+		require.NoError(t, fixed.acquire(context.Background(), never))
 		fixed.release(20*time.Millisecond, 21*time.Millisecond, false)
 	}
 	require.Equal(t, 3, fixed.level())

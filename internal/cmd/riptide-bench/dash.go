@@ -25,6 +25,7 @@ type dashSourceResult struct {
 	peakRSS        int64
 	raw            rawTimes      // sequential GET of both streams, ffmpeg -c copy, upload
 	cli, cliUpload time.Duration // yt-dlp's CLI (download + its merge), then the same upload
+	resolve        time.Duration // yt-dlp -J alone: the part of riptide's download stage that resolves
 }
 
 // floor is the physical floor of the job: the same bytes cannot arrive
@@ -67,7 +68,9 @@ func benchDASH(ctx context.Context, st *stack, o options, r *report) error {
 
 	// What the raw path fetches, and the check that the installed yt-dlp
 	// resolves this source as a segment list (as riptide's worker will).
+	resolveStart := time.Now()
 	info, err := exec.CommandContext(ctx, "yt-dlp", "--ignore-config", "--proxy", "", "--no-playlist", "-J", "-f", "bv+ba", mpd).Output()
+	res.resolve = time.Since(resolveStart)
 	if err != nil {
 		return fmt.Errorf("yt-dlp -J %s: %w", mpd, err)
 	}
@@ -265,6 +268,7 @@ func (d *dashSourceResult) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "| DASH, separate video + audio (%.0f MiB, %d + %d fragments, %s), remuxed to mp4: %s, POST → completed | %s (%s) | %s (%s): sequential GET of both + `ffmpeg -c copy` + upload | **%.2f** | ≥ 1.2 |\n",
 		mb, d.fragments[0], d.fragments[1], lat, riptideLabel(d.strategy, ""), secs(d.wall), rate(d.size, d.wall), secs(raw), rate(d.size, raw), ratio(raw, d.wall))
 	fmt.Fprintf(b, "| · download | %s | %s: GET every fragment in order | %.2f | |\n", secs(d.stages.Run["Download"]), secs(d.raw.Download), ratio(d.raw.Download, d.stages.Run["Download"]))
+	fmt.Fprintf(b, "| · · of which yt-dlp resolves the MPD (`yt-dlp -J` alone, same run) | %s | | | |\n", secs(d.resolve))
 	fmt.Fprintf(b, "| · mux | %s | %s: `ffmpeg -c copy` of the two files | %.2f | |\n", secs(d.stages.Run["Mux"]), secs(d.raw.Mux), ratio(d.raw.Mux, d.stages.Run["Mux"]))
 	fmt.Fprintf(b, "| · upload | %s | %s: same SDK and part settings | %.2f | |\n", secs(d.stages.Run["Upload"]), secs(d.raw.Upload), ratio(d.raw.Upload, d.stages.Run["Upload"]))
 	fmt.Fprintf(b, "| · orchestration gaps (history: workflow %s minus the three stages) | %s | 0 | | |\n", secs(d.stages.Total), secs(d.stages.Gaps()))
