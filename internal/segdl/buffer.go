@@ -7,15 +7,16 @@ import (
 )
 
 // chunkSize is the unit of the part buffers.
-const chunkSize = 256 << 10
+const chunkSize = 64 << 10
 
 // MemoryBudget is how many bytes of fetched-but-unwritten parts one worker
 // keeps in memory, across all its downloads. A part ahead of its turn that
 // finds the budget spent stops reading (its connection's window fills and
-// the server waits) until room frees or its turn comes; the part whose
+// the server waits: the bytes wait in the kernel's socket buffers, not in
+// the worker's heap) until room frees or its turn comes; the part whose
 // turn it is never needs the budget: it writes straight to the file. A
 // var so tests can shrink it.
-var MemoryBudget int64 = 24 << 20
+var MemoryBudget int64 = 8 << 20
 
 var (
 	budgetMu   sync.Mutex

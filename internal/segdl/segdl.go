@@ -241,6 +241,7 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 	tn := &turn{f: f}
 	tn.head.Store(-1)
 	lim := newLimiter(d.cfg.Concurrency)
+	defer lim.close()
 	window := 2 * lim.max
 	tokens := make(chan struct{}, window)
 	results := make([]chan piece, len(s.Parts))

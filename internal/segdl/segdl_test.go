@@ -357,6 +357,7 @@ func TestParseMedia(t *testing.T) {
 func TestAdaptiveConcurrencyFollowsLatency(t *testing.T) {
 	l := newLimiter(0)
 	require.Equal(t, MinAdaptive, l.level())
+	require.Zero(t, workerSlots())
 	// Latency-bound parts (most of each part's time before its first byte).
 	for l.level() < MaxAdaptive {
 		before := l.level()
@@ -377,12 +378,15 @@ func TestAdaptiveConcurrencyFollowsLatency(t *testing.T) {
 	}
 	require.Equal(t, MaxAdaptive/2, l.level())
 
+	l.close()
 	fixed := newLimiter(3)
+	defer fixed.close()
 	for range 10 {
 		require.NoError(t, fixed.acquire(context.Background(), never))
 		fixed.release(20*time.Millisecond, 21*time.Millisecond, false)
 	}
 	require.Equal(t, 3, fixed.level())
+	require.Zero(t, workerSlots(), "every slot given back")
 }
 
 func TestAStalledPartIsRetried(t *testing.T) {
@@ -406,4 +410,38 @@ func TestAStalledPartIsRetried(t *testing.T) {
 	got, _ := os.ReadFile(s.Path)
 	require.Equal(t, "abcdefghij", string(got))
 	require.EqualValues(t, 2, n.Load())
+}
+
+// However many downloads run, the worker has at most MaxInFlight part
+// requests out (plus one per stream whose turn it is).
+func TestTheWorkerBoundsItsRequests(t *testing.T) {
+	var now, peak atomic.Int64
+	srv := loopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := now.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		now.Add(-1)
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	const streams = 8
+	var wg sync.WaitGroup
+	for j := range streams {
+		wg.Go(func() {
+			s := Stream{Path: filepath.Join(t.TempDir(), "out")}
+			for i := range 60 {
+				s.Parts = append(s.Parts, Part{URL: mustURL(t, fmt.Sprintf("%s/%d/%d", srv.URL, j, i))})
+			}
+			_, err := New(Config{Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}, Concurrency: 32}, []Stream{s}, nil).Run(context.Background())
+			require.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	require.LessOrEqual(t, peak.Load(), int64(MaxInFlight+streams))
+	require.Greater(t, peak.Load(), int64(streams), "the bound is not one at a time")
+	require.Zero(t, workerSlots())
 }
