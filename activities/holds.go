@@ -202,7 +202,7 @@ func (a *Activities) SweepWorkDir(now time.Time, holdAge, dirAge time.Duration) 
 		if a.Holds.inUse(e.Name()) {
 			continue
 		}
-		if newest, ok := newestModTime(dir); ok && now.Sub(newest) > dirAge {
+		if newest, ok := NewestModTime(dir); ok && now.Sub(newest) > dirAge {
 			if err := a.removeJobDir(e.Name()); err != nil {
 				return removed, err
 			}
@@ -212,8 +212,29 @@ func (a *Activities) SweepWorkDir(now time.Time, holdAge, dirAge time.Duration) 
 	return removed, nil
 }
 
-// newestModTime is the latest modification of dir and its entries.
-func newestModTime(dir string) (time.Time, bool) {
+// RemoveUnusedDirs removes the job directories of names (a restarted
+// worker's kept partial downloads) that no activity uses and nothing has
+// written to for age. It returns the names still to watch: those in use
+// or written to more recently.
+func (a *Activities) RemoveUnusedDirs(names []string, now time.Time, age time.Duration) (left []string, err error) {
+	for _, name := range names {
+		newest, ok := NewestModTime(filepath.Join(a.WorkDir, name))
+		switch {
+		case !ok:
+			// Gone: a download used it and finished, or failed for good.
+		case a.Holds.inUse(name) || now.Sub(newest) <= age:
+			left = append(left, name)
+		default:
+			if err := a.removeJobDir(name); err != nil {
+				return append(left, name), err
+			}
+		}
+	}
+	return left, nil
+}
+
+// NewestModTime is the latest modification of dir and its entries.
+func NewestModTime(dir string) (time.Time, bool) {
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
 		return time.Time{}, false

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/riptide-dev/riptide/activities"
 )
 
 // TestWorkDirLock: a second owner of a work directory is refused, with the
@@ -21,12 +25,45 @@ func TestWorkDirLock(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "leftover"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := resetDir(dir); err != nil {
+	// An old job directory goes, a recent one (a download the previous
+	// process was writing) stays for its retry.
+	for _, job := range []string{"old-job", "recent-job"} {
+		if err := os.MkdirAll(filepath.Join(dir, job), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, job, "src.0.ts"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	for _, p := range []string{filepath.Join(dir, "old-job", "src.0.ts"), filepath.Join(dir, "old-job")} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept, err := resetDir(dir, time.Now(), keepAge)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if len(kept) != 1 || kept[0] != "recent-job" {
+		t.Fatalf("kept %v, want [recent-job]", kept)
+	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || entries[0].Name() != LockFile {
-		t.Fatalf("after resetDir: %v, want only %s", entries, LockFile)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || !slices.Contains(names, LockFile) || !slices.Contains(names, "recent-job") {
+		t.Fatalf("after resetDir: %v, want only %s and recent-job", names, LockFile)
+	}
+	// The sweep removes a kept directory no retry took.
+	acts := &activities.Activities{WorkDir: dir}
+	left, err := acts.RemoveUnusedDirs(kept, time.Now().Add(keepAge+time.Minute), keepAge)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("RemoveUnusedDirs: %v, %v", left, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "recent-job")); !os.IsNotExist(err) {
+		t.Fatalf("recent-job not removed: %v", err)
 	}
 	// flock conflicts between open files, so a second open in this
 	// process stands for a second worker.

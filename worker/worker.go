@@ -188,6 +188,10 @@ type Worker struct {
 	stopActs func()
 	// unlock releases the work directory (lockWorkDir).
 	unlock func()
+	// kept are the job directories the previous process left that
+	// resetDir kept for a retry to resume; sweep removes those no
+	// activity takes.
+	kept []string
 }
 
 // Sweeping of abandoned job files (activities.SweepWorkDir).
@@ -197,15 +201,22 @@ const (
 	holdAge = 2 * time.Minute
 	// dirAge: partial downloads kept for a retry that may land here.
 	dirAge = time.Hour
+	// keepAge: a restarted worker keeps what the previous process wrote
+	// this recently, as long as a download's retry takes to arrive (its
+	// heartbeat timeout and backoff: about a minute) with room to spare.
+	keepAge = 10 * time.Minute
 )
 
 // NewWorker prepares the work directory and returns a worker with every
 // workflow and activity registered. It takes the work directory's lock
 // (lockWorkDir), refusing a directory another worker owns, and holds it
-// until Stop. The work directory is then emptied: files
-// left there belong to jobs whose chains died with the previous process and
-// have already restarted elsewhere (the new process has a new queue of its
-// own, so nothing is sent here for them).
+// until Stop. The work directory is then emptied of what is older than
+// keepAge: files left there belong to jobs whose chains died with the
+// previous process and have already restarted elsewhere (the new process
+// has a new queue of its own, so nothing is sent here for them). What is
+// newer may be a download in progress when the process died: its retry
+// (on the shared queue, with the heartbeated position) can land here and
+// resume it; what no retry takes within keepAge goes then (sweep).
 //
 // It refuses to build a worker when the namespace lacks riptide's search
 // attributes (CheckSearchAttributes).
@@ -227,13 +238,17 @@ func NewWorker(c client.Client, cfg *config.Config, acts *activities.Activities)
 	if err != nil {
 		return nil, err
 	}
-	if err := resetDir(acts.WorkDir); err != nil {
+	kept, err := resetDir(acts.WorkDir, time.Now(), keepAge)
+	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
+	if len(kept) > 0 {
+		slog.Info("Kept recent partial downloads for their retries", "jobs", len(kept))
+	}
 	acts.HostQueue = workflows.NewHostQueue(cfg.Temporal.TaskQueue)
 	acts.Holds = activities.NewHolds(cfg.Worker.Concurrency)
-	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1), unlock: unlock}
+	w := &Worker{acts: acts, stop: make(chan struct{}), swept: make(chan struct{}), fatal: make(chan error, 1), unlock: unlock, kept: kept}
 	base := sdkworker.Options{
 		OnFatalError: func(err error) {
 			select {
@@ -343,25 +358,37 @@ func (w *Worker) sweep() {
 			} else if n > 0 {
 				slog.Info("Removed abandoned job files", "jobs", n)
 			}
+			if len(w.kept) > 0 {
+				left, err := w.acts.RemoveUnusedDirs(w.kept, now, keepAge)
+				if err != nil {
+					slog.Warn("Sweeping the work directory failed", "error", err)
+				}
+				w.kept = left
+			}
 		}
 	}
 }
 
-func resetDir(dir string) error {
+func resetDir(dir string, now time.Time, keep time.Duration) (kept []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range entries {
 		if e.Name() == LockFile {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
+		p := filepath.Join(dir, e.Name())
+		if newest, ok := activities.NewestModTime(p); ok && e.IsDir() && now.Sub(newest) < keep {
+			kept = append(kept, e.Name())
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return kept, nil
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,10 +15,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/internal/mediatest"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // segmentedSource is a realworld-shaped stream served from dir, counting
@@ -151,4 +156,74 @@ func downloadStrategy(t *testing.T, id string) any {
 	status, job := call(t, http.MethodGet, "/jobs/"+id, nil)
 	require.Equal(t, http.StatusOK, status)
 	return job["download_strategy"]
+}
+
+// TestSegmentedDownloadResumesAfterAWorkerRestart: the worker is SIGKILLed
+// in the middle of a native HLS download and started again on the same
+// work directory; the Download activity's retry lands there and goes on
+// from the heartbeated fragment instead of fetching the stream again, and
+// the stored file plays whole.
+func TestSegmentedDownloadResumesAfterAWorkerRestart(t *testing.T) {
+	requireStack(t)
+	t.Parallel()
+	dir := t.TempDir()
+	// 600 fragments of a tenth of a second (a key frame in each).
+	mediatest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050",
+		"-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "1", "-c:a", "aac", "-b:a", "32k",
+		"-f", "hls", "-hls_time", "0.1", "-hls_playlist_type", "vod", filepath.Join(dir, "index.m3u8"))
+	segs, _ := filepath.Glob(filepath.Join(dir, "index*.ts"))
+	require.Greater(t, len(segs), 400)
+
+	var mu sync.Mutex
+	gets := map[string]int{}
+	total := 0
+	files := http.FileServer(http.Dir(dir))
+	src := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".ts") {
+			mu.Lock()
+			gets[r.URL.Path]++
+			total++
+			mu.Unlock()
+			time.Sleep(40 * time.Millisecond) // about 25 fragments a second at 1 at once
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(src.Close)
+	fetched := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return total
+	}
+
+	bin := buildBinary(t, "github.com/riptide-dev/riptide/worker/cmd")
+	queue := "riptide-resume-" + uuid.NewString()[:8]
+	work := filepath.Join(t.TempDir(), "work")
+	env := []string{"RIPTIDE_WORKER_WORK_DIR=" + work, "RIPTIDE_FRAGMENT_CONCURRENCY=1"}
+	first := startWorkerProcess(t, bin, "resume-a", queue, env...)
+	in := workflows.JobInput{JobID: uuid.NewString(), URL: src.URL + "/index.m3u8", WebhookURL: stack.hookURL, Folder: "e2e/resume"}
+	run, err := jobs.Start(context.Background(), stack.temporal, queue, in)
+	require.NoError(t, err)
+	// Past the SDK's first heartbeat throttle (0.8 of the 20 s timeout),
+	// so the server holds a position well into the stream.
+	require.Eventually(t, func() bool { return fetched() >= 450 }, 2*time.Minute, 50*time.Millisecond, "the download never got far")
+	first.Kill()
+	before := fetched()
+	startWorkerProcess(t, bin, "resume-b", queue, env...)
+
+	st := completedOnce(t, run, in.JobID, 3*time.Minute)
+	mu.Lock()
+	again := 0
+	for _, n := range gets {
+		if n > 1 {
+			again++
+		}
+	}
+	mu.Unlock()
+	t.Logf("%d fragments, %d fetched before the kill, %d fetched twice", len(segs), before, again)
+	require.Less(t, again, before/2, "the retry went on from the heartbeated fragment")
+	obj := stored(t, st.Key)
+	require.ElementsMatch(t, []string{"video", "audio"}, streams(t, obj))
+	p := probeObject(t, st.Key)
+	require.InDelta(t, 60, duration(t, p), 1, "%v", p)
+	requirePlays(t, obj)
 }
