@@ -126,13 +126,16 @@ func run(o options, logger *slog.Logger) error {
 
 	fmt.Printf("riptide batch bench: N=%d window=%d page=%d worker concurrency=%d\n", o.n, o.window, o.page, o.concurrency)
 	baseN := min(o.baseline, o.n)
-	baseDur, err := baseline(ctx, c, baseN, o.window)
+	cpu0 := sampleCPU(tp.Pid(), sp.Pid(), 0)
+	baseDur, baseWID, err := baseline(ctx, c, baseN, o.window)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
+	baseCPU := sampleCPU(tp.Pid(), sp.Pid(), 0).sub(cpu0)
 	baseRate := float64(baseN) / baseDur.Minutes()
 	fmt.Printf("baseline: %d bare child workflows (one no-op activity each, window %d) in %s: %.0f/min\n",
 		baseN, o.window, baseDur.Round(time.Millisecond), baseRate)
+	fmt.Printf("  CPU per child: %s\n", baseCPU.perItem(baseN))
 
 	w, err := devstack.StartProcess("worker", o.workerBin, []string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + addr,
@@ -158,6 +161,7 @@ func run(o options, logger *slog.Logger) error {
 	defer w.Stop(30 * time.Second)
 
 	batchID := "00000000-0000-4000-8000-" + fmt.Sprintf("%012d", time.Now().UnixNano()%1e12)
+	cpu1 := sampleCPU(tp.Pid(), sp.Pid(), w.Pid())
 	start := time.Now()
 	if _, err := batches.Start(ctx, c, "riptide-bench", workflows.BatchInput{
 		BatchID: batchID, ShowURL: feedURL, Folder: "bench", WindowSize: o.window, PageSize: o.page,
@@ -180,6 +184,7 @@ func run(o options, logger *slog.Logger) error {
 		}
 	}
 	took := time.Since(start)
+	batchCPU := sampleCPU(tp.Pid(), sp.Pid(), w.Pid()).sub(cpu1)
 	rss := peakRSS(w.Pid())
 	maxEvents, maxBytes, runs, err := parentRuns(ctx, c, workflows.BatchWorkflowID(batchID))
 	if err != nil {
@@ -189,7 +194,7 @@ func run(o options, logger *slog.Logger) error {
 	// first baseline ran on an almost empty one. Measuring it again now
 	// (worker stopped) brackets the server's state over the batch.
 	w.Stop(30 * time.Second)
-	afterDur, err := baseline(ctx, c, baseN, o.window)
+	afterDur, _, err := baseline(ctx, c, baseN, o.window)
 	if err != nil {
 		return fmt.Errorf("baseline after the batch: %w", err)
 	}
@@ -205,9 +210,40 @@ func run(o options, logger *slog.Logger) error {
 		rate, rate/meanRate, meanRate, rate/baseRate, rate/afterRate)
 	fmt.Printf("parent runs: %d; largest run: %d events, %d bytes of history\n", runs, maxEvents, maxBytes)
 	fmt.Printf("peak worker RSS: %.1f MiB\n", float64(rss)/(1<<20))
+	fmt.Printf("CPU per episode: %s\n", batchCPU.perItem(o.n))
+	if err := printShapes(ctx, c, o.n, baseN, batchID, baseWID); err != nil {
+		return err
+	}
 	if v.Status != workflows.BatchCompleted {
 		return fmt.Errorf("batch ended %s", v.Status)
 	}
+	return nil
+}
+
+// printShapes prints what one episode and the batch's runs per episode
+// asked of the server, against one bare child and the bare parent per
+// child: counts that repeat where seconds do not.
+func printShapes(ctx context.Context, c client.Client, n, baseN int, batchID, baseWID string) error {
+	ep, err := historyShape(ctx, c, workflows.JobWorkflowID(workflows.EpisodeJobID(batchID, 0)), "")
+	if err != nil {
+		return fmt.Errorf("episode history: %w", err)
+	}
+	parent, runs, err := allRunsShape(ctx, c, fmt.Sprintf("WorkflowId = %q", workflows.BatchWorkflowID(batchID)))
+	if err != nil {
+		return fmt.Errorf("batch history: %w", err)
+	}
+	child, err := oneShape(ctx, c, fmt.Sprintf("WorkflowType = 'BenchBareChild' AND ParentWorkflowId = %q", baseWID))
+	if err != nil {
+		return fmt.Errorf("bare child history: %w", err)
+	}
+	bare, err := historyShape(ctx, c, baseWID, "")
+	if err != nil {
+		return fmt.Errorf("bare parent history: %w", err)
+	}
+	fmt.Printf("one episode: %s\n", ep)
+	fmt.Printf("one bare child: %s\n", child)
+	fmt.Printf("batch (%d runs) per episode: %s\n", runs, parent.per(n))
+	fmt.Printf("bare parent per child: %s\n", bare.per(baseN))
 	return nil
 }
 
@@ -277,26 +313,26 @@ func peakRSS(pid int) int64 {
 
 // baseline runs n bare child workflows, window at a time, each running one
 // no-op activity, under one parent on an in-process worker.
-func baseline(ctx context.Context, c client.Client, n, window int) (time.Duration, error) {
+func baseline(ctx context.Context, c client.Client, n, window int) (time.Duration, string, error) {
 	const queue = "riptide-bench-bare"
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(bareParent, workflow.RegisterOptions{Name: "BenchBareParent"})
 	w.RegisterWorkflowWithOptions(bareChild, workflow.RegisterOptions{Name: "BenchBareChild"})
 	w.RegisterActivity(noop)
 	if err := w.Start(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer w.Stop()
 	start := time.Now()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE}, bareParent, n, window)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err := run.Get(ctx, nil); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	return time.Since(start), nil
+	return time.Since(start), run.GetID(), nil
 }
 
 // bareParent runs n children through a sliding window; it needs no

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// shape counts what one workflow run asked of the server. Unlike seconds on
+// a shared machine these counts repeat from run to run, so they say whether
+// a change removed work.
+type shape struct {
+	Events, WorkflowTasks, Activities, Signals, Upserts, Timers, ChildEvents int
+}
+
+func (s shape) String() string {
+	return fmt.Sprintf("%d events, %d workflow tasks, %d activities, %d signals, %d memo/search-attribute upserts, %d timers, %d child events",
+		s.Events, s.WorkflowTasks, s.Activities, s.Signals, s.Upserts, s.Timers, s.ChildEvents)
+}
+
+func (s shape) add(o shape) shape {
+	return shape{s.Events + o.Events, s.WorkflowTasks + o.WorkflowTasks, s.Activities + o.Activities,
+		s.Signals + o.Signals, s.Upserts + o.Upserts, s.Timers + o.Timers, s.ChildEvents + o.ChildEvents}
+}
+
+// per divides every count by n, as a string with one decimal.
+func (s shape) per(n int) string {
+	d := float64(max(n, 1))
+	return fmt.Sprintf("%.1f events, %.2f workflow tasks, %.2f activities, %.2f signals, %.2f upserts, %.2f timers, %.2f child events",
+		float64(s.Events)/d, float64(s.WorkflowTasks)/d, float64(s.Activities)/d, float64(s.Signals)/d,
+		float64(s.Upserts)/d, float64(s.Timers)/d, float64(s.ChildEvents)/d)
+}
+
+// historyShape reads one run's history and counts its events by kind.
+func historyShape(ctx context.Context, c client.Client, wid, rid string) (shape, error) {
+	var s shape
+	it := c.GetWorkflowHistory(ctx, wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return s, err
+		}
+		s.Events++
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			s.WorkflowTasks++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			s.Activities++
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+			s.Signals++
+		case enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			s.Upserts++
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			s.Timers++
+		case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+			enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+			s.ChildEvents++
+		}
+	}
+	return s, nil
+}
+
+// allRunsShape sums the shapes of every run of a workflow ID (a batch's
+// runs continued as new).
+func allRunsShape(ctx context.Context, c client.Client, query string) (shape, int, error) {
+	var total shape
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000})
+	if err != nil {
+		return total, 0, err
+	}
+	for _, e := range resp.GetExecutions() {
+		s, err := historyShape(ctx, c, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId())
+		if err != nil {
+			return total, 0, err
+		}
+		total = total.add(s)
+	}
+	return total, len(resp.GetExecutions()), nil
+}
+
+// oneShape is the shape of the first workflow the query lists.
+func oneShape(ctx context.Context, c client.Client, query string) (shape, error) {
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1})
+	if err != nil {
+		return shape{}, err
+	}
+	if len(resp.GetExecutions()) == 0 {
+		return shape{}, fmt.Errorf("no workflow for %s", query)
+	}
+	e := resp.GetExecutions()[0].GetExecution()
+	return historyShape(ctx, c, e.GetWorkflowId(), e.GetRunId())
+}
+
+// cpuUse is the CPU time (user + system) of each part of the stack: on a
+// 2-core machine CPU is what bounds tiny episodes, so where it goes says
+// what to tune.
+type cpuUse struct {
+	Temporal, S3, Worker, Tools, Bench time.Duration
+}
+
+func (c cpuUse) sub(d cpuUse) cpuUse {
+	return cpuUse{c.Temporal - d.Temporal, c.S3 - d.S3, c.Worker - d.Worker, c.Tools - d.Tools, c.Bench - d.Bench}
+}
+
+func (c cpuUse) String() string {
+	return fmt.Sprintf("Temporal %s, worker %s (+ its tools %s), S3 %s, bench process %s",
+		c.Temporal.Round(time.Millisecond), c.Worker.Round(time.Millisecond), c.Tools.Round(time.Millisecond),
+		c.S3.Round(time.Millisecond), c.Bench.Round(time.Millisecond))
+}
+
+func (c cpuUse) perItem(n int) cpuUse {
+	d := time.Duration(max(n, 1))
+	return cpuUse{c.Temporal / d, c.S3 / d, c.Worker / d, c.Tools / d, c.Bench / d}
+}
+
+// sampleCPU reads the CPU time of the given processes (0: absent) and of
+// this one.
+func sampleCPU(temporalPid, s3Pid, workerPid int) cpuUse {
+	var c cpuUse
+	c.Temporal, _ = procCPU(temporalPid)
+	c.S3, _ = procCPU(s3Pid)
+	if workerPid > 0 {
+		c.Worker, c.Tools = procCPU(workerPid)
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.Bench = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return c
+}
+
+// procCPU reads a process's own and its reaped children's CPU time from
+// /proc/<pid>/stat; zeros when it cannot.
+func procCPU(pid int) (self, children time.Duration) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: utime, stime, cutime, cstime are fields 14–17.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 15 {
+		return 0, 0
+	}
+	tick := func(i int) time.Duration {
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		return time.Duration(n) * time.Second / clockTicks
+	}
+	return tick(11) + tick(12), tick(13) + tick(14)
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
