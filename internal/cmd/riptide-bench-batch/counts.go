@@ -12,6 +12,10 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // shape counts what one workflow run asked of the server. Unlike seconds on
@@ -160,3 +164,112 @@ func procCPU(pid int) (self, children time.Duration) {
 
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
 const clockTicks = 100
+
+// The shaped baseline: bare children with the least a correct episode
+// must ask of the server, to tell riptide's own overhead from the shape
+// the card imposes. An episode downloads on any worker and uploads on the
+// worker that holds the files (two activities, the second on that
+// worker's own queue, so not handed out with the workflow task), and keeps
+// its state readable by the API (a memo write at each step, the status
+// indexed as it changes). The bare baseline above does one activity and
+// writes nothing.
+const (
+	shapedQueue     = "riptide-bench-shaped"
+	shapedHostQueue = "riptide-bench-shaped-host"
+)
+
+// shapeVariant takes parts out of the shaped child, to measure what each
+// costs (-decompose).
+type shapeVariant struct {
+	NoUpserts bool // no memo writes, no status index
+	SameQueue bool // the second activity on the workflow's own queue (handed out with the workflow task)
+}
+
+func shapedChild(ctx workflow.Context, v shapeVariant) error {
+	st := workflows.NewJobState(workflows.JobInput{JobID: "00000000-0000-4000-8000-000000000000",
+		URL: "http://127.0.0.1/ep/0.mp4", Folder: "bench", Title: "Bench 0"}, workflow.Now(ctx))
+	save := func(status, step string) error {
+		if v.NoUpserts {
+			return nil
+		}
+		st.Status, st.Step, st.UpdatedAt = status, step, workflow.Now(ctx)
+		return workflow.UpsertMemo(ctx, map[string]any{workflows.MemoKey: st})
+	}
+	if err := save(workflows.StatusProcessing, workflows.StepDownloading); err != nil {
+		return err
+	}
+	index := func(status string) error {
+		if v.NoUpserts {
+			return nil
+		}
+		return workflow.UpsertTypedSearchAttributes(ctx, workflows.StatusKey.ValueSet(status))
+	}
+	if err := index(workflows.StatusProcessing); err != nil {
+		return err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	if err := workflow.ExecuteActivity(actx, noop).Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := save(workflows.StatusProcessing, workflows.StepUploading); err != nil {
+		return err
+	}
+	host := shapedHostQueue
+	if v.SameQueue {
+		host = ""
+	}
+	hctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, TaskQueue: host})
+	if err := workflow.ExecuteActivity(hctx, noop).Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := save(workflows.StatusCompleted, workflows.StepFinished); err != nil {
+		return err
+	}
+	return index(workflows.StatusCompleted)
+}
+
+// shapedParent runs n shaped children through a sliding window.
+func shapedParent(ctx workflow.Context, n, window int, v shapeVariant) error {
+	running := 0
+	var firstErr error
+	for i := range n {
+		_ = workflow.Await(ctx, func() bool { return running < window })
+		running++
+		f := workflow.ExecuteChildWorkflow(ctx, shapedChild, v)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			if err := f.Get(ctx, nil); err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("child %d: %w", i, err)
+			}
+			running--
+		})
+	}
+	_ = workflow.Await(ctx, func() bool { return running == 0 })
+	return firstErr
+}
+
+// shapedBaseline runs the shaped baseline on in-process workers and
+// returns its time and its parent's workflow ID.
+func shapedBaseline(ctx context.Context, c client.Client, n, window int, v shapeVariant) (time.Duration, string, error) {
+	w := worker.New(c, shapedQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(shapedParent, workflow.RegisterOptions{Name: "BenchShapedParent"})
+	w.RegisterWorkflowWithOptions(shapedChild, workflow.RegisterOptions{Name: "BenchShapedChild"})
+	w.RegisterActivity(noop)
+	hw := worker.New(c, shapedHostQueue, worker.Options{})
+	hw.RegisterActivity(noop)
+	for _, x := range []worker.Worker{w, hw} {
+		if err := x.Start(); err != nil {
+			return 0, "", err
+		}
+		defer x.Stop()
+	}
+	start := time.Now()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: shapedQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE}, shapedParent, n, window, v)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		return 0, "", err
+	}
+	return time.Since(start), run.GetID(), nil
+}

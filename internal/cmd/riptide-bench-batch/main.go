@@ -37,6 +37,7 @@ import (
 type options struct {
 	n, window, page, concurrency, baseline int
 	workerBin                              string
+	shaped, decompose                      bool
 }
 
 func main() {
@@ -47,6 +48,8 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 4, "RIPTIDE_WORKER_CONCURRENCY of the worker")
 	flag.IntVar(&o.baseline, "baseline", 1000, "bare child workflows in the baseline (at most n)")
 	flag.StringVar(&o.workerBin, "worker", "bin/riptide-worker", "worker binary")
+	flag.BoolVar(&o.shaped, "shaped", true, "also measure the shaped baseline (children shaped like an episode)")
+	flag.BoolVar(&o.decompose, "decompose", false, "measure the baselines and the shaped one without each of its parts, then stop (no batch)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := run(o, logger); err != nil {
@@ -136,6 +139,35 @@ func run(o options, logger *slog.Logger) error {
 	fmt.Printf("baseline: %d bare child workflows (one no-op activity each, window %d) in %s: %.0f/min\n",
 		baseN, o.window, baseDur.Round(time.Millisecond), baseRate)
 	fmt.Printf("  CPU per child: %s\n", baseCPU.perItem(baseN))
+	var shapedRate float64
+	var shapedWID string
+	if o.shaped {
+		cpu0 := sampleCPU(tp.Pid(), sp.Pid(), 0)
+		d, wid, err := shapedBaseline(ctx, c, baseN, o.window, shapeVariant{})
+		if err != nil {
+			return fmt.Errorf("shaped baseline: %w", err)
+		}
+		shapedCPU := sampleCPU(tp.Pid(), sp.Pid(), 0).sub(cpu0)
+		shapedRate, shapedWID = float64(baseN)/d.Minutes(), wid
+		fmt.Printf("shaped baseline: %d bare children shaped like an episode (two no-op activities, the second on another queue; a memo write per step, the status indexed) in %s: %.0f/min\n",
+			baseN, d.Round(time.Millisecond), shapedRate)
+		fmt.Printf("  CPU per child: %s\n", shapedCPU.perItem(baseN))
+	}
+	if o.decompose {
+		// What each part of the shape costs: the same children without
+		// the memo and index writes, and with the second activity on the
+		// workflow's own queue. No batch runs.
+		for _, v := range []shapeVariant{{NoUpserts: true}, {SameQueue: true}, {NoUpserts: true, SameQueue: true}} {
+			cpu0 := sampleCPU(tp.Pid(), sp.Pid(), 0)
+			d, _, err := shapedBaseline(ctx, c, baseN, o.window, v)
+			if err != nil {
+				return fmt.Errorf("shaped baseline %+v: %w", v, err)
+			}
+			fmt.Printf("shaped baseline %+v: %.0f/min; CPU per child: %s\n", v, float64(baseN)/d.Minutes(),
+				sampleCPU(tp.Pid(), sp.Pid(), 0).sub(cpu0).perItem(baseN))
+		}
+		return nil
+	}
 
 	w, err := devstack.StartProcess("worker", o.workerBin, []string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + addr,
@@ -208,11 +240,21 @@ func run(o options, logger *slog.Logger) error {
 	fmt.Printf("total time: %s\n", took.Round(time.Millisecond))
 	fmt.Printf("episodes/min: %.0f (%.2fx the mean bare baseline %.0f/min; %.2fx the one before, %.2fx the one after)\n",
 		rate, rate/meanRate, meanRate, rate/baseRate, rate/afterRate)
+	if o.shaped {
+		fmt.Printf("episodes/min against the shaped baseline: %.2fx\n", rate/shapedRate)
+	}
 	fmt.Printf("parent runs: %d; largest run: %d events, %d bytes of history\n", runs, maxEvents, maxBytes)
 	fmt.Printf("peak worker RSS: %.1f MiB\n", float64(rss)/(1<<20))
 	fmt.Printf("CPU per episode: %s\n", batchCPU.perItem(o.n))
 	if err := printShapes(ctx, c, o.n, baseN, batchID, baseWID); err != nil {
 		return err
+	}
+	if o.shaped {
+		child, err := oneShape(ctx, c, fmt.Sprintf("WorkflowType = 'BenchShapedChild' AND ParentWorkflowId = %q", shapedWID))
+		if err != nil {
+			return fmt.Errorf("shaped child history: %w", err)
+		}
+		fmt.Printf("one shaped child: %s\n", child)
 	}
 	if v.Status != workflows.BatchCompleted {
 		return fmt.Errorf("batch ended %s", v.Status)
