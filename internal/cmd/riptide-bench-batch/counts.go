@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/riptide-dev/riptide/internal/jobs"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -272,4 +273,35 @@ func shapedBaseline(ctx context.Context, c client.Client, n, window int, v shape
 		return 0, "", err
 	}
 	return time.Since(start), run.GetID(), nil
+}
+
+// printFailures says why episodes did not complete: how many the visibility
+// store counts completed (against the batch's own count) and, for up to
+// five others, their status, error and workflow close status.
+func printFailures(ctx context.Context, c client.Client, batchID string, counted int) {
+	q := fmt.Sprintf("%s = %q", workflows.SearchAttrBatchID, batchID)
+	done, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: q + fmt.Sprintf(" AND %s = %q", workflows.SearchAttrStatus, workflows.StatusCompleted)})
+	if err == nil {
+		fmt.Printf("episodes completed by their own status: %d (the batch counted %d)\n", done.GetCount(), counted)
+	}
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: q + fmt.Sprintf(" AND %s != %q", workflows.SearchAttrStatus, workflows.StatusCompleted), PageSize: 5})
+	if err != nil {
+		fmt.Printf("listing the episodes not completed: %v\n", err)
+		return
+	}
+	for _, e := range resp.GetExecutions() {
+		id, _ := workflows.ParseJobWorkflowID(e.GetExecution().GetWorkflowId())
+		v, err := jobs.Get(ctx, c, id)
+		if err != nil {
+			fmt.Printf("  %s: %s (%v)\n", id, e.GetStatus(), err)
+			continue
+		}
+		msg := ""
+		if v.Error != nil {
+			msg = *v.Error
+		}
+		fmt.Printf("  %s: workflow %s, job %s, error %q\n", id, e.GetStatus(), v.Status, msg)
+	}
 }

@@ -216,6 +216,9 @@ func run(o options, logger *slog.Logger) error {
 		}
 	}
 	took := time.Since(start)
+	if v.FailedEpisodes > 0 {
+		printFailures(ctx, c, batchID, v.CompletedEpisodes)
+	}
 	batchCPU := sampleCPU(tp.Pid(), sp.Pid(), w.Pid()).sub(cpu1)
 	rss := peakRSS(w.Pid())
 	maxEvents, maxBytes, runs, err := parentRuns(ctx, c, workflows.BatchWorkflowID(batchID))
