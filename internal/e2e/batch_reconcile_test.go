@@ -110,10 +110,8 @@ func slowFeed(t *testing.T, n int, hold func(i int) bool) (feedURL string, start
 }
 
 // TestBatchCountsTerminatedEpisodeFailed terminates one running episode
-// workflow by hand (it never runs its own reporting code): the batch run
-// that started it sees it end terminated and counts it failed (an episode
-// carried over a continue-as-new is found by the reconciliation instead:
-// workflows TestBatchCountsEpisodeClosedWithoutReport), and batch_completed
+// workflow by hand (it never reports to its batch): the batch's
+// reconciliation finds it closed and counts it failed, and batch_completed
 // arrives once with the others completed.
 func TestBatchCountsTerminatedEpisodeFailed(t *testing.T) {
 	requireStack(t)
