@@ -48,10 +48,6 @@ type batch struct {
 	// episode job IDs to manifest indexes (batch_paused.go).
 	renaming bool
 	index    map[string]int
-	// resultsOn: this run's new episodes report by result; byResult holds
-	// those still to report (batch_results.go).
-	resultsOn bool
-	byResult  map[string]bool
 }
 
 func newBatch(ctx workflow.Context, in BatchInput) (*batch, error) {
@@ -100,7 +96,6 @@ func newBatch(ctx workflow.Context, in BatchInput) (*batch, error) {
 func (b *batch) run(ctx workflow.Context) (*BatchState, error) {
 	b.pausedVersion(ctx)
 	b.suspendedVersion(ctx)
-	b.resultsVersion(ctx)
 	if b.in.ManifestKey == "" {
 		if err := b.resolve(ctx); err != nil {
 			return nil, err

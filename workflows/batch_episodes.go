@@ -23,7 +23,6 @@ func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 		Format: b.in.Format, Title: ep.Title, Description: ep.Description, ReleaseDate: ep.ReleaseDate,
 		JobOptions: b.in.JobOptions, Tenancy: b.episodeTenancy(), Storage: b.in.Storage,
 	}
-	in.ReportByResult = b.resultsOn
 	in.Filename = EpisodeFilename(in.Filename, jobID)
 	if ep.Filename != "" {
 		// Renamed while the batch was paused: exactly the client's name.
@@ -45,22 +44,14 @@ func (b *batch) startEpisode(ctx workflow.Context, ep Episode) {
 	fut := workflow.ExecuteChildWorkflow(cctx, Job, in)
 	b.running = append(b.running, jobID)
 	b.pending++
-	if in.ReportByResult {
-		b.byResult[jobID] = true
-	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { b.pending-- }()
 		err := fut.GetChildWorkflowExecution().Get(ctx, nil)
-		b.pending--
 		if err == nil {
-			if in.ReportByResult {
-				b.awaitResult(ctx, jobID, fut)
-			}
 			return
 		}
-		delete(b.byResult, jobID)
 		if _, ok := err.(*temporal.ChildWorkflowExecutionAlreadyStartedError); ok {
-			// Started by an earlier attempt: it reports like any other,
-			// by signal (its future here never resolves).
+			// Started by an earlier attempt: it reports like any other.
 			return
 		}
 		b.logger.Error("Starting episode failed", "job_id", jobID, "error", err)
@@ -117,8 +108,7 @@ func (b *batch) reconcile(ctx workflow.Context) {
 		b.drainSignals()
 		for _, c := range closed {
 			jobID, _ := ParseJobWorkflowID(c.WorkflowID)
-			if !slices.Contains(b.running, jobID) || b.reportsByResult(jobID) {
-				// Counted, or its result is on its way to this run.
+			if !slices.Contains(b.running, jobID) {
 				continue
 			}
 			b.logger.Warn("Episode closed without reporting; counting it failed", "job_id", jobID, "workflow_status", c.Status)
@@ -151,7 +141,6 @@ func (b *batch) done(d EpisodeDone) {
 		return
 	}
 	b.running = slices.Delete(b.running, i, i+1)
-	delete(b.byResult, d.JobID)
 	if d.Status == StatusCompleted {
 		b.in.Completed++
 		b.in.StoredBytes += d.Bytes
@@ -193,7 +182,6 @@ func (b *batch) cancelRemaining(ctx workflow.Context) {
 // confirmed and every received signal is applied.
 func (b *batch) continueAsNew(ctx workflow.Context) error {
 	_ = workflow.Await(ctx, func() bool { return b.pending == 0 })
-	b.handOver(ctx)
 	b.drainSignals()
 	next := b.in
 	next.Running = slices.Clone(b.running)

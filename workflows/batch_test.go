@@ -399,24 +399,29 @@ func TestEpisodeJobIDIsStableAndDistinct(t *testing.T) {
 	require.NotEqual(t, EpisodeJobID(testBatchID, 0), EpisodeJobID("7d0e4a52-9a3c-4c1e-8f57-2b6a1d3c9e11", 0))
 }
 
-// TestBatchCountsEpisodeClosedWithoutReport: an episode workflow carried
-// over from an earlier run that ends without signalling (terminated by
-// hand) is found by reconciliation and counted failed, so batch_completed
-// still goes out, once, with the right counts; episodes that did report
-// are not counted twice although reconciliation sees them closed too. The
-// episodes this run starts report by result and are never counted by
-// reconciliation (ChangeEpisodeResults).
+// TestBatchCountsEpisodeClosedWithoutReport: an episode workflow that ends
+// without signalling (terminated by hand) is found by reconciliation and
+// counted failed, so batch_completed still goes out, once, with the right
+// counts; episodes that did report are not counted twice although
+// reconciliation sees them closed too.
 func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 	env := newBatchWithFakeEpisodes(fakeManifest{n: 6})
 	recorded := recordWebhooks(t, env)
 	silent := EpisodeJobID(testBatchID, 2)
-	closed := map[string]string{JobWorkflowID(silent): "Terminated"}
+	closed := map[string]string{}
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
 		if err := workflow.Sleep(ctx, 10*time.Minute); err != nil {
 			return nil, err
 		}
+		if in.JobID == silent {
+			// Terminated: it never reaches reportToBatch.
+			closed[JobWorkflowID(in.JobID)] = "Terminated"
+			return nil, nil
+		}
+		j := &job{in: in, state: JobState{JobID: in.JobID, Status: StatusCompleted}, logger: workflow.GetLogger(ctx)}
+		j.reportToBatch(ctx)
 		closed[JobWorkflowID(in.JobID)] = "Completed"
-		return &JobState{JobID: in.JobID, Status: StatusCompleted}, nil
+		return &j.state, nil
 	}, workflow.RegisterOptions{Name: "Job"})
 	checks := 0
 	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).Return(func(_ context.Context, ids []string) ([]ClosedWorkflow, error) {
@@ -429,19 +434,9 @@ func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 		}
 		return out, nil
 	})
-	// Episodes 0 and 1, carried over, report by signal and close.
-	env.RegisterDelayedCallback(func() {
-		for i := range 2 {
-			id := EpisodeJobID(testBatchID, i)
-			env.SignalWorkflow(EpisodeDoneSignal, EpisodeDone{JobID: id, Status: StatusCompleted})
-			closed[JobWorkflowID(id)] = "Completed"
-		}
-	}, time.Minute)
 	in := batchInput()
-	in.WindowSize = 6
+	in.WindowSize = 3
 	in.ReconcileEvery = 3 * time.Minute
-	in.ManifestKey, in.Total, in.Offset = "m", 6, 3
-	in.Running = []string{EpisodeJobID(testBatchID, 0), EpisodeJobID(testBatchID, 1), silent}
 	env.ExecuteWorkflow(Batch, in)
 
 	require.True(t, env.IsWorkflowCompleted())
@@ -462,16 +457,16 @@ func TestBatchCountsEpisodeClosedWithoutReport(t *testing.T) {
 
 // TestBatchWithoutReconciliationWaitsForSilentEpisode shows what the
 // reconciliation fixes: with the check failing, a silent episode keeps the
-// batch running. The episodes are carried over from an earlier run (the
-// ones it started report by result: ChangeEpisodeResults).
+// batch running.
 func TestBatchWithoutReconciliationWaitsForSilentEpisode(t *testing.T) {
 	env := newBatchWithFakeEpisodes(fakeManifest{n: 2})
 	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).
 		Return(nil, temporal.NewApplicationError("Temporal unreachable", ErrTypeTechnical))
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
+		return nil, nil // ends without reporting
+	}, workflow.RegisterOptions{Name: "Job"})
 	env.SetTestTimeout(10 * time.Second)
-	checked := false
 	env.RegisterDelayedCallback(func() {
-		checked = true
 		var st BatchState
 		v, err := env.QueryWorkflow(BatchStateQuery)
 		require.NoError(t, err)
@@ -482,11 +477,8 @@ func TestBatchWithoutReconciliationWaitsForSilentEpisode(t *testing.T) {
 	}, 10*time.Minute)
 	in := batchInput()
 	in.WebhookURL = ""
-	in.ManifestKey, in.Total, in.Offset = "m", 2, 2
-	in.Running = []string{EpisodeJobID(testBatchID, 0), EpisodeJobID(testBatchID, 1)}
 	env.ExecuteWorkflow(Batch, in)
 	require.True(t, env.IsWorkflowCompleted())
-	require.True(t, checked, "the batch was still running at the check")
 }
 
 // newBatchWithFakeEpisodes is a test environment for the Batch workflow
@@ -513,49 +505,4 @@ func recordWebhooks(t *testing.T, env *testsuite.TestWorkflowEnvironment) *[]map
 		return &WebhookAttempt{StatusCode: 200, Delivered: true}, nil
 	})
 	return hooks
-}
-
-// TestBatchHandsRunningEpisodesOverAtContinueAsNew: episodes of this run
-// report by result (ChangeEpisodeResults); the ones still running when the
-// run continues as new are told to report by signal, and the next run
-// carries them as running.
-func TestBatchHandsRunningEpisodesOverAtContinueAsNew(t *testing.T) {
-	env := newBatchWithFakeEpisodes(fakeManifest{n: 10})
-	recordWebhooks(t, env)
-	env.OnActivity(ClosedWorkflows.Name(), mock.Anything, mock.Anything).Return(nil, nil).Maybe()
-	moved := map[string]bool{}
-	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in JobInput) (*JobState, error) {
-		require.True(t, in.ReportByResult)
-		if in.JobID == EpisodeJobID(testBatchID, 0) {
-			// Ends at once: counted from its result, no signal.
-			return &JobState{JobID: in.JobID, Status: StatusCompleted, FileSizeBytes: 7}, nil
-		}
-		if in.JobID == EpisodeJobID(testBatchID, 1) {
-			return nil, temporal.NewApplicationError("HTTP 404", ErrTypeNotFound)
-		}
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(workflow.GetSignalChannel(ctx, BatchMovedSignal), func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, nil)
-			moved[in.JobID] = true
-		})
-		sel.AddFuture(workflow.NewTimer(ctx, time.Hour), func(workflow.Future) {})
-		sel.Select(ctx)
-		return nil, nil
-	}, workflow.RegisterOptions{Name: "Job"})
-	in := batchInput()
-	in.WindowSize, in.PageSize = 3, 4
-	env.ExecuteWorkflow(Batch, in)
-
-	require.True(t, env.IsWorkflowCompleted())
-	var can *workflow.ContinueAsNewError
-	require.ErrorAs(t, env.GetWorkflowError(), &can)
-	var next BatchInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
-	require.Equal(t, 4, next.Offset)
-	require.Equal(t, 1, next.Completed)
-	require.Equal(t, 1, next.Failed)
-	require.Equal(t, int64(7), next.StoredBytes)
-	require.ElementsMatch(t, []string{EpisodeJobID(testBatchID, 2), EpisodeJobID(testBatchID, 3)}, next.Running)
-	require.Equal(t, map[string]bool{EpisodeJobID(testBatchID, 2): true, EpisodeJobID(testBatchID, 3): true}, moved,
-		"the running episodes were told to report by signal")
 }

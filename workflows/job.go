@@ -34,8 +34,6 @@ type job struct {
 	// attribute (started as Pending: JobStartOptions, the batch's child
 	// options).
 	indexed string
-	// moved receives BatchMovedSignal (batch_results.go).
-	moved workflow.ReceiveChannel
 }
 
 // newJob checks the input, fills in defaults and answers the status query
@@ -51,7 +49,6 @@ func newJob(ctx workflow.Context, in JobInput) (*job, error) {
 		in:      in,
 		logger:  log.With(workflow.GetLogger(ctx), "job_id", in.JobID),
 		indexed: StatusPending,
-		moved:   workflow.GetSignalChannel(ctx, BatchMovedSignal),
 	}
 	j.state = NewJobState(in, workflow.Now(ctx))
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (JobState, error) { return j.state, nil }); err != nil {
@@ -91,17 +88,10 @@ func (j *job) cancelled(ctx workflow.Context) error {
 // started through the API have no parent and send nothing. The batch's
 // workflow ID without a run ID reaches whichever run is current after
 // continue-as-new. A cancelled job still reports, from a disconnected
-// context. An episode whose batch run reads its result sends nothing unless
-// that run has since moved on (ChangeEpisodeResults): the signal and the
-// workflow task its confirmation takes are most of what an episode costs
-// the server beyond its activities.
+// context.
 func (j *job) reportToBatch(ctx workflow.Context) {
 	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
 	if parent == nil {
-		return
-	}
-	if j.in.ReportByResult && workflow.GetVersion(ctx, ChangeEpisodeResults, workflow.DefaultVersion, 1) == 1 &&
-		(j.moved == nil || !j.moved.ReceiveAsync(nil)) {
 		return
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)

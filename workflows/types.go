@@ -29,9 +29,6 @@ type JobInput struct {
 	Tenancy
 	// Storage is where the job's objects go; nil: the deployment's bucket.
 	Storage *StorageTarget `json:",omitempty"`
-	// ReportByResult: a batch episode whose batch reads its result rather
-	// than a signal, unless told otherwise (ChangeEpisodeResults).
-	ReportByResult bool `json:",omitempty"`
 }
 
 // JobOptions are a job's optional settings beyond the format; a batch gives
