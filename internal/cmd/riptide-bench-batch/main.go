@@ -37,6 +37,7 @@ import (
 type options struct {
 	n, window, page, concurrency, baseline int
 	workerBin                              string
+	shaped, decompose                      bool
 }
 
 func main() {
@@ -47,6 +48,8 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 4, "RIPTIDE_WORKER_CONCURRENCY of the worker")
 	flag.IntVar(&o.baseline, "baseline", 1000, "bare child workflows in the baseline (at most n)")
 	flag.StringVar(&o.workerBin, "worker", "bin/riptide-worker", "worker binary")
+	flag.BoolVar(&o.shaped, "shaped", true, "also measure the shaped baseline (children shaped like an episode)")
+	flag.BoolVar(&o.decompose, "decompose", false, "measure the baselines and the shaped one without each of its parts, then stop (no batch)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := run(o, logger); err != nil {
@@ -126,13 +129,45 @@ func run(o options, logger *slog.Logger) error {
 
 	fmt.Printf("riptide batch bench: N=%d window=%d page=%d worker concurrency=%d\n", o.n, o.window, o.page, o.concurrency)
 	baseN := min(o.baseline, o.n)
-	baseDur, err := baseline(ctx, c, baseN, o.window)
+	cpu0 := sampleCPU(tp.Pid(), sp.Pid(), 0)
+	baseDur, baseWID, err := baseline(ctx, c, baseN, o.window)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
+	baseCPU := sampleCPU(tp.Pid(), sp.Pid(), 0).sub(cpu0)
 	baseRate := float64(baseN) / baseDur.Minutes()
 	fmt.Printf("baseline: %d bare child workflows (one no-op activity each, window %d) in %s: %.0f/min\n",
 		baseN, o.window, baseDur.Round(time.Millisecond), baseRate)
+	fmt.Printf("  CPU per child: %s\n", baseCPU.perItem(baseN))
+	var shapedRate float64
+	var shapedWID string
+	if o.shaped {
+		cpu0 := sampleCPU(tp.Pid(), sp.Pid(), 0)
+		d, wid, err := shapedBaseline(ctx, c, baseN, o.window, shapeVariant{})
+		if err != nil {
+			return fmt.Errorf("shaped baseline: %w", err)
+		}
+		shapedCPU := sampleCPU(tp.Pid(), sp.Pid(), 0).sub(cpu0)
+		shapedRate, shapedWID = float64(baseN)/d.Minutes(), wid
+		fmt.Printf("shaped baseline: %d bare children shaped like an episode (two no-op activities, the second on another queue; a memo write per step, the status indexed) in %s: %.0f/min\n",
+			baseN, d.Round(time.Millisecond), shapedRate)
+		fmt.Printf("  CPU per child: %s\n", shapedCPU.perItem(baseN))
+	}
+	if o.decompose {
+		// What each part of the shape costs: the same children without
+		// the memo and index writes, and with the second activity on the
+		// workflow's own queue. No batch runs.
+		for _, v := range []shapeVariant{{NoUpserts: true}, {SameQueue: true}, {NoUpserts: true, SameQueue: true}} {
+			cpu0 := sampleCPU(tp.Pid(), sp.Pid(), 0)
+			d, _, err := shapedBaseline(ctx, c, baseN, o.window, v)
+			if err != nil {
+				return fmt.Errorf("shaped baseline %+v: %w", v, err)
+			}
+			fmt.Printf("shaped baseline %+v: %.0f/min; CPU per child: %s\n", v, float64(baseN)/d.Minutes(),
+				sampleCPU(tp.Pid(), sp.Pid(), 0).sub(cpu0).perItem(baseN))
+		}
+		return nil
+	}
 
 	w, err := devstack.StartProcess("worker", o.workerBin, []string{
 		"RIPTIDE_TEMPORAL_ADDRESS=" + addr,
@@ -158,6 +193,7 @@ func run(o options, logger *slog.Logger) error {
 	defer w.Stop(30 * time.Second)
 
 	batchID := "00000000-0000-4000-8000-" + fmt.Sprintf("%012d", time.Now().UnixNano()%1e12)
+	cpu1 := sampleCPU(tp.Pid(), sp.Pid(), w.Pid())
 	start := time.Now()
 	if _, err := batches.Start(ctx, c, "riptide-bench", workflows.BatchInput{
 		BatchID: batchID, ShowURL: feedURL, Folder: "bench", WindowSize: o.window, PageSize: o.page,
@@ -180,6 +216,10 @@ func run(o options, logger *slog.Logger) error {
 		}
 	}
 	took := time.Since(start)
+	if v.FailedEpisodes > 0 {
+		printFailures(ctx, c, batchID, v.CompletedEpisodes)
+	}
+	batchCPU := sampleCPU(tp.Pid(), sp.Pid(), w.Pid()).sub(cpu1)
 	rss := peakRSS(w.Pid())
 	maxEvents, maxBytes, runs, err := parentRuns(ctx, c, workflows.BatchWorkflowID(batchID))
 	if err != nil {
@@ -189,7 +229,7 @@ func run(o options, logger *slog.Logger) error {
 	// first baseline ran on an almost empty one. Measuring it again now
 	// (worker stopped) brackets the server's state over the batch.
 	w.Stop(30 * time.Second)
-	afterDur, err := baseline(ctx, c, baseN, o.window)
+	afterDur, _, err := baseline(ctx, c, baseN, o.window)
 	if err != nil {
 		return fmt.Errorf("baseline after the batch: %w", err)
 	}
@@ -203,11 +243,52 @@ func run(o options, logger *slog.Logger) error {
 	fmt.Printf("total time: %s\n", took.Round(time.Millisecond))
 	fmt.Printf("episodes/min: %.0f (%.2fx the mean bare baseline %.0f/min; %.2fx the one before, %.2fx the one after)\n",
 		rate, rate/meanRate, meanRate, rate/baseRate, rate/afterRate)
+	if o.shaped {
+		fmt.Printf("episodes/min against the shaped baseline: %.2fx\n", rate/shapedRate)
+	}
 	fmt.Printf("parent runs: %d; largest run: %d events, %d bytes of history\n", runs, maxEvents, maxBytes)
 	fmt.Printf("peak worker RSS: %.1f MiB\n", float64(rss)/(1<<20))
+	fmt.Printf("CPU per episode: %s\n", batchCPU.perItem(o.n))
+	if err := printShapes(ctx, c, o.n, baseN, batchID, baseWID); err != nil {
+		return err
+	}
+	if o.shaped {
+		child, err := oneShape(ctx, c, fmt.Sprintf("WorkflowType = 'BenchShapedChild' AND ParentWorkflowId = %q", shapedWID))
+		if err != nil {
+			return fmt.Errorf("shaped child history: %w", err)
+		}
+		fmt.Printf("one shaped child: %s\n", child)
+	}
 	if v.Status != workflows.BatchCompleted {
 		return fmt.Errorf("batch ended %s", v.Status)
 	}
+	return nil
+}
+
+// printShapes prints what one episode and the batch's runs per episode
+// asked of the server, against one bare child and the bare parent per
+// child: counts that repeat where seconds do not.
+func printShapes(ctx context.Context, c client.Client, n, baseN int, batchID, baseWID string) error {
+	ep, err := historyShape(ctx, c, workflows.JobWorkflowID(workflows.EpisodeJobID(batchID, 0)), "")
+	if err != nil {
+		return fmt.Errorf("episode history: %w", err)
+	}
+	parent, runs, err := allRunsShape(ctx, c, fmt.Sprintf("WorkflowId = %q", workflows.BatchWorkflowID(batchID)))
+	if err != nil {
+		return fmt.Errorf("batch history: %w", err)
+	}
+	child, err := oneShape(ctx, c, fmt.Sprintf("WorkflowType = 'BenchBareChild' AND ParentWorkflowId = %q", baseWID))
+	if err != nil {
+		return fmt.Errorf("bare child history: %w", err)
+	}
+	bare, err := historyShape(ctx, c, baseWID, "")
+	if err != nil {
+		return fmt.Errorf("bare parent history: %w", err)
+	}
+	fmt.Printf("one episode: %s\n", ep)
+	fmt.Printf("one bare child: %s\n", child)
+	fmt.Printf("batch (%d runs) per episode: %s\n", runs, parent.per(n))
+	fmt.Printf("bare parent per child: %s\n", bare.per(baseN))
 	return nil
 }
 
@@ -277,26 +358,26 @@ func peakRSS(pid int) int64 {
 
 // baseline runs n bare child workflows, window at a time, each running one
 // no-op activity, under one parent on an in-process worker.
-func baseline(ctx context.Context, c client.Client, n, window int) (time.Duration, error) {
+func baseline(ctx context.Context, c client.Client, n, window int) (time.Duration, string, error) {
 	const queue = "riptide-bench-bare"
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(bareParent, workflow.RegisterOptions{Name: "BenchBareParent"})
 	w.RegisterWorkflowWithOptions(bareChild, workflow.RegisterOptions{Name: "BenchBareChild"})
 	w.RegisterActivity(noop)
 	if err := w.Start(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer w.Stop()
 	start := time.Now()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE}, bareParent, n, window)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err := run.Get(ctx, nil); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	return time.Since(start), nil
+	return time.Since(start), run.GetID(), nil
 }
 
 // bareParent runs n children through a sliding window; it needs no
