@@ -213,7 +213,7 @@ func (a *Activities) waitYtdlpUpcoming(ctx context.Context, in workflows.Downloa
 // previous attempt's files: each part continues from its heartbeated
 // sequence number and size when the playlist still lists the next
 // segment (livehls.Recorder.Resume); otherwise, or on another worker (a
-// restarted worker empties its work directory), the recording starts
+// restarted worker keeps only what was written in its last minutes), the recording starts
 // afresh at the live edge. Either way the file is whole segments of one
 // stretch of the stream, which the mux turns into a playable file.
 func (a *Activities) recordLive(ctx context.Context, dir string, sources []liveSource, in workflows.DownloadInput, wait time.Duration) (*workflows.DownloadResult, error) {
