@@ -87,7 +87,7 @@ test: test-tools lint ## run every test: unit, replay and integration (real Temp
 # crashes and restarts of the worker and of the server, search attributes
 # and the listings on SQL visibility, update-with-start, batches that
 # continue as new, idempotent starts, the job's link into the Web UI.
-PROD_TEMPORAL_TESTS := TestJobLinksToItsRunInTheTemporalUI|TestBatchSurvivesWorkerAndTemporalCrashes|TestWorkerCrashRestartsChainOnAnotherWorker|TestWorkerCrashAfterDownloadRestartsChainElsewhere|TestWorkerRefusesNamespaceWithoutSearchAttributes|TestListJobsFiltersAndPages|TestListJobsOfABatch|TestDashboardAndUsageFromVisibility|TestCreateBatchAnswersWithTheListOrLater|TestIdempotencyKeyOnRealTemporal|TestTenantsAreIsolatedAndQuotaStopsABatch
+PROD_TEMPORAL_TESTS := TestJobLinksToItsRunInTheTemporalUI|TestSegmentedDownloadResumesAfterAWorkerRestart|TestBatchSurvivesWorkerAndTemporalCrashes|TestWorkerCrashRestartsChainOnAnotherWorker|TestWorkerCrashAfterDownloadRestartsChainElsewhere|TestWorkerRefusesNamespaceWithoutSearchAttributes|TestListJobsFiltersAndPages|TestListJobsOfABatch|TestDashboardAndUsageFromVisibility|TestCreateBatchAnswersWithTheListOrLater|TestIdempotencyKeyOnRealTemporal|TestTenantsAreIsolatedAndQuotaStopsABatch
 .PHONY: test-prod-temporal test-prod-temporal-run
 test-prod-temporal: test-tools ## run the crash, restart, search-attribute and batch tests on Temporal with PostgreSQL
 	@$(MAKE) --no-print-directory test-prod-temporal-run
