@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riptide-dev/riptide/internal/jobs"
+	"github.com/riptide-dev/riptide/internal/proccpu"
 	"github.com/riptide-dev/riptide/workflows"
 )
 
@@ -130,10 +128,10 @@ func (c cpuUse) perItem(n int) cpuUse {
 // this one.
 func sampleCPU(temporalPid, s3Pid, workerPid int) cpuUse {
 	var c cpuUse
-	c.Temporal, _ = procCPU(temporalPid)
-	c.S3, _ = procCPU(s3Pid)
+	c.Temporal, _ = proccpu.Of(temporalPid)
+	c.S3, _ = proccpu.Of(s3Pid)
 	if workerPid > 0 {
-		c.Worker, c.Tools = procCPU(workerPid)
+		c.Worker, c.Tools = proccpu.Of(workerPid)
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -141,30 +139,6 @@ func sampleCPU(temporalPid, s3Pid, workerPid int) cpuUse {
 	}
 	return c
 }
-
-// procCPU reads a process's own and its reaped children's CPU time from
-// /proc/<pid>/stat; zeros when it cannot.
-func procCPU(pid int) (self, children time.Duration) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0
-	}
-	// Fields after the command name, which is in parentheses and may
-	// hold spaces: utime, stime, cutime, cstime are fields 14–17.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 15 {
-		return 0, 0
-	}
-	tick := func(i int) time.Duration {
-		n, _ := strconv.ParseInt(f[i], 10, 64)
-		return time.Duration(n) * time.Second / clockTicks
-	}
-	return tick(11) + tick(12), tick(13) + tick(14)
-}
-
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
-const clockTicks = 100
 
 // The shaped baseline: bare children with the least a correct episode
 // must ask of the server, to tell riptide's own overhead from the shape

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/riptide-dev/riptide/internal/proccpu"
 )
 
 // cpuUse is the CPU time (user + system) each part of the stack has used.
@@ -37,10 +35,10 @@ func (c cpuUse) perItem(n int) cpuUse {
 // cpu samples the stack's CPU use; w may be nil.
 func (st *stack) cpu(w *workerProc) cpuUse {
 	var c cpuUse
-	c.Temporal, _ = procCPU(st.temporalProc.Pid())
-	c.S3, _ = procCPU(st.s3Proc.Pid())
+	c.Temporal, _ = proccpu.Of(st.temporalProc.Pid())
+	c.S3, _ = proccpu.Of(st.s3Proc.Pid())
 	if w != nil {
-		c.Worker, c.Tools = procCPU(w.Pid())
+		c.Worker, c.Tools = proccpu.Of(w.Pid())
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -48,27 +46,3 @@ func (st *stack) cpu(w *workerProc) cpuUse {
 	}
 	return c
 }
-
-// procCPU reads a process's own and its reaped children's CPU time from
-// /proc/<pid>/stat; zeros when it cannot.
-func procCPU(pid int) (self, children time.Duration) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0
-	}
-	// Fields after the command name, which is in parentheses and may
-	// hold spaces: utime, stime, cutime, cstime are fields 14–17.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 15 {
-		return 0, 0
-	}
-	tick := func(i int) time.Duration {
-		n, _ := strconv.ParseInt(f[i], 10, 64)
-		return time.Duration(n) * time.Second / clockTicks
-	}
-	return tick(11) + tick(12), tick(13) + tick(14)
-}
-
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
-const clockTicks = 100
