@@ -407,28 +407,42 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	cut := time.Now()
 	startWorkerProcess(t, bin, "worker-b", queue)
 
+	// The server times the attempt out (heartbeat) and retries it on the
+	// first worker's queue, where the retry waits 30 s to start: watched
+	// from the cut, since on a loaded machine the first worker's upload
+	// can end after that window.
+	timedOutCh := make(chan string, 1)
+	watch, stopWatch := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer stopWatch()
+	go func() {
+		for watch.Err() == nil {
+			desc, err := stack.temporal.DescribeWorkflow(watch, workflows.JobWorkflowID(in.JobID), "")
+			if err == nil {
+				for _, pa := range desc.RawResponse.GetPendingActivities() {
+					if pa.GetActivityType().GetName() == workflows.Upload.Name() && pa.GetAttempt() >= 2 {
+						timedOutCh <- decodedFailure(pa.GetLastFailure()).GetMessage()
+						return
+					}
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+
 	// The first worker, unaware, finishes its upload and removes its
-	// files, its completion stuck in the partition; the server times the
-	// attempt out. The partition heals while the worker still retries its
-	// completion, which now reaches a server that has moved on.
+	// files, its completion stuck in the partition. The partition heals
+	// while the worker still retries its completion, which now reaches a
+	// server that has moved on.
 	require.Eventually(t, func() bool {
 		_, err := os.Stat(jobDirA)
 		return os.IsNotExist(err)
 	}, 2*time.Minute, 100*time.Millisecond, "the first worker's upload never ended")
 	var timedOut string
-	require.Eventually(t, func() bool {
-		desc, err := stack.temporal.DescribeWorkflow(context.Background(), workflows.JobWorkflowID(in.JobID), "")
-		if err != nil {
-			return false
-		}
-		for _, pa := range desc.RawResponse.GetPendingActivities() {
-			if pa.GetActivityType().GetName() == workflows.Upload.Name() && pa.GetAttempt() >= 2 {
-				timedOut = decodedFailure(pa.GetLastFailure()).GetMessage()
-				return true
-			}
-		}
-		return false
-	}, 2*time.Minute, 100*time.Millisecond, "the server never timed the partitioned upload out")
+	select {
+	case timedOut = <-timedOutCh:
+	case <-watch.Done():
+		t.Fatal("the server never timed the partitioned upload out")
+	}
 	temporal.Set(pass)
 	partition := time.Since(cut)
 
