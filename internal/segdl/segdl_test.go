@@ -342,6 +342,18 @@ func TestParseMedia(t *testing.T) {
 		require.True(t, ae.NonRetryable())
 		require.False(t, IsNotNative(err), "not left to yt-dlp either")
 	})
+	t.Run("a discontinuity keeps every segment, in order", func(t *testing.T) {
+		// An ad break: the segments are appended as they are, as yt-dlp does.
+		m, err := ParseMedia(base, []byte("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n#EXT-X-DISCONTINUITY\n"+
+			"#EXTINF:1.5,\nad/b.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\nc.ts\n#EXT-X-ENDLIST\n"))
+		require.NoError(t, err)
+		var got []string
+		for _, p := range m.Parts {
+			got = append(got, p.URL.Path)
+		}
+		require.Equal(t, []string{"/v/a.ts", "/v/ad/b.ts", "/v/c.ts"}, got)
+		require.InDelta(t, 5.5, m.Duration, 0.001)
+	})
 	t.Run("an explicit IV and a clear key", func(t *testing.T) {
 		m, err := ParseMedia(base, []byte("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n"+
 			"#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x000102030405060708090a0b0c0d0e0f\n#EXTINF:1,\na.ts\n"+
