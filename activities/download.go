@@ -118,20 +118,27 @@ func (a *Activities) downloadFrom(ctx context.Context, dir string, u *url.URL, i
 	if httpget.IsMedia(ctx, a.httpFor(ctx), u) {
 		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}
-	res, err := a.downloadYtdlp(ctx, dir, in)
-	if err != nil {
-		return nil, err
-	}
+	return a.downloadYtdlp(ctx, dir, in)
+}
+
+// inspectDownloads requires every downloaded file to be media (whatever
+// the source was: a page, a playlist served as media) and returns the
+// source's codecs: video from the first file with video, audio from the
+// last with audio, as the mux takes them. known[i], when set, is file i's
+// inspection already made (of its first MiB while it downloaded, or by
+// the live recorder).
+func (a *Activities) inspectDownloads(ctx context.Context, files []string, known []*workflows.MediaInfo) (*workflows.Streams, error) {
 	var streams workflows.Streams
-	for _, f := range res.Files {
-		// Whatever yt-dlp was given (a page, a playlist served as media),
-		// what it wrote must be media.
-		m, err := ffmpeg.Inspect(ctx, a.Ffprobe, f)
-		if err != nil {
-			return nil, err
+	for i, f := range files {
+		var m *workflows.MediaInfo
+		if i < len(known) && known[i] != nil {
+			m = known[i]
+		} else {
+			var err error
+			if m, err = ffmpeg.Inspect(ctx, a.Ffprobe, f); err != nil {
+				return nil, err
+			}
 		}
-		// The source's codecs: video from the first file with video,
-		// audio from the last with audio, as the mux takes them.
 		if m != nil && streams.VideoCodec == "" && m.VideoCodec != "" {
 			streams.VideoCodec, streams.Width, streams.Height = m.VideoCodec, m.Width, m.Height
 		}
@@ -139,10 +146,10 @@ func (a *Activities) downloadFrom(ctx context.Context, dir string, u *url.URL, i
 			streams.AudioCodec = m.AudioCodec
 		}
 	}
-	if streams != (workflows.Streams{}) {
-		res.Streams = &streams
+	if streams == (workflows.Streams{}) {
+		return nil, nil
 	}
-	return res, nil
+	return &streams, nil
 }
 
 // downloadHTTP fetches a media file natively and describes it from its

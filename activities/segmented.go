@@ -79,7 +79,10 @@ func (a *Activities) downloadHLSNative(ctx context.Context, dir string, u *url.U
 	for i, m := range medias {
 		streams[i] = segdl.Stream{Path: filepath.Join(dir, "src."+strconv.Itoa(i)+"."+m.FileExt()), Parts: m.Parts}
 	}
-	res, err := a.fetchStreams(ctx, dir, streams)
+	res, probed, err := a.fetchStreams(ctx, dir, streams)
+	if err == nil {
+		res.Streams, err = a.inspectDownloads(ctx, res.Files, probed)
+	}
 	if err != nil {
 		return nil, true, err
 	}
@@ -90,9 +93,10 @@ func (a *Activities) downloadHLSNative(ctx context.Context, dir string, u *url.U
 }
 
 // fetchStreams downloads streams with segdl, heartbeating where each
-// stands and resuming from the previous attempt's marks, then inspects
-// what it wrote like any download.
-func (a *Activities) fetchStreams(ctx context.Context, dir string, streams []segdl.Stream) (*workflows.DownloadResult, error) {
+// stands and resuming from the previous attempt's marks. It returns the
+// inspections it made of the streams' first MiB while they downloaded
+// (nil for a stream that was whole by then), for inspectDownloads.
+func (a *Activities) fetchStreams(ctx context.Context, dir string, streams []segdl.Stream) (*workflows.DownloadResult, []*workflows.MediaInfo, error) {
 	var prev workflows.Progress
 	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &prev)
@@ -143,34 +147,24 @@ func (a *Activities) fetchStreams(ctx context.Context, dir string, streams []seg
 	stop()
 	probing.Wait()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	heartbeat.Record(ctx, progress())
 	res := &workflows.DownloadResult{}
-	var st workflows.Streams
+	probed := make([]*workflows.MediaInfo, len(streams))
 	for i, s := range streams {
 		res.Files = append(res.Files, s.Path)
 		res.Bytes += sizes[i]
 		// What the parts made must be media, as with yt-dlp's files: the
 		// container is told by the file's start.
-		m, err := probes[i].m, probes[i].err
-		if !probes[i].early {
-			m, err = ffmpeg.Inspect(ctx, a.Ffprobe, s.Path)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m != nil && st.VideoCodec == "" && m.VideoCodec != "" {
-			st.VideoCodec, st.Width, st.Height = m.VideoCodec, m.Width, m.Height
-		}
-		if m != nil && m.AudioCodec != "" {
-			st.AudioCodec = m.AudioCodec
+		if p := probes[i]; p.early {
+			if p.err != nil {
+				return nil, nil, p.err
+			}
+			probed[i] = p.m
 		}
 	}
-	if st != (workflows.Streams{}) {
-		res.Streams = &st
-	}
-	return res, nil
+	return res, probed, nil
 }
 
 // safeExt is what a format's extension may be in a file name.
@@ -244,20 +238,22 @@ func (a *Activities) planFormats(ctx context.Context, dir string, fs []ytdlp.For
 }
 
 // fetchFormats downloads the formats yt-dlp selected: natively where
-// planFormats can, else with yt-dlp's downloader.
-func (a *Activities) fetchFormats(ctx context.Context, dir, infoPath string, y ytdlp.Runner, info *ytdlp.Info, ids []string, sizes []int64) ([]string, string, error) {
+// planFormats can, else with yt-dlp's downloader. It returns the files,
+// the source's codecs (inspectDownloads) and the strategy that ran.
+func (a *Activities) fetchFormats(ctx context.Context, dir, infoPath string, y ytdlp.Runner, info *ytdlp.Info, ids []string, sizes []int64) ([]string, *workflows.Streams, string, error) {
 	if a.NativeDownload {
 		fs := info.LiveFormats()
 		streams, strategy, err := a.planFormats(ctx, dir, fs)
 		switch {
 		case err == nil && len(fs) == len(ids):
-			res, err := a.fetchStreams(ctx, dir, streams)
+			res, probed, err := a.fetchStreams(ctx, dir, streams)
 			if err != nil {
-				return nil, "", err
+				return nil, nil, "", err
 			}
-			return res.Files, strategy, nil
+			st, err := a.inspectDownloads(ctx, res.Files, probed)
+			return res.Files, st, strategy, err
 		case err != nil && !segdl.IsNotNative(err):
-			return nil, "", err
+			return nil, nil, "", err
 		case err != nil:
 			activity.GetLogger(ctx).Info("Leaving the download to yt-dlp", "why", err.Error())
 		}
@@ -267,7 +263,11 @@ func (a *Activities) fetchFormats(ctx context.Context, dir, infoPath string, y y
 	if werr := stopWatch(); werr != nil {
 		err = werr
 	}
-	return files, workflows.DownloadYtdlp, err
+	if err != nil {
+		return nil, nil, "", err
+	}
+	st, err := a.inspectDownloads(ctx, files, nil)
+	return files, st, workflows.DownloadYtdlp, err
 }
 
 // sourceHeaders are the request headers yt-dlp gives a format, without

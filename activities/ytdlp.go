@@ -53,7 +53,14 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 	case info.Live():
 		// yt-dlp's download of a live stream would only end at the
 		// activity's timeout: riptide records it natively (live.go).
-		return a.recordYtdlpLive(ctx, dir, in, info)
+		res, err := a.recordYtdlpLive(ctx, dir, in, info)
+		if err == nil {
+			res.Streams, err = a.inspectDownloads(ctx, res.Files, []*workflows.MediaInfo{res.Media})
+		}
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
 	if err := checkDuration(info.Duration, in.MaxDuration); err != nil {
 		return nil, err
@@ -70,11 +77,12 @@ func (a *Activities) downloadYtdlp(ctx context.Context, dir string, in workflows
 	if err := a.checkKnownSizes(ctx, sizes); err != nil {
 		return nil, err
 	}
-	files, strategy, err := a.fetchFormats(ctx, dir, infoPath, y, info, formats, sizes)
+	files, streams, strategy, err := a.fetchFormats(ctx, dir, infoPath, y, info, formats, sizes)
 	if err != nil {
 		return nil, err
 	}
 	res := &workflows.DownloadResult{
+		Streams:     streams,
 		Strategy:    strategy,
 		Files:       files,
 		Title:       info.MediaTitle(),
