@@ -361,20 +361,9 @@ func (r *Recorder) loadMedia(ctx context.Context) (*MediaPlaylist, error) {
 
 // Load fetches the playlist at u through client and parses it.
 func Load(ctx context.Context, client *http.Client, header http.Header, u *url.URL) (*MasterPlaylist, *MediaPlaylist, error) {
-	resp, err := httpget.Get(ctx, client, u, header)
+	data, err := Fetch(ctx, client, header, u)
 	if err != nil {
 		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxPlaylistBytes+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
-		}
-		return nil, nil, failure.Technical(err, "reading the HLS playlist: the connection broke off")
-	}
-	if int64(len(data)) > MaxPlaylistBytes {
-		return nil, nil, failure.Permanent(workflows.ErrTypeUnsupported, "the HLS playlist is over %d MiB", MaxPlaylistBytes>>20)
 	}
 	master, media, err := Parse(u, data)
 	if err != nil {
@@ -384,6 +373,27 @@ func Load(ctx context.Context, client *http.Client, header http.Header, u *url.U
 		return nil, nil, &ParseError{err}
 	}
 	return master, media, nil
+}
+
+// Fetch reads the playlist document at u through client (the guarded
+// downloader's checks, httpget.Get), at most MaxPlaylistBytes of it.
+func Fetch(ctx context.Context, client *http.Client, header http.Header, u *url.URL) ([]byte, error) {
+	resp, err := httpget.Get(ctx, client, u, header)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxPlaylistBytes+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, failure.Technical(err, "reading the HLS playlist: the connection broke off")
+	}
+	if int64(len(data)) > MaxPlaylistBytes {
+		return nil, failure.Permanent(workflows.ErrTypeUnsupported, "the HLS playlist is over %d MiB", MaxPlaylistBytes>>20)
+	}
+	return data, nil
 }
 
 // ParseError is a document that is no playlist riptide can read.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -15,7 +14,6 @@ import (
 	"github.com/grafov/m3u8"
 
 	"github.com/riptide-dev/riptide/internal/failure"
-	"github.com/riptide-dev/riptide/internal/httpget"
 	"github.com/riptide-dev/riptide/internal/livehls"
 	"github.com/riptide-dev/riptide/workflows"
 )
@@ -61,20 +59,9 @@ type Media struct {
 // needs what riptide does not do (SAMPLE-AES, an init section that
 // changes mid-stream), is an ErrNotNative.
 func LoadHLS(ctx context.Context, client *http.Client, h http.Header, u *url.URL) (*Playlist, error) {
-	resp, err := httpget.Get(ctx, client, u, h)
+	data, err := livehls.Fetch(ctx, client, h, u)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, livehls.MaxPlaylistBytes+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, failure.Technical(err, "reading the HLS playlist: the connection broke off")
-	}
-	if int64(len(data)) > livehls.MaxPlaylistBytes {
-		return nil, failure.Permanent(workflows.ErrTypeUnsupported, "the HLS playlist is over %d MiB", livehls.MaxPlaylistBytes>>20)
 	}
 	if bytes.Contains(data, []byte("#EXT-X-STREAM-INF")) {
 		master, _, err := livehls.Parse(u, data)
