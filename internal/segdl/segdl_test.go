@@ -23,6 +23,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riptide-dev/riptide/internal/httpget"
+	"github.com/riptide-dev/riptide/internal/netguard"
+	"github.com/riptide-dev/riptide/workflows"
 )
 
 // loopback serves h on 127.0.0.1.
@@ -456,4 +458,31 @@ func TestTheWorkerBoundsItsRequests(t *testing.T) {
 	require.LessOrEqual(t, peak.Load(), int64(MaxInFlight+streams))
 	require.Greater(t, peak.Load(), int64(streams), "the bound is not one at a time")
 	require.Zero(t, workerSlots())
+}
+
+// A playlist may name any address: every fragment and key request goes
+// through the client the worker gives (the network guard's), and a
+// refused address fails the download for good at once, the server never
+// asked.
+func TestABlockedAddressFailsAtOnce(t *testing.T) {
+	var gets atomic.Int64
+	srv := loopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		_, _ = io.WriteString(w, "x")
+	}))
+	strict := &http.Client{Transport: netguard.New(nil).Transport()} // loopback refused
+	for name, p := range map[string]Part{
+		"fragment": {URL: mustURL(t, srv.URL+"/f0")},
+		"key":      {URL: mustURL(t, "https://cdn.invalid/f0"), Key: &Key{URL: mustURL(t, srv.URL+"/key")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := Stream{Path: filepath.Join(t.TempDir(), "out"), Parts: []Part{p}}
+			_, err := New(Config{Client: strict, Concurrency: 1}, []Stream{s}, nil).Run(context.Background())
+			var ae *temporal.ApplicationError
+			require.ErrorAs(t, err, &ae)
+			require.Equal(t, workflows.ErrTypeBlockedAddress, ae.Type(), "%v", err)
+			require.True(t, ae.NonRetryable())
+		})
+	}
+	require.Zero(t, gets.Load(), "the guard refused before any request")
 }
