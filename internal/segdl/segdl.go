@@ -294,8 +294,8 @@ func (d *Downloader) runStream(ctx context.Context, i int) (int64, error) {
 	}()
 
 	at := start.Bytes
-	// A resumed stream has its prefix already (at > 0 is written): it is
-	// announced at the end, once whole.
+	// OnPrefix once the file holds PrefixBytes; a resumed stream that
+	// does already, after its first new part.
 	prefixed := false
 	for j := start.Done; j < len(s.Parts); j++ {
 		var p piece
