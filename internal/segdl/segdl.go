@@ -485,7 +485,7 @@ func (d *Downloader) retry(ctx context.Context, lim *limiter, first func() bool,
 			return ctx.Err()
 		}
 		if !retryable(err) || n >= d.cfg.Attempts {
-			return err
+			return resolveAgain(err)
 		}
 		wait := pause
 		if ra := retryAfter(err); ra > 0 {
@@ -498,6 +498,18 @@ func (d *Downloader) retry(ctx context.Context, lim *limiter, first func() bool,
 		}
 		pause = min(2*pause, 4*time.Second)
 	}
+}
+
+// resolveAgain turns a part's 401, 403, 404 or 410 into a failure the
+// activity retries: the part's URL came from a resolution (yt-dlp's, or a
+// playlist's) that may have expired, as signed CDN URLs do, and the retry
+// resolves afresh. The source URL's own refusal stays final (httpget).
+func resolveAgain(err error) error {
+	if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.NonRetryable() &&
+		(ae.Type() == workflows.ErrTypeNotFound || ae.Type() == workflows.ErrTypeContentUnavailable) {
+		return failure.Technical(err, "%s; the download starts again from a fresh look at the source", ae.Message())
+	}
+	return err
 }
 
 // never is the turn test of parts written in place: they need no turn.

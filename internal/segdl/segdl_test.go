@@ -191,11 +191,18 @@ func TestAFailingPartIsRetriedAndA404EndsTheDownload(t *testing.T) {
 	got, _ := os.ReadFile(s.Path)
 	require.Equal(t, "/f0/f1/f2/f3/f4", string(got))
 
+	// A part that is gone ends the download at once, as a failure the
+	// activity retries from a fresh resolution (signed URLs expire).
 	s.Parts = append(s.Parts, Part{URL: mustURL(t, srv.URL+"/gone")})
 	_, err = New(Config{Client: srv.Client(), Concurrency: 2}, []Stream{s}, nil).Run(context.Background())
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
-	require.True(t, ae.NonRetryable(), "%v", err)
+	require.False(t, ae.NonRetryable(), "%v", err)
+	require.Equal(t, workflows.ErrTypeTechnical, ae.Type())
+	require.Contains(t, err.Error(), "fresh look")
+	mu.Lock()
+	require.Equal(t, -1, fails["/gone"], "asked once: no part retries for a 404")
+	mu.Unlock()
 }
 
 func TestTheByteCapStopsTheDownload(t *testing.T) {
