@@ -412,7 +412,7 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	// from the cut, since on a loaded machine the first worker's upload
 	// can end after that window.
 	timedOutCh := make(chan string, 1)
-	watch, stopWatch := context.WithTimeout(context.Background(), 3*time.Minute)
+	watch, stopWatch := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer stopWatch()
 	go func() {
 		for watch.Err() == nil {
@@ -433,10 +433,12 @@ func TestFaultWorkerPartitionedFromTemporal(t *testing.T) {
 	// files, its completion stuck in the partition. The partition heals
 	// while the worker still retries its completion, which now reaches a
 	// server that has moved on.
+	// The throttled upload of the lossless source (tens of MB at about
+	// 1.3 MB/s) took over two minutes once, with the whole suite running.
 	require.Eventually(t, func() bool {
 		_, err := os.Stat(jobDirA)
 		return os.IsNotExist(err)
-	}, 2*time.Minute, 100*time.Millisecond, "the first worker's upload never ended")
+	}, 5*time.Minute, 100*time.Millisecond, "the first worker's upload never ended")
 	var timedOut string
 	select {
 	case timedOut = <-timedOutCh:
