@@ -158,11 +158,7 @@ func (a *Activities) recordYtdlpLive(ctx context.Context, dir string, in workflo
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, permanent(workflows.ErrTypeUnsupported, "the live stream's playlist URL is not http(s)")
 		}
-		h := http.Header{}
-		for k, v := range f.HTTPHeaders {
-			h.Set(k, v)
-		}
-		sources = append(sources, liveSource{URL: u, Header: h})
+		sources = append(sources, liveSource{URL: u, Header: sourceHeaders(f.HTTPHeaders)})
 	}
 	if len(sources) == 0 || len(sources) > 2 {
 		return nil, permanent(workflows.ErrTypeUnsupported, "yt-dlp selected %d formats of the live stream at %s", len(sources), in.URL)
