@@ -557,7 +557,33 @@ func (s *server) deleteSubscription(c *gin.Context) {
 			return
 		}
 	}
+	s.awaitSubscriptionGone(ctx, st.SubscriptionID)
 	c.JSON(http.StatusOK, gin.H{"subscription_id": st.SubscriptionID, "deleted": true})
+}
+
+// awaitSubscriptionGone waits, within ctx, until the subscription's
+// workflow has ended and visibility no longer lists it as running, so a
+// GET /subscriptions right after a DELETE does not list it (visibility is
+// written after the workflow closes, asynchronously). The deletion is
+// durable once signalled: a wait cut short is only logged.
+func (s *server) awaitSubscriptionGone(ctx context.Context, id string) {
+	wid := workflows.SubscriptionWorkflowID(id)
+	err := s.Temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil)
+	q := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'Running'", wid)
+	for err == nil {
+		var n *workflowservice.CountWorkflowExecutionsResponse
+		if n, err = s.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q}); err != nil || n.GetCount() == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		s.Logger.Warn("A deleted subscription may still be listed for a moment", "subscription_id", id, "error", err)
+	}
 }
 
 // checkSubscription handles POST /subscriptions/{id}/check: a sweep now

@@ -220,6 +220,12 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "%v", out)
 	status, _ = call(t, http.MethodGet, "/subscriptions/"+id, nil)
 	require.Equal(t, http.StatusNotFound, status)
+	// Read-your-writes: the list right after the DELETE leaves it out too
+	// (visibility lags the workflow; DELETE waits for it).
+	_, out = call(t, http.MethodGet, "/subscriptions?limit=100", nil)
+	for _, s := range out["subscriptions"].([]any) {
+		require.NotEqual(t, id, s.(map[string]any)["subscription_id"], "GET /subscriptions right after DELETE")
+	}
 	require.Len(t, mediaKeys(t, folder), 5, "deleting a subscription keeps its objects")
 	recordHistory(t, stack.temporal, "subscription_deleted", workflows.SubscriptionWorkflowID(id), "")
 }
