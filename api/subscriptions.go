@@ -187,6 +187,10 @@ func (s *server) createSubscription(c *gin.Context) {
 		return
 	}
 	s.Logger.InfoContext(ctx, "Subscription created", "subscription_id", id, "url", in.URL, "every", every)
+	if err := s.awaitListed(ctx, id, true); err != nil {
+		// Created for good; only the list may miss it for a moment.
+		s.Logger.WarnContext(ctx, "A new subscription may be missing from the list for a moment", "subscription_id", id, "error", err)
+	}
 	c.Header("Location", "/subscriptions/"+id)
 	v := subscriptionView(subscriptionInitialState(sin))
 	v.Paused = paused
@@ -562,27 +566,38 @@ func (s *server) deleteSubscription(c *gin.Context) {
 }
 
 // awaitSubscriptionGone waits, within ctx, until the subscription's
-// workflow has ended and visibility no longer lists it as running, so a
-// GET /subscriptions right after a DELETE does not list it (visibility is
-// written after the workflow closes, asynchronously). The deletion is
+// workflow has ended and visibility no longer lists it, so a GET
+// /subscriptions right after a DELETE leaves it out. The deletion is
 // durable once signalled: a wait cut short is only logged.
 func (s *server) awaitSubscriptionGone(ctx context.Context, id string) {
-	wid := workflows.SubscriptionWorkflowID(id)
-	err := s.Temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil)
-	q := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'Running'", wid)
-	for err == nil {
-		var n *workflowservice.CountWorkflowExecutionsResponse
-		if n, err = s.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q}); err != nil || n.GetCount() == 0 {
-			break
+	err := s.Temporal.GetWorkflow(ctx, workflows.SubscriptionWorkflowID(id), "").Get(ctx, nil)
+	if err == nil {
+		err = s.awaitListed(ctx, id, false)
+	}
+	if err != nil {
+		s.Logger.WarnContext(ctx, "A deleted subscription may still be listed for a moment", "subscription_id", id, "error", err)
+	}
+}
+
+// awaitListed waits, within ctx, until GET /subscriptions's visibility
+// query sees subscription id's workflow running (listed) or not. Temporal
+// writes visibility asynchronously, after the change itself; waiting here
+// gives a client that creates or deletes and then lists its own write.
+func (s *server) awaitListed(ctx context.Context, id string, listed bool) error {
+	q := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'Running'", workflows.SubscriptionWorkflowID(id))
+	for {
+		n, err := s.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
+		if err != nil {
+			return err
+		}
+		if (n.GetCount() > 0) == listed {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			err = ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-	}
-	if err != nil {
-		s.Logger.Warn("A deleted subscription may still be listed for a moment", "subscription_id", id, "error", err)
 	}
 }
 

@@ -148,6 +148,7 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	folder := "e2e/sub-" + uuid.NewString()[:8]
 	id := createSub(t, f, map[string]any{"folder": folder, "every": "1h", "backfill": "all",
 		"webhook_url": stack.hookURL, "notify_empty_sweeps": true})
+	require.True(t, subListed(t, id), "GET /subscriptions right after POST lists %s", id)
 
 	v := waitSweeps(t, id, 1)
 	require.Equal(t, float64(2), v["episodes_downloaded"], "%v", v)
@@ -207,13 +208,7 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	require.NotNil(t, out["next_check"])
 	require.Equal(t, "2h0m0s", out["every"])
 
-	status, out = call(t, http.MethodGet, "/subscriptions", nil)
-	require.Equal(t, http.StatusOK, status, "%v", out)
-	found := false
-	for _, s := range out["subscriptions"].([]any) {
-		found = found || s.(map[string]any)["subscription_id"] == id
-	}
-	require.True(t, found, "GET /subscriptions lists %s: %v", id, out)
+	require.True(t, subListed(t, id), "GET /subscriptions lists %s", id)
 
 	recordHistory(t, stack.temporal, "subscription_sweep_new_episodes", sw2ID(t, v, 1), "")
 	status, out = call(t, http.MethodDelete, "/subscriptions/"+id, nil)
@@ -222,12 +217,22 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, status)
 	// Read-your-writes: the list right after the DELETE leaves it out too
 	// (visibility lags the workflow; DELETE waits for it).
-	_, out = call(t, http.MethodGet, "/subscriptions?limit=100", nil)
-	for _, s := range out["subscriptions"].([]any) {
-		require.NotEqual(t, id, s.(map[string]any)["subscription_id"], "GET /subscriptions right after DELETE")
-	}
+	require.False(t, subListed(t, id), "GET /subscriptions right after DELETE lists %s", id)
 	require.Len(t, mediaKeys(t, folder), 5, "deleting a subscription keeps its objects")
 	recordHistory(t, stack.temporal, "subscription_deleted", workflows.SubscriptionWorkflowID(id), "")
+}
+
+// subListed says whether GET /subscriptions lists subscription id.
+func subListed(t *testing.T, id string) bool {
+	t.Helper()
+	status, out := call(t, http.MethodGet, "/subscriptions?limit=100", nil)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	for _, s := range out["subscriptions"].([]any) {
+		if s.(map[string]any)["subscription_id"] == id {
+			return true
+		}
+	}
+	return false
 }
 
 // sw2ID is the sweep ID of the i-th most recent sweep.
