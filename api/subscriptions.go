@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
@@ -348,14 +350,18 @@ func scheduleError(id string, err error) *apiError {
 	return temporalError(err)
 }
 
+// listScheduleReads is how many schedules GET /subscriptions describes at
+// once.
+const listScheduleReads = 8
+
 type subscriptionPage struct {
 	Subscriptions []SubscriptionView `json:"subscriptions"`
 	NextCursor    *string            `json:"next_cursor"`
 }
 
 // listSubscriptions handles GET /subscriptions (?limit=&cursor=): the
-// caller's tenant's subscriptions, newest first. The schedule's fields
-// (paused, next_check) are in GET /subscriptions/{id} only.
+// caller's tenant's subscriptions, newest first, each with its schedule's
+// fields (paused, next_check) as GET /subscriptions/{id} has them.
 func (s *server) listSubscriptions(c *gin.Context) {
 	for k := range c.Request.URL.Query() {
 		if k != "limit" && k != "cursor" {
@@ -396,13 +402,37 @@ func (s *server) listSubscriptions(c *gin.Context) {
 		abort(c, temporalError(err))
 		return
 	}
-	page := subscriptionPage{Subscriptions: []SubscriptionView{}}
-	for _, info := range resp.GetExecutions() {
+	// Each row's schedule is described (a page is at most 100, a few at
+	// once): what is paused and when the next check is live only there.
+	rows := make([]*SubscriptionView, len(resp.GetExecutions()))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(listScheduleReads)
+	for i, info := range resp.GetExecutions() {
 		var st workflows.SubscriptionState
 		if s.decodeMemo(info.GetMemo(), workflows.SubscriptionMemoKey, &st) != nil || st.Deleted {
 			continue
 		}
-		page.Subscriptions = append(page.Subscriptions, subscriptionView(st))
+		v := subscriptionView(st)
+		g.Go(func() error {
+			err := s.withSchedule(gctx, &v)
+			if _, nf := errors.AsType[*serviceerror.NotFound](err); nf {
+				return nil // being deleted: its schedule is gone already
+			}
+			if err == nil {
+				rows[i] = &v
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		abort(c, temporalError(err))
+		return
+	}
+	page := subscriptionPage{Subscriptions: []SubscriptionView{}}
+	for _, v := range rows {
+		if v != nil {
+			page.Subscriptions = append(page.Subscriptions, *v)
+		}
 	}
 	if t := resp.GetNextPageToken(); len(t) > 0 {
 		cur := jobs.EncodeCursor(t)

@@ -202,13 +202,22 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "%v", out)
 	require.Equal(t, true, out["paused"])
 	require.Nil(t, out["next_check"])
+	// The list has the schedule's fields too.
+	row := subRow(t, id)
+	require.NotNil(t, row, "GET /subscriptions lists %s", id)
+	require.Equal(t, true, row["paused"], "%v", row)
+	require.Nil(t, row["next_check"], "%v", row)
 	status, out = call(t, http.MethodPatch, "/subscriptions/"+id, map[string]any{"paused": false, "every": "2h"})
 	require.Equal(t, http.StatusOK, status, "%v", out)
 	require.Equal(t, false, out["paused"])
 	require.NotNil(t, out["next_check"])
 	require.Equal(t, "2h0m0s", out["every"])
-
-	require.True(t, subListed(t, id), "GET /subscriptions lists %s", id)
+	row = subRow(t, id)
+	require.NotNil(t, row, "GET /subscriptions lists %s", id)
+	require.Equal(t, false, row["paused"], "%v", row)
+	require.Equal(t, out["next_check"], row["next_check"], "%v", row)
+	require.Equal(t, "2h0m0s", row["every"], "%v", row)
+	require.Equal(t, workflows.SubscriptionScheduleID(id), row["schedule"].(map[string]any)["schedule_id"], "%v", row)
 
 	recordHistory(t, stack.temporal, "subscription_sweep_new_episodes", sw2ID(t, v, 1), "")
 	status, out = call(t, http.MethodDelete, "/subscriptions/"+id, nil)
@@ -225,14 +234,21 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 // subListed says whether GET /subscriptions lists subscription id.
 func subListed(t *testing.T, id string) bool {
 	t.Helper()
+	return subRow(t, id) != nil
+}
+
+// subRow is subscription id's row in GET /subscriptions, nil if it is not
+// listed.
+func subRow(t *testing.T, id string) map[string]any {
+	t.Helper()
 	status, out := call(t, http.MethodGet, "/subscriptions?limit=100", nil)
 	require.Equal(t, http.StatusOK, status, "%v", out)
 	for _, s := range out["subscriptions"].([]any) {
 		if s.(map[string]any)["subscription_id"] == id {
-			return true
+			return s.(map[string]any)
 		}
 	}
-	return false
+	return nil
 }
 
 // sw2ID is the sweep ID of the i-th most recent sweep.

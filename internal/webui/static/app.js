@@ -573,10 +573,7 @@ function subscriptionsList() {
   const load = async () => {
     const res = await api('GET', '/subscriptions' + query({ limit: SUB_PAGE, cursor: cursors[pageNo] }));
     cursors[pageNo + 1] = res.next_cursor;
-    // The list has no schedule fields (paused, next check): each row's
-    // subscription is read too (a page is 10).
-    const items = await Promise.all(res.subscriptions.map((s) =>
-      api('GET', `/subscriptions/${s.subscription_id}`).catch(() => s)));
+    const items = res.subscriptions;
     const key = JSON.stringify([items, pageNo, res.next_cursor]);
     if (key === last) return;
     last = key;
