@@ -16,6 +16,9 @@ import (
 type ManifestStore interface {
 	PutObject(ctx context.Context, key string, body []byte, contentType string) error
 	GetObject(ctx context.Context, key string) ([]byte, error)
+	// Keys and Delete let a sweep remove the seen sets no one reads.
+	Keys(ctx context.Context, prefix string, limit int) ([]string, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // maxEpisodesPerSource bounds a batch. What one episode carries is bounded

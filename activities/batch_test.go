@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,4 +239,32 @@ func TestBatchEpisodesReadsManifestOnce(t *testing.T) {
 	if _, err := env.ExecuteActivity(acts.BatchEpisodes, workflows.BatchEpisodesInput{ManifestKey: "k", Offset: -1, Limit: 2}); err == nil {
 		t.Fatal("negative offset accepted")
 	}
+}
+
+func (m *manifestMem) Keys(_ context.Context, prefix string, limit int) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var keys []string
+	for k := range m.objs {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys[:min(len(keys), limit)], nil
+}
+
+func (m *manifestMem) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objs, key)
+	return nil
+}
+
+// has says whether key holds an object.
+func (m *manifestMem) has(key string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.objs[key]
+	return ok
 }

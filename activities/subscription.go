@@ -6,6 +6,7 @@ import (
 
 	"github.com/riptide-dev/riptide/internal/subscriptions"
 	"github.com/riptide-dev/riptide/workflows"
+	"go.temporal.io/sdk/activity"
 )
 
 // PlanSweep lists a subscription's source, compares it with the seen set
@@ -70,6 +71,40 @@ func (a *Activities) PlanSweep(ctx context.Context, in workflows.PlanSweepInput)
 		if err := a.Manifests.PutObject(ctx, res.Seen.Key, body, "application/json"); err != nil {
 			return nil, technical(err, "storing seen set: %v", err)
 		}
+		a.dropSeenSets(ctx, in.SubscriptionID, in.SeenKey, res.Seen.Key)
 	}
 	return res, nil
+}
+
+// seenSetsPerPass bounds the seen sets one sweep deletes (a backlog from
+// before this clean-up shrinks by this much a sweep).
+const seenSetsPerPass = 1000
+
+// dropSeenSets deletes a subscription's seen sets but current (the one
+// the subscription reads until this sweep is planned) and written (this
+// sweep's). Each set holds every episode seen, and a sweep that finds a
+// new episode writes a whole new one, so kept they would grow a bucket by
+// the feed's size every such sweep, forever. The others are older sets
+// or those of sweeps that failed before the subscription took them: no
+// sweep reads them, since sweeps never overlap (the schedule skips a
+// trigger while one runs) and each starts from the subscription's set.
+// A failure is only logged: the next sweep tries again.
+func (a *Activities) dropSeenSets(ctx context.Context, subscriptionID, current, written string) {
+	logger := activity.GetLogger(ctx)
+	keys, err := a.Manifests.Keys(ctx, workflows.SeenObjectPrefix(subscriptionID), seenSetsPerPass)
+	dropped := 0
+	for _, k := range keys {
+		if k == current || k == written {
+			continue
+		}
+		if err = a.Manifests.Delete(ctx, k); err != nil {
+			break
+		}
+		dropped++
+	}
+	if err != nil {
+		logger.Warn("Deleting old seen sets failed", "subscription_id", subscriptionID, "deleted", dropped, "error", err)
+	} else if dropped > 0 {
+		logger.Info("Deleted old seen sets", "subscription_id", subscriptionID, "deleted", dropped)
+	}
 }

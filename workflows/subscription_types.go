@@ -83,7 +83,12 @@ func SubscriptionEpisodeJobID(subscriptionID, identity string) string {
 
 // SeenObjectKey is where a sweep writes the subscription's seen set.
 func SeenObjectKey(subscriptionID, sweepBatchID string) string {
-	return SubscriptionPrefix + subscriptionID + "/seen-" + sweepBatchID + ".json"
+	return SeenObjectPrefix(subscriptionID) + sweepBatchID + ".json"
+}
+
+// SeenObjectPrefix is the prefix of every seen set of a subscription.
+func SeenObjectPrefix(subscriptionID string) string {
+	return SubscriptionPrefix + subscriptionID + "/seen-"
 }
 
 // SubscriptionPrefix is where subscriptions keep their seen sets.

@@ -197,6 +197,23 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	require.Equal(t, float64(0), checked[2].Body["new"])
 	require.NotEmpty(t, checked[2].EventID)
 
+	// Seen sets: each sweep with new episodes writes the whole set anew and
+	// deletes those no sweep reads. After sweep 2 both its set and sweep
+	// 1's (which sweep 2 read) are there; sweep 4 finds one more episode
+	// and deletes sweep 1's.
+	sets := seenSets(t, id)
+	require.Len(t, sets, 2, "%v", sets)
+	first := workflows.SeenObjectKey(id, workflows.SweepBatchID(sw2ID(t, v, 2)))
+	require.Contains(t, sets, first)
+	f.n.Store(6)
+	check(t, id)
+	v4 := waitSweeps(t, id, 4)
+	require.Equal(t, float64(1), lastSweep(v4)["new"], "%v", lastSweep(v4))
+	sets = seenSets(t, id)
+	require.Len(t, sets, 2, "%v", sets)
+	require.NotContains(t, sets, first)
+	require.Contains(t, sets, workflows.SeenObjectKey(id, workflows.SweepBatchID(sw2ID(t, v4, 0))))
+
 	// Pause: the schedule is paused and has no next check; resume: it has.
 	status, out := call(t, http.MethodPatch, "/subscriptions/"+id, map[string]any{"paused": true})
 	require.Equal(t, http.StatusOK, status, "%v", out)
@@ -227,8 +244,18 @@ func TestSubscriptionSweepsOnlyNewEpisodes(t *testing.T) {
 	// Read-your-writes: the list right after the DELETE leaves it out too
 	// (visibility lags the workflow; DELETE waits for it).
 	require.False(t, subListed(t, id), "GET /subscriptions right after DELETE lists %s", id)
-	require.Len(t, mediaKeys(t, folder), 5, "deleting a subscription keeps its objects")
+	require.Len(t, mediaKeys(t, folder), 6, "deleting a subscription keeps its objects")
 	recordHistory(t, stack.temporal, "subscription_deleted", workflows.SubscriptionWorkflowID(id), "")
+}
+
+// seenSets are the keys of subscription id's seen sets.
+func seenSets(t *testing.T, id string) []string {
+	t.Helper()
+	var keys []string
+	for k := range listSizes(t, workflows.SeenObjectPrefix(id)) {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // subListed says whether GET /subscriptions lists subscription id.

@@ -200,6 +200,25 @@ func (s *Store) GetObject(ctx context.Context, key string) ([]byte, error) {
 	return io.ReadAll(out.Body)
 }
 
+// Keys lists the keys under prefix, at most limit of them, in S3's order
+// (by key).
+func (s *Store) Keys(ctx context.Context, prefix string, limit int) ([]string, error) {
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() && len(keys) < limit {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return keys, fmt.Errorf("list s3://%s/%s: %w", s.bucket, prefix, err)
+		}
+		for _, o := range out.Contents {
+			if len(keys) < limit {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+		}
+	}
+	return keys, nil
+}
+
 // Stat returns the size of the object at key.
 func (s *Store) Stat(ctx context.Context, key string) (int64, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
