@@ -13,16 +13,21 @@ set -euo pipefail
 
 : "${TEMPORAL_CLI_VERSION:?}" "${VERSITYGW_VERSION:?}" "${RIPTIDE_TEMPORAL_BIN:?}" "${RIPTIDE_VERSITYGW_BIN:?}"
 
+# apt_install installs Debian packages (as root, or through sudo).
+apt_install() {
+	echo "Installing Debian packages: $*"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 missing=()
 for bin in ffmpeg ffprobe yt-dlp; do
 	command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	echo "Installing Debian packages for: ${missing[*]}"
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ffmpeg yt-dlp >/dev/null
+	apt_install ffmpeg yt-dlp
 fi
 
 # yt-dlp currency. Only Debian's package can be installed here; riptide runs
@@ -139,11 +144,7 @@ if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_TEMPORAL_SERVER_
 	# PostgreSQL for the production-shaped Temporal server. Debian keeps
 	# initdb and postgres in /usr/lib/postgresql/<major>/bin.
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
-		echo "Installing Debian packages for: postgresql"
-		sudo=""
-		[ "$(id -u)" -eq 0 ] || sudo="sudo"
-		$sudo apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+		apt_install postgresql
 	fi
 fi
 
@@ -174,11 +175,7 @@ wait $v
 # independently. make dev does not need it.
 if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_STANDARDWEBHOOKS_DIR:-}" ] && [ ! -f "$RIPTIDE_STANDARDWEBHOOKS_DIR/node_modules/standardwebhooks/package.json" ]; then
 	if ! command -v npm >/dev/null 2>&1; then
-		echo "Installing Debian packages for: nodejs npm"
-		sudo=""
-		[ "$(id -u)" -eq 0 ] || sudo="sudo"
-		$sudo apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+		apt_install nodejs npm
 	fi
 	echo "Installing standardwebhooks ${STANDARDWEBHOOKS_VERSION} for the tests"
 	mkdir -p "$RIPTIDE_STANDARDWEBHOOKS_DIR"
@@ -190,11 +187,7 @@ fi
 # dashboard's browser test.
 if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_PLAYWRIGHT_DIR:-}" ]; then
 	if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then
-		echo "Installing Debian packages for: chromium nodejs npm"
-		sudo=""
-		[ "$(id -u)" -eq 0 ] || sudo="sudo"
-		$sudo apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium nodejs npm >/dev/null
+		apt_install chromium nodejs npm
 	fi
 	if [ ! -f "$RIPTIDE_PLAYWRIGHT_DIR/node_modules/playwright-core/package.json" ]; then
 		echo "Installing playwright-core for the browser tests"
@@ -211,11 +204,7 @@ fi
 if [ "${RIPTIDE_INSTALL_TEST_TOOLS:-}" = 1 ] && [ -n "${RIPTIDE_AZURITE_BIN:-}" ] && [ ! -x "$RIPTIDE_AZURITE_BIN" ]; then
 	: "${AZURITE_VERSION:?}"
 	if ! command -v npm >/dev/null 2>&1; then
-		echo "Installing Debian packages for: nodejs npm"
-		sudo=""
-		[ "$(id -u)" -eq 0 ] || sudo="sudo"
-		$sudo apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+		apt_install nodejs npm
 	fi
 	echo "Installing azurite ${AZURITE_VERSION} for the tests"
 	dir=$(dirname "$(dirname "$(dirname "$RIPTIDE_AZURITE_BIN")")")
