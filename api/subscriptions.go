@@ -595,11 +595,18 @@ func (s *server) deleteSubscription(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"subscription_id": st.SubscriptionID, "deleted": true})
 }
 
+// listWait bounds how long POST and DELETE wait for the list to show
+// their change: the subscription's workflow handles a DELETE only when a
+// worker runs it, and with none up the answer should not hang.
+const listWait = 5 * time.Second
+
 // awaitSubscriptionGone waits, within ctx, until the subscription's
 // workflow has ended and visibility no longer lists it, so a GET
 // /subscriptions right after a DELETE leaves it out. The deletion is
 // durable once signalled: a wait cut short is only logged.
 func (s *server) awaitSubscriptionGone(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, listWait)
+	defer cancel()
 	err := s.Temporal.GetWorkflow(ctx, workflows.SubscriptionWorkflowID(id), "").Get(ctx, nil)
 	if err == nil {
 		err = s.awaitListed(ctx, id, false)
@@ -614,6 +621,8 @@ func (s *server) awaitSubscriptionGone(ctx context.Context, id string) {
 // writes visibility asynchronously, after the change itself; waiting here
 // gives a client that creates or deletes and then lists its own write.
 func (s *server) awaitListed(ctx context.Context, id string, listed bool) error {
+	ctx, cancel := context.WithTimeout(ctx, listWait)
+	defer cancel()
 	q := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'Running'", workflows.SubscriptionWorkflowID(id))
 	for {
 		n, err := s.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
