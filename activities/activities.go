@@ -104,6 +104,7 @@ type Activities struct {
 
 	cacheOnce sync.Once
 	cache     *manifestCache
+	discards  sync.WaitGroup // discardJobDir's deletions
 }
 
 // jobDir is the directory holding one job's temporary files on this worker.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -144,6 +145,31 @@ func (h *Holds) inUse(jobID string) bool {
 	defer h.mu.Unlock()
 	return h.running[jobID] > 0 || h.held[jobID]
 }
+
+// TrashPrefix starts the name of a job directory being deleted in the
+// background (discardJobDir); a worker that starts removes any it finds.
+const TrashPrefix = ".removing-"
+
+// discardJobDir ends a job's hold and deletes its files in the background.
+// Freeing a gigabyte the kernel has already written back takes ext4 a few
+// hundred milliseconds, which is no part of the job: the upload that ends
+// it answers without waiting. The directory is renamed first, so the
+// job's path is free at once (a chain started again here starts clean)
+// and a worker that dies mid-way leaves a trash entry, not a job's files.
+func (a *Activities) discardJobDir(jobID string) {
+	trash := filepath.Join(a.WorkDir, TrashPrefix+jobKey(jobID)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := os.Rename(a.jobDir(jobID), trash); err != nil {
+		_ = a.removeJobDir(jobID)
+		return
+	}
+	a.Holds.release(jobKey(jobID))
+	a.discards.Go(func() { _ = os.RemoveAll(trash) })
+}
+
+// WaitDiscards waits for a's background deletions (discardJobDir): a
+// worker that stops lets them finish. A function, not a method: every
+// exported method of Activities is registered as an activity.
+func WaitDiscards(a *Activities) { a.discards.Wait() }
 
 // removeJobDir deletes a job's files on this worker and ends its hold.
 func (a *Activities) removeJobDir(jobID string) error {

@@ -76,6 +76,12 @@ func TestDownloadHoldsRoomUntilTheUploadRemovesTheFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.NoDirExists(t, a.jobDir(testJob))
 	require.Zero(t, a.Holds.Held())
+	// The files themselves go in the background: nothing is left once
+	// that ends.
+	WaitDiscards(a)
+	left, err := os.ReadDir(a.WorkDir)
+	require.NoError(t, err)
+	require.Empty(t, left)
 
 	// A retry of that upload finds nothing to upload: the workflow starts
 	// the chain again.

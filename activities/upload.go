@@ -28,7 +28,7 @@ func (a *Activities) Upload(ctx context.Context, in workflows.UploadInput) (*wor
 	}
 	res, err := a.upload(ctx, in)
 	if err == nil && in.Cleanup {
-		_ = a.removeJobDir(in.JobID)
+		a.discardJobDir(in.JobID)
 	}
 	return res, err
 }

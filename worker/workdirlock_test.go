@@ -27,7 +27,9 @@ func TestWorkDirLock(t *testing.T) {
 	}
 	// An old job directory goes, a recent one (a download the previous
 	// process was writing) stays for its retry.
-	for _, job := range []string{"old-job", "recent-job"} {
+	// A recent directory an upload was deleting when the process died
+	// goes too.
+	for _, job := range []string{"old-job", "recent-job", activities.TrashPrefix + "done-job-1"} {
 		if err := os.MkdirAll(filepath.Join(dir, job), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -323,6 +324,7 @@ func (w *Worker) Stop() {
 	}
 	wg.Wait()
 	<-w.swept
+	activities.WaitDiscards(w.acts)
 	if w.stopActs != nil {
 		w.stopActs()
 	}
@@ -382,7 +384,10 @@ func resetDir(dir string, now time.Time, keep time.Duration) (kept []string, err
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if newest, ok := activities.NewestModTime(p); ok && e.IsDir() && now.Sub(newest) < keep {
+		// A job directory an upload was deleting when the worker died is
+		// removed whatever its age.
+		trash := strings.HasPrefix(e.Name(), activities.TrashPrefix)
+		if newest, ok := activities.NewestModTime(p); ok && e.IsDir() && !trash && now.Sub(newest) < keep {
 			kept = append(kept, e.Name())
 			continue
 		}
