@@ -115,6 +115,11 @@ func (a *Activities) downloadFrom(ctx context.Context, dir string, u *url.URL, i
 			return res, err
 		}
 	}
+	if isDASHURL(u) {
+		if res, handled, err := a.downloadDASHNative(ctx, dir, u, in); handled {
+			return res, err
+		}
+	}
 	if httpget.IsMedia(ctx, a.httpFor(ctx), u) {
 		return a.downloadDirect(ctx, dir, u, in.MaxDuration)
 	}

@@ -65,6 +65,11 @@ func isHLSURL(u *url.URL) bool {
 	return strings.EqualFold(path.Ext(u.Path), ".m3u8")
 }
 
+// isDASHURL tells whether u names a DASH manifest (downloadDASHNative).
+func isDASHURL(u *url.URL) bool {
+	return strings.EqualFold(path.Ext(u.Path), ".mpd")
+}
+
 // downloadHLS looks at the HLS playlist at u natively: a live one (no
 // EXT-X-ENDLIST, not VOD) is recorded; handled is false for an on-demand
 // one, or a document that is no playlist, which yt-dlp downloads as

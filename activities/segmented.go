@@ -86,10 +86,56 @@ func (a *Activities) downloadHLSNative(ctx context.Context, dir string, u *url.U
 	if err != nil {
 		return nil, true, err
 	}
-	// What yt-dlp's generic extractor names a bare playlist: its file name.
-	title, _ := url.PathUnescape(strings.TrimSuffix(path.Base(u.Path), path.Ext(u.Path)))
-	res.Title, res.Source, res.Strategy = title, "hls", workflows.DownloadNativeHLS
+	res.Title, res.Source, res.Strategy = manifestTitle(u), "hls", workflows.DownloadNativeHLS
 	return res, true, nil
+}
+
+// downloadDASHNative downloads the static DASH manifest at u natively (no
+// yt-dlp process: its resolution was most of the gap to a raw download):
+// the video max_resolution picks and the best audio, or the audio alone
+// for an audio format. handled is false for what it leaves to yt-dlp: a
+// live, DRM-protected or multi-period manifest, a shape segdl does not
+// read (segdl.ErrNotNative), a document that is no manifest, subtitles
+// asked for from a manifest that has some.
+func (a *Activities) downloadDASHNative(ctx context.Context, dir string, u *url.URL, in workflows.DownloadInput) (*workflows.DownloadResult, bool, error) {
+	if !a.NativeDownload {
+		return nil, false, nil
+	}
+	m, err := segdl.LoadDASH(ctx, a.httpFor(ctx), nil, u)
+	if err != nil {
+		if segdl.IsNotNative(err) || errorType(err) == workflows.ErrTypeNotFound {
+			return nil, false, nil
+		}
+		return nil, true, err
+	}
+	reps, ok := m.Pick(in.MaxHeight, formats.IsAudio(in.Format))
+	if !ok || (in.Subtitles && m.Text) {
+		// yt-dlp picks from what is there, and reads the subtitles.
+		return nil, false, nil
+	}
+	if err := checkDuration(m.Duration, in.MaxDuration); err != nil {
+		return nil, true, err
+	}
+	streams := make([]segdl.Stream, len(reps))
+	for i, r := range reps {
+		streams[i] = segdl.Stream{Path: filepath.Join(dir, "src."+strconv.Itoa(i)+"."+r.Ext), Parts: r.Parts}
+	}
+	res, probed, err := a.fetchStreams(ctx, dir, streams)
+	if err == nil {
+		res.Streams, err = a.inspectDownloads(ctx, res.Files, probed)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	res.Title, res.Source, res.Strategy = manifestTitle(u), "dash", workflows.DownloadNativeDASH
+	return res, true, nil
+}
+
+// manifestTitle is what yt-dlp's generic extractor names a bare manifest:
+// its file name.
+func manifestTitle(u *url.URL) string {
+	title, _ := url.PathUnescape(strings.TrimSuffix(path.Base(u.Path), path.Ext(u.Path)))
+	return title
 }
 
 // fetchStreams downloads streams with segdl, heartbeating where each

@@ -378,6 +378,11 @@ func Load(ctx context.Context, client *http.Client, header http.Header, u *url.U
 // Fetch reads the playlist document at u through client (the guarded
 // downloader's checks, httpget.Get), at most MaxPlaylistBytes of it.
 func Fetch(ctx context.Context, client *http.Client, header http.Header, u *url.URL) ([]byte, error) {
+	return FetchDocument(ctx, client, header, u, "HLS playlist")
+}
+
+// FetchDocument is Fetch for any manifest; what names it in errors.
+func FetchDocument(ctx context.Context, client *http.Client, header http.Header, u *url.URL, what string) ([]byte, error) {
 	resp, err := httpget.Get(ctx, client, u, header)
 	if err != nil {
 		return nil, err
@@ -388,10 +393,10 @@ func Fetch(ctx context.Context, client *http.Client, header http.Header, u *url.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, failure.Technical(err, "reading the HLS playlist: the connection broke off")
+		return nil, failure.Technical(err, "reading the %s: the connection broke off", what)
 	}
 	if int64(len(data)) > MaxPlaylistBytes {
-		return nil, failure.Permanent(workflows.ErrTypeUnsupported, "the HLS playlist is over %d MiB", MaxPlaylistBytes>>20)
+		return nil, failure.Permanent(workflows.ErrTypeUnsupported, "the %s is over %d MiB", what, MaxPlaylistBytes>>20)
 	}
 	return data, nil
 }

@@ -25,7 +25,7 @@ type dashSourceResult struct {
 	peakRSS        int64
 	raw            rawTimes      // sequential GET of both streams, ffmpeg -c copy, upload
 	cli, cliUpload time.Duration // yt-dlp's CLI (download + its merge), then the same upload
-	resolve        time.Duration // yt-dlp -J alone: the part of riptide's download stage that resolves
+	resolve        time.Duration // yt-dlp -J alone: what a job spent resolving the MPD before riptide read it itself
 }
 
 // floor is the physical floor of the job: the same bytes cannot arrive
@@ -268,7 +268,7 @@ func (d *dashSourceResult) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "| DASH, separate video + audio (%.0f MiB, %d + %d fragments, %s), remuxed to mp4: %s, POST → completed | %s (%s) | %s (%s): sequential GET of both + `ffmpeg -c copy` + upload | **%.2f** | ≥ 1.2 |\n",
 		mb, d.fragments[0], d.fragments[1], lat, riptideLabel(d.strategy, ""), secs(d.wall), rate(d.size, d.wall), secs(raw), rate(d.size, raw), ratio(raw, d.wall))
 	fmt.Fprintf(b, "| · download | %s | %s: GET every fragment in order | %.2f | |\n", secs(d.stages.Run["Download"]), secs(d.raw.Download), ratio(d.raw.Download, d.stages.Run["Download"]))
-	fmt.Fprintf(b, "| · · of which yt-dlp resolves the MPD (`yt-dlp -J` alone, same run) | %s | | | |\n", secs(d.resolve))
+	fmt.Fprintf(b, "| · · `yt-dlp -J` of the MPD alone, same run (riptide reads a direct .mpd itself: %s) | | %s | | |\n", d.strategy, secs(d.resolve))
 	fmt.Fprintf(b, "| · mux | %s | %s: `ffmpeg -c copy` of the two files | %.2f | |\n", secs(d.stages.Run["Mux"]), secs(d.raw.Mux), ratio(d.raw.Mux, d.stages.Run["Mux"]))
 	fmt.Fprintf(b, "| · upload | %s | %s: same SDK and part settings | %.2f | |\n", secs(d.stages.Run["Upload"]), secs(d.raw.Upload), ratio(d.raw.Upload, d.stages.Run["Upload"]))
 	fmt.Fprintf(b, "| · orchestration gaps (history: workflow %s minus the three stages) | %s | 0 | | |\n", secs(d.stages.Total), secs(d.stages.Gaps()))
