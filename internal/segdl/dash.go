@@ -67,10 +67,16 @@ type mpdXML struct {
 }
 
 type periodXML struct {
-	Duration string     `xml:"duration,attr"`
-	Start    string     `xml:"start,attr"`
+	Duration string   `xml:"duration,attr"`
+	Start    string   `xml:"start,attr"`
+	Sets     []setXML `xml:"AdaptationSet"`
+	segInfo
+}
+
+// segInfo is what a Period, an AdaptationSet and a Representation may
+// each say of where segments are.
+type segInfo struct {
 	BaseURL  []string   `xml:"BaseURL"`
-	Sets     []setXML   `xml:"AdaptationSet"`
 	Template *templXML  `xml:"SegmentTemplate"`
 	List     *listXML   `xml:"SegmentList"`
 	Base     *struct{}  `xml:"SegmentBase"`
@@ -79,16 +85,11 @@ type periodXML struct {
 
 // repAttrs are what an AdaptationSet and its Representations share.
 type repAttrs struct {
-	MimeType    string     `xml:"mimeType,attr"`
-	ContentType string     `xml:"contentType,attr"`
-	Codecs      string     `xml:"codecs,attr"`
-	Width       int        `xml:"width,attr"`
-	Height      int        `xml:"height,attr"`
-	BaseURL     []string   `xml:"BaseURL"`
-	Template    *templXML  `xml:"SegmentTemplate"`
-	List        *listXML   `xml:"SegmentList"`
-	Base        *struct{}  `xml:"SegmentBase"`
-	Protect     []struct{} `xml:"ContentProtection"`
+	MimeType    string `xml:"mimeType,attr"`
+	ContentType string `xml:"contentType,attr"`
+	Width       int    `xml:"width,attr"`
+	Height      int    `xml:"height,attr"`
+	segInfo
 }
 
 type setXML struct {
