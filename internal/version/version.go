@@ -5,7 +5,7 @@ import "runtime/debug"
 
 // Release is the release this source tree is (CHANGELOG.md). A build may
 // stamp another with -ldflags "-X github.com/riptide-dev/riptide/internal/version.Release=…".
-var Release = "v0.4.0"
+var Release = "v0.4.1"
 
 // String is the release, with the VCS revision the binary was built from
 // when Go recorded one (and "-dirty" for uncommitted changes).
