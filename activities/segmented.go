@@ -118,7 +118,11 @@ func (a *Activities) downloadDASHNative(ctx context.Context, dir string, u *url.
 	}
 	streams := make([]segdl.Stream, len(reps))
 	for i, r := range reps {
-		streams[i] = segdl.Stream{Path: filepath.Join(dir, "src."+strconv.Itoa(i)+"."+r.Ext), Parts: r.Parts}
+		parts, err := r.Parts()
+		if err != nil {
+			return nil, !segdl.IsNotNative(err), err
+		}
+		streams[i] = segdl.Stream{Path: filepath.Join(dir, "src."+strconv.Itoa(i)+"."+r.Ext), Parts: parts}
 	}
 	res, probed, err := a.fetchStreams(ctx, dir, streams)
 	if err == nil {

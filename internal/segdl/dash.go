@@ -38,15 +38,31 @@ type Manifest struct {
 	Text bool
 }
 
-// Representation is one stream of a manifest as parts to fetch (the
-// init segment first).
+// Representation is one stream of a manifest. Its parts are listed only
+// for the streams picked (Parts): a manifest can describe a hundred
+// streams of a hundred thousand segments each in a few kilobytes.
 type Representation struct {
 	ID            string
 	Bandwidth     int
 	Width, Height int
 	// Ext is the file's extension: mp4, m4a or webm.
 	Ext   string
-	Parts []Part
+	parts func() ([]Part, error)
+}
+
+// Parts lists the representation's parts to fetch, the init segment
+// first. What it cannot list exactly is an ErrNotNative.
+func (r Representation) Parts() ([]Part, error) {
+	parts, err := r.parts()
+	if err != nil {
+		return nil, err
+	}
+	for _, part := range parts {
+		if part.URL.Scheme != "http" && part.URL.Scheme != "https" {
+			return nil, failure.Permanent(workflows.ErrTypeUnsupported, "the DASH manifest names a %q URL; riptide fetches http(s) only", part.URL.Scheme)
+		}
+	}
+	return parts, nil
 }
 
 // LoadDASH fetches and reads the MPD at u.
@@ -198,22 +214,14 @@ func ParseMPD(base *url.URL, data []byte) (*Manifest, error) {
 			}
 			switch {
 			case templ != nil:
-				rep.Parts, err = templateParts(rb, templ, r, m.Duration)
+				rep.parts = func() ([]Part, error) { return templateParts(rb, templ, r, m.Duration) }
 			case list != nil:
-				rep.Parts, err = listParts(rb, list)
+				rep.parts = func() ([]Part, error) { return listParts(rb, list) }
 			case len(r.BaseURL) > 0 || len(set.BaseURL) > 0:
 				// One file holds the stream (SegmentBase only indexes it).
-				rep.Parts = []Part{{URL: rb}}
+				rep.parts = func() ([]Part, error) { return []Part{{URL: rb}}, nil }
 			default:
-				err = notNative("a DASH stream without segments")
-			}
-			if err != nil {
-				return nil, err
-			}
-			for _, part := range rep.Parts {
-				if part.URL.Scheme != "http" && part.URL.Scheme != "https" {
-					return nil, failure.Permanent(workflows.ErrTypeUnsupported, "the DASH manifest names a %q URL; riptide fetches http(s) only", part.URL.Scheme)
-				}
+				return nil, notNative("a DASH stream without segments")
 			}
 			if kind == "video" {
 				m.Video = append(m.Video, rep)

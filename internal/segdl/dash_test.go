@@ -2,10 +2,12 @@ package segdl
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -24,12 +26,35 @@ func parseMPD(t *testing.T, doc string) *Manifest {
 	return m
 }
 
-func partURLs(r Representation) []string {
+func parts(t *testing.T, r Representation) []Part {
+	t.Helper()
+	ps, err := r.Parts()
+	require.NoError(t, err)
+	return ps
+}
+
+func partURLs(t *testing.T, r Representation) []string {
+	t.Helper()
 	var out []string
-	for _, p := range r.Parts {
+	for _, p := range parts(t, r) {
 		out = append(out, p.URL.String())
 	}
 	return out
+}
+
+// parseAndList parses doc and lists every stream's parts: the first error.
+func parseAndList(t *testing.T, doc string) error {
+	t.Helper()
+	m, err := ParseMPD(mustURL(t, mpdBase), []byte(doc))
+	if err != nil {
+		return err
+	}
+	for _, r := range append(m.Video, m.Audio...) {
+		if _, err := r.Parts(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TestParseMPDTimelineTemplate: ffmpeg's shape — a SegmentTemplate per
@@ -69,7 +94,7 @@ func TestParseMPDTimelineTemplate(t *testing.T) {
 		"https://cdn.example/show/ep1/chunk-stream0-00003.m4s",
 		"https://cdn.example/show/ep1/chunk-stream0-00004.m4s",
 		"https://cdn.example/show/ep1/chunk-stream0-00005.m4s",
-	}, partURLs(v))
+	}, partURLs(t, v))
 	a := m.Audio[0]
 	require.Equal(t, "m4a", a.Ext)
 	// r="-1" repeats to the period's end: 9 s of 2 s segments is 5.
@@ -80,7 +105,7 @@ func TestParseMPDTimelineTemplate(t *testing.T) {
 		"https://cdn.example/show/ep1/a/192000.m4s",
 		"https://cdn.example/show/ep1/a/288000.m4s",
 		"https://cdn.example/show/ep1/a/384000.m4s",
-	}, partURLs(a))
+	}, partURLs(t, a))
 }
 
 // TestParseMPDNumberedTemplateAndBaseURLs: a numbered template on the
@@ -109,8 +134,8 @@ func TestParseMPDNumberedTemplateAndBaseURLs(t *testing.T) {
 		"https://media.example/root/p1/lo/300000-006$.webm",
 		"https://media.example/root/p1/lo/300000-007$.webm",
 		"https://media.example/root/p1/lo/300000-008$.webm",
-	}, partURLs(lo))
-	require.Equal(t, "https://media.example/abs/hi/init.webm", hi.Parts[0].URL.String())
+	}, partURLs(t, lo))
+	require.Equal(t, "https://media.example/abs/hi/init.webm", parts(t, hi)[0].URL.String())
 	require.Equal(t, 1080, hi.Height)
 }
 
@@ -129,13 +154,13 @@ func TestParseMPDSegmentListAndSingleFile(t *testing.T) {
  </AdaptationSet>
 </Period></MPD>`)
 	require.False(t, m.Text)
-	v := m.Video[0].Parts
+	v := parts(t, m.Video[0])
 	require.Len(t, v, 3)
 	for i, want := range [][2]int64{{0, 800}, {800, 1200}, {2000, 1000}} {
 		require.Equal(t, "https://cdn.example/show/ep1/v.mp4", v[i].URL.String())
 		require.Equal(t, want, [2]int64{v[i].Offset, v[i].Length}, "part %d", i)
 	}
-	a := m.Audio[0].Parts
+	a := parts(t, m.Audio[0])
 	require.Len(t, a, 1)
 	require.Equal(t, "https://other.example/a.m4a", a[0].URL.String())
 	require.Zero(t, a[0].Length, "the whole file")
@@ -155,7 +180,7 @@ func TestParseMPDLeavesToYtdlpWhatItDoesNotRead(t *testing.T) {
 		"not xml":   `#EXTM3U`,
 		"html":      `<html><body>not a manifest</body></html>`,
 	} {
-		_, err := ParseMPD(mustURL(t, mpdBase), []byte(doc))
+		err := parseAndList(t, doc)
 		require.True(t, IsNotNative(err), "%s: %v", name, err)
 	}
 }
@@ -169,7 +194,7 @@ func TestParseMPDRefusesHostileManifests(t *testing.T) {
 <SegmentTemplate media="$Number$.m4s"><SegmentTimeline><S t="0" d="1" r="1000000000"/></SegmentTimeline></SegmentTemplate></Representation></AdaptationSet></Period></MPD>`,
 		"file scheme": `<MPD type="static" mediaPresentationDuration="PT2S"><BaseURL>file:///etc/</BaseURL><Period><AdaptationSet><Representation id="v" mimeType="video/mp4" bandwidth="1"><BaseURL>passwd</BaseURL></Representation></AdaptationSet></Period></MPD>`,
 	} {
-		_, err := ParseMPD(mustURL(t, mpdBase), []byte(doc))
+		err := parseAndList(t, doc)
 		require.Error(t, err, name)
 		require.False(t, IsNotNative(err), "%s goes to yt-dlp: %v", name, err)
 		appErr, ok := err.(*temporal.ApplicationError)
@@ -237,7 +262,7 @@ func TestLoadDASHReadsWhatFfmpegWrites(t *testing.T) {
 	require.NoError(t, err)
 	var named []string
 	for _, r := range append(m.Video, m.Audio...) {
-		for _, p := range r.Parts {
+		for _, p := range parts(t, r) {
 			require.True(t, strings.HasPrefix(p.URL.String(), srv.URL+"/"), p.URL.String())
 			named = append(named, filepath.Join(dir, strings.TrimPrefix(p.URL.Path, "/")))
 		}
@@ -250,4 +275,29 @@ func TestLoadDASHReadsWhatFfmpegWrites(t *testing.T) {
 	require.Len(t, m.Video, 1)
 	require.Len(t, m.Audio, 1)
 	require.Equal(t, 120, m.Video[0].Height)
+}
+
+// TestParseMPDListsOnlyThePickedStreams: a 2 MiB manifest of 300 streams
+// of 99,999 segments each (30 million parts, gigabytes if listed) parses
+// in a few megabytes; only the two streams picked are listed.
+func TestParseMPDListsOnlyThePickedStreams(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<MPD type="static" mediaPresentationDuration="PT27H"><Period><AdaptationSet mimeType="video/mp4">`)
+	for i := range 300 {
+		fmt.Fprintf(&b, `<Representation id="v%d" bandwidth="%d" width="1280" height="720"><SegmentTemplate media="$RepresentationID$/$Number$.m4s"><SegmentTimeline><S t="0" d="1" r="99998"/></SegmentTimeline></SegmentTemplate></Representation>`, i, i)
+	}
+	b.WriteString(`</AdaptationSet><AdaptationSet mimeType="audio/mp4"><Representation id="a" bandwidth="1"><SegmentTemplate media="a/$Number$.m4s" duration="1"/></Representation></AdaptationSet></Period></MPD>`)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m, err := ParseMPD(mustURL(t, mpdBase), []byte(b.String()))
+	require.NoError(t, err)
+	runtime.ReadMemStats(&after)
+	require.Len(t, m.Video, 300)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "parsing allocated %d MiB", (after.TotalAlloc-before.TotalAlloc)>>20)
+	picked, ok := m.Pick(0, false)
+	require.True(t, ok)
+	require.Equal(t, "v299", picked[0].ID)
+	require.Len(t, parts(t, picked[0]), 99_999)
+	require.Len(t, parts(t, picked[1]), 27*3600)
 }
